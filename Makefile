@@ -1,0 +1,39 @@
+# Two commands matter: `make run` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export FLASK_APP := consent_service
+
+.PHONY: run test lint install check-system migrate seed clean
+
+$(STAMP): setup.cfg pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+check-system:
+	@scripts/check_system.sh
+
+migrate: install
+	CONSENT_ENV=$${CONSENT_ENV:-development} $(BIN)/flask db upgrade
+
+seed: migrate
+	CONSENT_ENV=$${CONSENT_ENV:-development} $(BIN)/flask demo seed
+
+## Create the environment, migrate, seed the demo organization, serve on 127.0.0.1:5000.
+run: install check-system seed
+	CONSENT_ENV=$${CONSENT_ENV:-development} $(BIN)/flask run --host 127.0.0.1 --port 5000
+
+lint: install
+	$(BIN)/ruff check .
+
+## Lint and the whole suite (on PostgreSQL when DATABASE_URL points at it).
+test: install check-system lint
+	$(BIN)/pytest -q
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis

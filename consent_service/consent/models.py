@@ -1,0 +1,176 @@
+"""Subjects, the append-only consent ledger, current state and ledger checkpoints."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from consent_service.extensions import db
+from consent_service.policies.models import Organization, Purpose
+from consent_service.types import JSONType, UTCDateTime
+
+#: ISO/IEC TS 27560 event states, in the law's terms.
+ACTIONS = ("grant", "withdraw", "refuse", "expire", "invalidate")
+#: GB/T 3.6, 3.7: consent (implied), explicit (明示同意), separate (单独同意), written (书面同意).
+CONSENT_TYPES = ("implied", "explicit", "separate", "written")
+#: Who expressed the act.
+ACTOR_KINDS = ("subject", "guardian", "officer", "system")
+COLLECTION_METHODS = ("web", "app", "api", "paper", "phone", "import", "system")
+#: Current-state statuses; one per action.
+STATUSES = {
+    "grant": "granted",
+    "withdraw": "withdrawn",
+    "refuse": "refused",
+    "expire": "expired",
+    "invalidate": "invalidated",
+}
+
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Subject(db.Model):
+    """A personal-information subject (个人信息主体) known to one organization.
+
+    Email and phone are personal information: they are left out of ``repr`` so that
+    they never reach a log line.
+    """
+
+    __tablename__ = "subject"
+    __table_args__ = (UniqueConstraint("org_id", "external_id"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    external_id: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    phone: Mapped[str | None] = mapped_column(String(64))
+    birth_date: Mapped[date | None] = mapped_column(Date)
+    #: Set when the company knows the person is under 14 without a birth date.
+    is_under_14: Mapped[bool] = mapped_column(Boolean, default=False)
+    guardian_name: Mapped[str | None] = mapped_column(String(200))
+    guardian_contact: Mapped[str | None] = mapped_column(String(200))
+    guardian_relationship: Mapped[str | None] = mapped_column(String(64))
+    #: Head of this person's hash chain: the number and hash of their last event.
+    chain_seq: Mapped[int] = mapped_column(Integer, default=0)
+    chain_head: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    organization: Mapped[Organization] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Subject {self.id} org={self.org_id}>"
+
+
+class ConsentEvent(db.Model):
+    """One consent act on one purpose; append-only, hash-chained per subject.
+
+    Application code inserts events and never updates or deletes them.
+    """
+
+    __tablename__ = "consent_event"
+    __table_args__ = (
+        UniqueConstraint("subject_id", "seq"),
+        UniqueConstraint("org_id", "idempotency_key"),
+        Index("ix_consent_event_subject_purpose", "subject_id", "purpose_id", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
+    #: Position in the subject's chain: 1, 2, 3...
+    seq: Mapped[int] = mapped_column(Integer)
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("purpose.id"))
+    purpose_version: Mapped[int] = mapped_column(Integer)
+    policy_version_id: Mapped[int | None] = mapped_column(ForeignKey("policy_version.id"))
+    #: The policy's published sequence (0 when none was named), for re-consent checks.
+    policy_seq: Mapped[int] = mapped_column(Integer, default=0)
+    action: Mapped[str] = mapped_column(String(16))
+    consent_type: Mapped[str | None] = mapped_column(String(16))
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor_name: Mapped[str | None] = mapped_column(String(200))
+    #: For a guardian (or an officer recording a guardian's paper consent): the relationship.
+    actor_relationship: Mapped[str | None] = mapped_column(String(64))
+    actor_reason: Mapped[str | None] = mapped_column(Text)
+    method: Mapped[str] = mapped_column(String(16))
+    #: {ip, user_agent, locale, notice_sha256, ...}
+    evidence: Mapped[dict] = mapped_column(JSONType, default=dict)
+    #: The person started this act themselves (GB/T C.4 b: not a re-prompt).
+    is_subject_initiated: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Events recorded in one act share a bundle id; the key sits on the act's first event.
+    bundle_id: Mapped[str] = mapped_column(String(36), index=True)
+    bundle_size: Mapped[int] = mapped_column(Integer, default=1)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    subject: Mapped[Subject] = relationship()
+    purpose: Mapped[Purpose] = relationship()
+
+    @property
+    def is_guardian_act(self) -> bool:
+        """A guardian expressed this act, directly or on paper recorded by an officer."""
+        return self.actor_kind == "guardian" or (
+            self.actor_kind == "officer" and bool(self.actor_relationship)
+        )
+
+
+class ConsentState(db.Model):
+    """The current state of one (subject, purpose), written with each event that changes it."""
+
+    __tablename__ = "consent_state"
+
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), primary_key=True)
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("purpose.id"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16))
+    event_id: Mapped[int] = mapped_column(ForeignKey("consent_event.id"))
+    purpose_version: Mapped[int] = mapped_column(Integer)
+    policy_seq: Mapped[int] = mapped_column(Integer, default=0)
+    consent_type: Mapped[str | None] = mapped_column(String(16))
+    is_guardian_act: Mapped[bool] = mapped_column(Boolean, default=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)
+    #: Time of the latest refusal, kept across later acts for the 48-hour rule.
+    refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    event: Mapped[ConsentEvent] = relationship()
+
+
+class LedgerCheckpoint(db.Model):
+    """A signed commitment to every chain head of one organization (a Merkle root).
+
+    ``leaves`` lists ``[subject_id, seq]`` for every chain at the time, so that a dropped
+    or shortened chain is found and named; checkpoints chain to each other by ``prev_hash``.
+    """
+
+    __tablename__ = "ledger_checkpoint"
+    __table_args__ = (UniqueConstraint("org_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    subject_count: Mapped[int] = mapped_column(Integer)
+    event_count: Mapped[int] = mapped_column(BigInteger)
+    leaves: Mapped[list] = mapped_column(JSONType)
+    merkle_root: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+    kid: Mapped[str] = mapped_column(String(64))
+    signature: Mapped[str] = mapped_column(Text)

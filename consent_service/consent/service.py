@@ -1,0 +1,567 @@
+"""Write side of the ledger: subjects and consent acts (PIPL 13-17, 29, 31; GB/T 5.3-5.6).
+
+Functions here flush but never commit: the request or command that calls them owns the
+transaction (house style 5).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from consent_service.consent import ledger
+from consent_service.consent.models import (
+    ACTOR_KINDS,
+    COLLECTION_METHODS,
+    CONSENT_TYPES,
+    ConsentEvent,
+    ConsentState,
+    Subject,
+)
+from consent_service.consent.state import StateView, apply
+from consent_service.errors import (
+    ConsentNotApplicable,
+    ConsentTypeInsufficient,
+    GuardianRequired,
+    IdempotencyKeyReused,
+    InvalidInput,
+    NotFound,
+    RepromptTooSoon,
+    SeparateConsentRequired,
+    StalePolicyVersion,
+)
+from consent_service.extensions import db
+from consent_service.policies.models import (
+    CONSENT_REQUIREMENTS,
+    Organization,
+    PolicyVersion,
+    Purpose,
+    PurposeVersion,
+)
+from consent_service.policies.service import get_purpose, org_today
+
+#: Acts a caller may record; ``expire`` is written by the expiry sweep only.
+CALLER_ACTIONS = ("grant", "withdraw", "refuse", "invalidate")
+#: How strong each consent type is, against CONSENT_REQUIREMENTS.
+CONSENT_TYPE_RANK = {"implied": 1, "explicit": 2, "separate": 3, "written": 4}
+REQUIREMENT_RANK = {name: rank for rank, name in enumerate(CONSENT_REQUIREMENTS)}
+#: How far in the future an ``occurred_at`` may be (clock skew between systems).
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
+EVIDENCE_KEYS = {"ip", "user_agent", "locale", "notice_sha256", "document_ref", "note"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who expressed an act: the subject, a guardian, an officer, or the system."""
+
+    kind: str = "subject"
+    name: str | None = None
+    relationship: str | None = None
+    reason: str | None = None
+
+    @classmethod
+    def from_value(cls, value: Actor | dict[str, Any] | None) -> Actor:
+        """Accept an :class:`Actor`, a mapping with the same keys, or ``None`` (the subject)."""
+        if value is None:
+            return cls()
+        if isinstance(value, Actor):
+            return value
+        if not isinstance(value, dict):
+            raise InvalidInput("invalid actor", {"actor": ["must be an object"]})
+        unknown = set(value) - {"kind", "name", "relationship", "reason"}
+        if unknown:
+            raise InvalidInput("invalid actor", {"actor": [f"unknown fields: {sorted(unknown)}"]})
+        return cls(**value)
+
+    @property
+    def is_guardian(self) -> bool:
+        return self.kind == "guardian" or (self.kind == "officer" and bool(self.relationship))
+
+
+@dataclass
+class ActResult:
+    """What recording an act produced: new events (none for a no-op), states, receipts."""
+
+    events: list[ConsentEvent]
+    states: list[ConsentState]
+    receipts: dict[int, str] = field(default_factory=dict)
+    is_replay: bool = False
+
+
+# --- subjects -----------------------------------------------------------------------------
+
+
+def upsert_subject(
+    org: Organization,
+    external_id: str,
+    now: datetime,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    birth_date: date | str | None = None,
+    is_under_14: bool | None = None,
+    guardian: dict[str, str | None] | None = None,
+) -> Subject:
+    """Create the subject ``external_id`` of ``org``, or update the fields given."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > 200:
+        errors["external_id"] = ["must be 1-200 characters"]
+    if isinstance(birth_date, str):
+        try:
+            birth_date = date.fromisoformat(birth_date)
+        except ValueError:
+            errors["birth_date"] = ["must be a date, YYYY-MM-DD"]
+    if isinstance(birth_date, date) and birth_date > now.date():
+        errors["birth_date"] = ["is in the future"]
+    if email is not None and (len(email) > 320 or "@" not in email):
+        errors["email"] = ["is not an email address"]
+    if phone is not None and not re.fullmatch(r"\+?[0-9 ()-]{3,64}", phone):
+        errors["phone"] = ["is not a phone number"]
+    guardian = guardian or {}
+    unknown = set(guardian) - {"name", "contact", "relationship"}
+    if unknown:
+        errors["guardian"] = [f"unknown fields: {sorted(unknown)}"]
+    if errors:
+        raise InvalidInput("invalid subject", errors)
+
+    subject = find_subject(org, external_id)
+    if subject is None:
+        subject = Subject(org_id=org.id, external_id=external_id, created_at=now, updated_at=now, chain_seq=0)
+        try:
+            with db.session.begin_nested():
+                db.session.add(subject)
+                db.session.flush()
+        except IntegrityError:
+            # Created at the same moment by another request: use that one.
+            subject = find_subject(org, external_id)
+            if subject is None:
+                raise
+    values = {"email": email, "phone": phone, "birth_date": birth_date, "is_under_14": is_under_14}
+    for name, value in values.items():
+        if value is not None:
+            setattr(subject, name, value)
+    for name in ("name", "contact", "relationship"):
+        if guardian.get(name) is not None:
+            setattr(subject, f"guardian_{name}", guardian[name])
+    subject.updated_at = now
+    db.session.flush()
+    return subject
+
+
+def find_subject(org: Organization, external_id: str) -> Subject | None:
+    """The subject with this external id in ``org``, or ``None``."""
+    return db.session.scalars(
+        select(Subject).where(Subject.org_id == org.id, Subject.external_id == external_id)
+    ).first()
+
+
+def get_subject(org: Organization, external_id: str) -> Subject:
+    """The subject with this external id in ``org``; :class:`NotFound` otherwise."""
+    subject = find_subject(org, external_id)
+    if subject is None:
+        raise NotFound(f"no subject {external_id!r}")
+    return subject
+
+
+def is_minor(subject: Subject, org: Organization, at: datetime) -> bool:
+    """Whether the subject is under the guardian-consent age at ``at`` (PIPL 31, GB/T 5.4 d)."""
+    if subject.is_under_14:
+        return True
+    if subject.birth_date is None:
+        return False
+    limit = current_app.config["GUARDIAN_CONSENT_UNDER_AGE"]
+    today = org_today(org, at)
+    born = subject.birth_date
+    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    return age < limit
+
+
+# --- consent acts -------------------------------------------------------------------------
+
+
+def _validate_act(
+    action: str,
+    consent_type: str | None,
+    method: str,
+    actor: Actor,
+    evidence: dict[str, Any],
+    occurred_at: datetime,
+    purposes: list[str],
+    now: datetime,
+) -> None:
+    errors: dict[str, list[str]] = {}
+    if action not in CALLER_ACTIONS:
+        errors["action"] = [f"must be one of {', '.join(CALLER_ACTIONS)}"]
+    if action == "grant" and consent_type not in CONSENT_TYPES:
+        errors["consent_type"] = [f"a grant needs one of {', '.join(CONSENT_TYPES)}"]
+    elif consent_type is not None and consent_type not in CONSENT_TYPES:
+        errors["consent_type"] = [f"must be one of {', '.join(CONSENT_TYPES)}"]
+    if method not in COLLECTION_METHODS or method == "system":
+        errors["method"] = [f"must be one of {', '.join(m for m in COLLECTION_METHODS if m != 'system')}"]
+    if actor.kind not in ACTOR_KINDS or actor.kind == "system":
+        errors["actor.kind"] = ["must be subject, guardian or officer"]
+    if actor.kind == "guardian" and not (actor.name and actor.relationship):
+        errors["actor"] = ["a guardian needs a name and a relationship (PIPL 31)"]
+    if actor.kind == "officer" and not (actor.name and actor.reason):
+        errors["actor"] = ["an officer acting for a person needs a name and a reason"]
+    if action == "invalidate" and actor.kind != "officer":
+        errors["actor.kind"] = ["only an officer invalidates a consent"]
+    for name in ("name", "relationship", "reason"):
+        value = getattr(actor, name)
+        if value is not None and (not isinstance(value, str) or len(value) > 1000):
+            errors[f"actor.{name}"] = ["must be text of at most 1000 characters"]
+    if not isinstance(evidence, dict):
+        errors["evidence"] = ["must be an object"]
+    else:
+        unknown = set(evidence) - EVIDENCE_KEYS
+        if unknown:
+            errors["evidence"] = [f"unknown fields: {sorted(unknown)}"]
+        for key, value in evidence.items():
+            if not isinstance(value, str) or len(value) > 2000:
+                errors[f"evidence.{key}"] = ["must be text of at most 2000 characters"]
+        notice = evidence.get("notice_sha256")
+        if isinstance(notice, str) and not SHA256_HEX.match(notice):
+            errors["evidence.notice_sha256"] = ["must be 64 lowercase hexadecimal digits"]
+    if not isinstance(occurred_at, datetime) or occurred_at.tzinfo is None:
+        errors["occurred_at"] = ["must be a datetime with a time zone"]
+    elif occurred_at > now + MAX_CLOCK_SKEW:
+        errors["occurred_at"] = ["is in the future"]
+    if not purposes or not all(isinstance(p, str) and p for p in purposes):
+        errors["purposes"] = ["name at least one purpose"]
+    elif len(set(purposes)) != len(purposes):
+        errors["purposes"] = ["a purpose is named twice"]
+    if errors:
+        raise InvalidInput("invalid consent act", errors)
+
+
+def _policy_for(org: Organization, label: str | None, at: datetime) -> PolicyVersion | None:
+    """The named published policy, or the one in force at ``at`` when none is named."""
+    query = select(PolicyVersion).where(PolicyVersion.org_id == org.id, PolicyVersion.status == "published")
+    if label is not None:
+        policy = db.session.scalars(query.where(PolicyVersion.label == label)).first()
+        if policy is None:
+            raise StalePolicyVersion(f"policy version {label!r} is not published")
+        return policy
+    return db.session.scalars(
+        query.where(PolicyVersion.published_at <= at).order_by(PolicyVersion.seq.desc()).limit(1)
+    ).first()
+
+
+def _check_grant(
+    org: Organization,
+    subject: Subject,
+    versions: list[PurposeVersion],
+    consent_type: str,
+    actor: Actor,
+    states: dict[int, ConsentState],
+    is_subject_initiated: bool,
+    occurred_at: datetime,
+) -> None:
+    """Apply the rules a grant must meet, each with its clause."""
+    codes = [v.purpose.code for v in versions]
+    not_consent = [v.purpose.code for v in versions if v.legal_basis != "consent"]
+    if not_consent:
+        raise ConsentNotApplicable(
+            "these purposes do not rest on consent (PIPL 13): " + ", ".join(not_consent),
+            {"purposes": not_consent},
+        )
+    # PIPL 31, GB/T 5.4 d): a child under 14 is consented for by a guardian.
+    if is_minor(subject, org, occurred_at) and not actor.is_guardian:
+        raise GuardianRequired("the subject is under 14: a guardian must give consent (PIPL 31)")
+    # PIPL 23, 25, 29, 39: separate consent is one purpose per act.
+    separate = [v.purpose.code for v in versions if v.needs_separate_consent]
+    if separate and len(versions) > 1:
+        raise SeparateConsentRequired(
+            "these purposes need separate consent, one purpose per act: " + ", ".join(separate),
+            {"purposes": separate, "bundle": codes},
+        )
+    for version in versions:
+        required = version.consent_requirement
+        if version.needs_separate_consent and REQUIREMENT_RANK[required] < REQUIREMENT_RANK["separate"]:
+            required = "separate"
+        if version.is_sensitive and REQUIREMENT_RANK[required] < REQUIREMENT_RANK["explicit"]:
+            required = "explicit"  # GB/T 5.4 b)
+        if CONSENT_TYPE_RANK[consent_type] < REQUIREMENT_RANK[required]:
+            raise ConsentTypeInsufficient(
+                f"purpose {version.purpose.code!r} needs {required} consent, got {consent_type}",
+                {"purpose": version.purpose.code, "required": required},
+            )
+    # GB/T 35273 Annex C.4 b): no asking again within 48 hours of a refusal.
+    window = timedelta(hours=current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"])
+    for version in versions:
+        state = states.get(version.purpose_id)
+        if (
+            state is not None
+            and state.refused_at is not None
+            and not is_subject_initiated
+            and state.refused_at <= occurred_at < state.refused_at + window
+        ):
+            raise RepromptTooSoon(
+                f"{version.purpose.code!r} was refused at {state.refused_at.isoformat()}; "
+                f"it may be asked again from {(state.refused_at + window).isoformat()}",
+                {"purpose": version.purpose.code, "retry_after": (state.refused_at + window).isoformat()},
+            )
+
+
+def _replay(org: Organization, subject: Subject, key: str, action: str, codes: list[str]) -> ActResult:
+    """Return the act first recorded under ``key``, or refuse a different act with it."""
+    first = db.session.scalars(
+        select(ConsentEvent).where(ConsentEvent.org_id == org.id, ConsentEvent.idempotency_key == key)
+    ).one()
+    events = list(
+        db.session.scalars(
+            select(ConsentEvent).where(ConsentEvent.bundle_id == first.bundle_id).order_by(ConsentEvent.seq)
+        )
+    )
+    if (
+        first.subject_id != subject.id
+        or first.action != action
+        or sorted(e.purpose.code for e in events) != sorted(codes)
+    ):
+        raise IdempotencyKeyReused(f"idempotency key {key!r} was used for a different act")
+    states = [db.session.get(ConsentState, (subject.id, e.purpose_id)) for e in events]
+    from consent_service.receipts.service import receipts_for
+
+    return ActResult(events=events, states=states, receipts=receipts_for(events), is_replay=True)
+
+
+def record_act(
+    org: Organization,
+    subject: Subject,
+    now: datetime,
+    *,
+    purposes: list[str],
+    action: str,
+    consent_type: str | None = None,
+    method: str = "api",
+    actor: Actor | dict[str, Any] | None = None,
+    evidence: dict[str, Any] | None = None,
+    occurred_at: datetime | None = None,
+    policy_version: str | None = None,
+    idempotency_key: str | None = None,
+    is_subject_initiated: bool = False,
+) -> ActResult:
+    """Record one consent act by ``subject`` on one or more purposes (PIPL 14-16, 29, 31).
+
+    A grant of several purposes is one bundle: refused with
+    :class:`SeparateConsentRequired` if any of them needs separate consent. A withdrawal is
+    always accepted; withdrawing what is not granted records nothing (idempotent, PIPL 15).
+    With ``idempotency_key``, a retry returns the first act and writes nothing.
+    """
+    actor = Actor.from_value(actor)
+    evidence = {} if evidence is None else evidence
+    occurred_at = now if occurred_at is None else occurred_at
+    _validate_act(action, consent_type, method, actor, evidence, occurred_at, purposes, now)
+    if idempotency_key is not None and not (
+        isinstance(idempotency_key, str) and 0 < len(idempotency_key) <= 200
+    ):
+        raise InvalidInput("invalid idempotency key", {"idempotency_key": ["must be 1-200 characters"]})
+    if subject.org_id != org.id:
+        raise NotFound("no such subject")
+
+    # One writer per person at a time: the subject row is the lock of their chain.
+    db.session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
+    db.session.refresh(subject)
+    if idempotency_key is not None:
+        exists = db.session.scalar(
+            select(ConsentEvent.id).where(
+                ConsentEvent.org_id == org.id, ConsentEvent.idempotency_key == idempotency_key
+            )
+        )
+        if exists is not None:
+            return _replay(org, subject, idempotency_key, action, purposes)
+
+    purpose_rows: list[Purpose] = [get_purpose(org, code) for code in purposes]
+    versions = [p.current for p in purpose_rows]
+    states = {
+        s.purpose_id: s
+        for s in db.session.scalars(
+            select(ConsentState).where(
+                ConsentState.subject_id == subject.id,
+                ConsentState.purpose_id.in_([p.id for p in purpose_rows]),
+            )
+        )
+    }
+    policy = _policy_for(org, policy_version, occurred_at)
+    if action == "grant":
+        _check_grant(org, subject, versions, consent_type, actor, states, is_subject_initiated, occurred_at)
+    elif action in ("withdraw", "invalidate"):
+        # Withdrawing what is not in force changes nothing and records nothing.
+        versions = [v for v in versions if _in_force(states.get(v.purpose_id))]
+
+    bundle_id = str(uuid.uuid4())
+    result = ActResult(events=[], states=[])
+    for index, version in enumerate(versions):
+        event = _append(
+            org,
+            subject,
+            version,
+            now,
+            action=action,
+            consent_type=consent_type,
+            method=method,
+            actor=actor,
+            evidence=evidence,
+            occurred_at=occurred_at,
+            policy=policy,
+            bundle_id=bundle_id,
+            bundle_size=len(versions),
+            idempotency_key=idempotency_key if index == 0 else None,
+            is_subject_initiated=is_subject_initiated,
+        )
+        result.events.append(event)
+        result.states.append(_project(states.get(version.purpose_id), event))
+    db.session.flush()
+    if action == "grant":
+        from consent_service.receipts.service import issue_receipt
+
+        for event, version in zip(result.events, versions, strict=True):
+            result.receipts[event.id] = issue_receipt(org, subject, event, version, policy, now)
+    return result
+
+
+def _in_force(state: ConsentState | None) -> bool:
+    return state is not None and state.status == "granted"
+
+
+def _append(
+    org: Organization,
+    subject: Subject,
+    version: PurposeVersion,
+    now: datetime,
+    *,
+    action: str,
+    consent_type: str | None,
+    method: str,
+    actor: Actor,
+    evidence: dict[str, Any],
+    occurred_at: datetime,
+    policy: PolicyVersion | None,
+    bundle_id: str,
+    bundle_size: int,
+    idempotency_key: str | None,
+    is_subject_initiated: bool,
+) -> ConsentEvent:
+    """Append one event to the subject's chain (the caller holds the subject's lock)."""
+    expires_at = None
+    if action == "grant" and version.consent_validity_days:
+        expires_at = occurred_at + timedelta(days=version.consent_validity_days)
+    event = ConsentEvent(
+        uuid=str(uuid.uuid4()),
+        org_id=org.id,
+        subject_id=subject.id,
+        seq=subject.chain_seq + 1,
+        purpose_id=version.purpose_id,
+        purpose_version=version.version,
+        policy_version_id=policy.id if policy else None,
+        policy_seq=policy.seq if policy else 0,
+        action=action,
+        consent_type=consent_type if action == "grant" else None,
+        actor_kind=actor.kind,
+        actor_name=actor.name,
+        actor_relationship=actor.relationship,
+        actor_reason=actor.reason,
+        method=method,
+        evidence=dict(evidence),
+        is_subject_initiated=is_subject_initiated,
+        bundle_id=bundle_id,
+        bundle_size=bundle_size,
+        idempotency_key=idempotency_key,
+        occurred_at=occurred_at.astimezone(UTC),
+        recorded_at=now,
+        expires_at=expires_at,
+        prev_hash=subject.chain_head,
+    )
+    event.hash = ledger.event_hash(event, version.purpose.code)
+    subject.chain_seq = event.seq
+    subject.chain_head = event.hash
+    db.session.add(event)
+    db.session.flush()
+    return event
+
+
+def _project(row: ConsentState | None, event: ConsentEvent) -> ConsentState:
+    """Update (or create) the state row for ``event``'s (subject, purpose)."""
+    view = apply(_view(row), event)
+    if row is None:
+        row = ConsentState(subject_id=event.subject_id, purpose_id=event.purpose_id, org_id=event.org_id)
+        db.session.add(row)
+    row.status = view.status
+    row.event_id = view.event_id
+    row.purpose_version = view.purpose_version
+    row.policy_seq = view.policy_seq
+    row.consent_type = view.consent_type
+    row.is_guardian_act = view.is_guardian_act
+    row.occurred_at = view.occurred_at
+    row.expires_at = view.expires_at
+    row.refused_at = view.refused_at
+    return row
+
+
+def _view(row: ConsentState | None) -> StateView | None:
+    if row is None:
+        return None
+    return StateView(
+        status=row.status,
+        event_id=row.event_id,
+        purpose_version=row.purpose_version,
+        policy_seq=row.policy_seq,
+        consent_type=row.consent_type,
+        is_guardian_act=row.is_guardian_act,
+        occurred_at=row.occurred_at,
+        expires_at=row.expires_at,
+        refused_at=row.refused_at,
+    )
+
+
+def expire_lapsed(org: Organization, now: datetime) -> int:
+    """Append an ``expire`` event for every grant whose validity has passed; return how many.
+
+    Idempotent: a lapsed grant is expired once, and a second run finds nothing to do.
+    """
+    rows = db.session.scalars(
+        select(ConsentState).where(
+            ConsentState.org_id == org.id,
+            ConsentState.status == "granted",
+            ConsentState.expires_at <= now,
+        )
+    ).all()
+    count = 0
+    for state in rows:
+        subject = db.session.get(Subject, state.subject_id)
+        db.session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
+        db.session.refresh(subject)
+        db.session.refresh(state)
+        if state.status != "granted" or state.expires_at is None or state.expires_at > now:
+            continue
+        purpose = db.session.get(Purpose, state.purpose_id)
+        version = next(v for v in purpose.versions if v.version == state.purpose_version)
+        event = _append(
+            org,
+            subject,
+            version,
+            now,
+            action="expire",
+            consent_type=None,
+            method="system",
+            actor=Actor(kind="system", reason="consent validity period ended"),
+            evidence={},
+            occurred_at=state.expires_at,
+            policy=None,
+            bundle_id=str(uuid.uuid4()),
+            bundle_size=1,
+            idempotency_key=None,
+            is_subject_initiated=False,
+        )
+        _project(state, event)
+        count += 1
+    db.session.flush()
+    return count

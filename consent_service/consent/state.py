@@ -1,0 +1,62 @@
+"""The projection of a consent history onto its current state: one pure function.
+
+The ledger keeps :class:`~consent_service.consent.models.ConsentState` rows in step with
+events by calling :func:`apply` inside the same transaction; a decision about the past folds
+the history with the same function, so both always agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from consent_service.consent.models import STATUSES, ConsentEvent
+
+
+@dataclass(frozen=True)
+class StateView:
+    """The state of one (subject, purpose) implied by its events."""
+
+    status: str
+    event_id: int | None
+    purpose_version: int
+    policy_seq: int
+    consent_type: str | None
+    is_guardian_act: bool
+    occurred_at: datetime
+    expires_at: datetime | None
+    refused_at: datetime | None
+
+
+def apply(state: StateView | None, event: ConsentEvent) -> StateView:
+    """Return the state after ``event``.
+
+    The act that happened last wins (ties go to the one recorded last), so a paper consent
+    recorded late does not override a withdrawal that happened after it. The time of the
+    latest refusal is kept for the 48-hour rule of GB/T 35273 Annex C.4 b).
+    """
+    refused_at = state.refused_at if state else None
+    if event.action == "refuse" and (refused_at is None or event.occurred_at > refused_at):
+        refused_at = event.occurred_at
+    if state is not None and event.occurred_at < state.occurred_at:
+        return replace(state, refused_at=refused_at)
+    return StateView(
+        status=STATUSES[event.action],
+        event_id=event.id,
+        purpose_version=event.purpose_version,
+        policy_seq=event.policy_seq,
+        consent_type=event.consent_type,
+        is_guardian_act=event.is_guardian_act,
+        occurred_at=event.occurred_at,
+        expires_at=event.expires_at if event.action == "grant" else None,
+        refused_at=refused_at,
+    )
+
+
+def fold(events: Iterable[ConsentEvent]) -> StateView | None:
+    """Fold events (in recording order) into a state; ``None`` for no events."""
+    state = None
+    for event in events:
+        state = apply(state, event)
+    return state

@@ -1,0 +1,32 @@
+"""Engine settings that make SQLite and PostgreSQL behave alike."""
+
+from __future__ import annotations
+
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+
+def configure_engine(engine: Engine) -> None:
+    """Set SQLite up for a service: foreign keys, WAL, a busy timeout, real transactions.
+
+    pysqlite's own transaction handling does not emit BEGIN before SELECTs, which breaks
+    SAVEPOINTs and read consistency; the documented recipe hands BEGIN to SQLAlchemy.
+    Transactions begin IMMEDIATE: a writer takes the database's write lock up front and
+    waits for it (busy timeout) instead of failing when two processes read-then-write.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")

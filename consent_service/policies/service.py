@@ -1,0 +1,530 @@
+"""Organizations, the PI catalogue, purposes and privacy policies (PIPL 14, 17; GB/T 5.5).
+
+Functions flush, never commit; bad input raises a :mod:`consent_service.errors` error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from datetime import date, datetime
+from importlib import resources
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from marshmallow import ValidationError
+from sqlalchemy import func, select
+
+from consent_service.errors import (
+    InvalidInput,
+    NotFound,
+    OrganizationExists,
+    PolicyIncomplete,
+    PolicyNotDraft,
+    PurposeExists,
+)
+from consent_service.extensions import db
+from consent_service.policies.models import (
+    Organization,
+    PICategory,
+    PolicyVersion,
+    Purpose,
+    PurposeVersion,
+)
+from consent_service.policies.schemas import (
+    PolicyDraftSchema,
+    PurposeContentSchema,
+    PurposeCreateSchema,
+)
+
+SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
+#: A change to any of these is a change of purpose, method, PI or recipients (PIPL 14):
+#: a new material version whose earlier consents stop counting.
+MATERIAL_FIELDS = (
+    "description_zh",
+    "description_en",
+    "processing_method_zh",
+    "processing_method_en",
+    "function_kind",
+    "legal_basis",
+    "consent_requirement",
+    "pi_categories",
+    "recipients",
+    "cross_border_recipients",
+    "is_publicly_disclosed",
+    "retention_days",
+)
+CONTENT_FIELDS = tuple(PurposeContentSchema().fields)
+#: The prose items of PIPL 17 / GB/T 5.5 that a policy carries as sections.
+POLICY_SECTIONS = ("rights", "refusal_consequences", "security_measures", "complaints")
+#: The eight items GB/T 35273 5.5 / PIPL 17 require, as (key, zh, en).
+POLICY_ITEMS = (
+    (
+        "handler",
+        "个人信息处理者的名称和联系方式",
+        "Handler identity and contact, with the PI protection officer",
+    ),
+    (
+        "functions",
+        "各业务功能及其收集的个人信息类型",
+        "Each function with the PI it collects (sensitive marked)",
+    ),
+    (
+        "collection_retention",
+        "收集方式、存储期限及跨境传输",
+        "Collection method, retention period, cross-border transfer",
+    ),
+    (
+        "sharing",
+        "共享、转让、公开披露的目的及接收方",
+        "Sharing, transfer and disclosure: purpose and recipients",
+    ),
+    ("rights", "个人信息主体的权利及行使方式", "The subject's rights and how to exercise them"),
+    ("refusal_consequences", "拒绝提供的风险及后果", "Risks and consequences of refusing"),
+    ("security_measures", "个人信息安全保护措施", "Security measures"),
+    ("complaints", "投诉、举报渠道", "Complaint channels"),
+)
+
+
+def _details(error: ValidationError) -> dict[str, Any]:
+    messages = error.messages
+    return messages if isinstance(messages, dict) else {"_schema": messages}
+
+
+def org_today(org: Organization, at: datetime) -> date:
+    """The calendar date at ``at`` in the organization's time zone."""
+    return at.astimezone(ZoneInfo(org.timezone)).date()
+
+
+# --- organizations ------------------------------------------------------------------------
+
+
+def create_organization(
+    slug: str,
+    now: datetime,
+    *,
+    name_en: str,
+    name_zh: str | None = None,
+    contact_email: str | None = None,
+    contact_phone: str | None = None,
+    address: str | None = None,
+    pipo_name: str | None = None,
+    pipo_contact: str | None = None,
+    default_regime: str = "PIPL",
+    timezone: str = "Asia/Shanghai",
+) -> Organization:
+    """Create a personal-information handler (个人信息处理者)."""
+    errors: dict[str, list[str]] = {}
+    if not isinstance(slug, str) or not SLUG.match(slug):
+        errors["slug"] = ["2-63 lowercase letters, digits and hyphens"]
+    if not isinstance(name_en, str) or not name_en.strip() or len(name_en) > 200:
+        errors["name_en"] = ["must be 1-200 characters"]
+    if name_zh is not None and (not name_zh.strip() or len(name_zh) > 200):
+        errors["name_zh"] = ["must be 1-200 characters"]
+    if contact_email is not None and "@" not in contact_email:
+        errors["contact_email"] = ["is not an email address"]
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError, TypeError):
+        errors["timezone"] = [f"unknown time zone {timezone!r}"]
+    if default_regime not in ("PIPL", "GDPR"):
+        errors["default_regime"] = ["must be PIPL or GDPR"]
+    if errors:
+        raise InvalidInput("invalid organization", errors)
+    if db.session.scalar(select(Organization.id).where(Organization.slug == slug)):
+        raise OrganizationExists(f"organization {slug!r} exists")
+    org = Organization(
+        slug=slug,
+        name_en=name_en.strip(),
+        name_zh=(name_zh or name_en).strip(),
+        contact_email=contact_email,
+        contact_phone=contact_phone,
+        address=address,
+        pipo_name=pipo_name,
+        pipo_contact=pipo_contact,
+        default_regime=default_regime,
+        timezone=timezone,
+        created_at=now,
+    )
+    db.session.add(org)
+    db.session.flush()
+    return org
+
+
+def get_organization(slug: str) -> Organization:
+    """The organization ``slug``; :class:`NotFound` otherwise."""
+    org = db.session.scalars(select(Organization).where(Organization.slug == slug)).first()
+    if org is None:
+        raise NotFound(f"no organization {slug!r}")
+    return org
+
+
+# --- PI categories --------------------------------------------------------------------------
+
+
+def load_catalogue() -> int:
+    """Insert or refresh the GB/T 35273 Annex A/B catalogue; return the number of categories."""
+    data = json.loads(
+        resources.files("consent_service").joinpath("data/pi-categories.json").read_text("utf-8")
+    )
+    existing = {c.code: c for c in db.session.scalars(select(PICategory))}
+    for item in data["categories"]:
+        row = existing.get(item["code"]) or PICategory(code=item["code"])
+        row.name_zh = item["zh"]
+        row.name_en = item["en"]
+        row.examples_zh = item.get("examples_zh")
+        row.is_sensitive = bool(item.get("sensitive"))
+        row.sensitive_items = item.get("sensitive_items", [])
+        row.pipl28_kind = item.get("pipl28")
+        row.kantara_categories = item.get("kantara", [])
+        db.session.add(row)
+    db.session.flush()
+    return len(data["categories"])
+
+
+def categories_by_code(codes: list[str]) -> dict[str, PICategory]:
+    """The catalogue rows for ``codes``; :class:`InvalidInput` names any unknown code."""
+    rows = {c.code: c for c in db.session.scalars(select(PICategory).where(PICategory.code.in_(codes)))}
+    unknown = sorted(set(codes) - set(rows))
+    if unknown:
+        raise InvalidInput("unknown PI categories", {"pi_categories": [f"unknown: {', '.join(unknown)}"]})
+    return rows
+
+
+# --- purposes -------------------------------------------------------------------------------
+
+
+def _content(data: dict[str, Any]) -> dict[str, Any]:
+    """Complete derived fields of a purpose version's content."""
+    categories = categories_by_code(list(dict.fromkeys(data["pi_categories"])))
+    content = {name: data.get(name) for name in CONTENT_FIELDS}
+    content["pi_categories"] = list(categories)
+    content["is_sensitive"] = any(c.is_sensitive for c in categories.values())
+    return content
+
+
+def _check_separate(content: dict[str, Any]) -> None:
+    """A consent purpose that needs separate consent must ask for it (PIPL 23, 25, 29, 39)."""
+    if content["legal_basis"] != "consent":
+        return
+    reasons = []
+    if content["is_sensitive"]:
+        reasons.append("sensitive PI (PIPL 29)")
+    if content["recipients"]:
+        reasons.append("provision to another handler (PIPL 23)")
+    if content["is_publicly_disclosed"]:
+        reasons.append("public disclosure (PIPL 25)")
+    if content["cross_border_recipients"]:
+        reasons.append("cross-border provision (PIPL 39)")
+    if reasons and content["consent_requirement"] not in ("separate", "written"):
+        raise InvalidInput(
+            "this purpose needs separate consent",
+            {"consent_requirement": ["must be separate or written: " + "; ".join(reasons)]},
+        )
+
+
+def create_purpose(org: Organization, data: dict[str, Any], now: datetime) -> Purpose:
+    """Create a processing purpose (处理目的) with its first version."""
+    try:
+        loaded = PurposeCreateSchema().load(data)
+    except ValidationError as exc:
+        raise InvalidInput("invalid purpose", _details(exc)) from exc
+    content = _content(loaded)
+    _check_separate(content)
+    if db.session.scalar(select(Purpose.id).where(Purpose.org_id == org.id, Purpose.code == loaded["code"])):
+        raise PurposeExists(f"purpose {loaded['code']!r} exists")
+    purpose = Purpose(
+        org_id=org.id,
+        code=loaded["code"],
+        current_version=1,
+        material_version=1,
+        reconsent_policy_seq=0,
+        created_at=now,
+    )
+    db.session.add(purpose)
+    db.session.flush()
+    db.session.add(
+        PurposeVersion(purpose_id=purpose.id, version=1, is_material=True, created_at=now, **content)
+    )
+    db.session.flush()
+    db.session.refresh(purpose)
+    return purpose
+
+
+def get_purpose(org: Organization, code: str) -> Purpose:
+    """The purpose ``code`` of ``org``; :class:`NotFound` otherwise."""
+    purpose = db.session.scalars(
+        select(Purpose).where(Purpose.org_id == org.id, Purpose.code == code)
+    ).first()
+    if purpose is None:
+        raise NotFound(f"no purpose {code!r}")
+    return purpose
+
+
+def list_purposes(org: Organization) -> list[Purpose]:
+    """The organization's purposes by code."""
+    return list(db.session.scalars(select(Purpose).where(Purpose.org_id == org.id).order_by(Purpose.code)))
+
+
+def change_purpose(
+    org: Organization, code: str, changes: dict[str, Any], now: datetime, note: str | None = None
+) -> PurposeVersion:
+    """Change a purpose: a new version, material if purpose, method, PI or recipients change.
+
+    After a material change (PIPL 14) consents to earlier versions stop counting until the
+    person consents again. A change that changes nothing is refused.
+    """
+    purpose = get_purpose(org, code)
+    current = purpose.current
+    if not isinstance(changes, dict):
+        raise InvalidInput("invalid change", {"_schema": ["must be an object"]})
+    merged = {name: getattr(current, name) for name in CONTENT_FIELDS}
+    merged.update(changes)
+    try:
+        loaded = PurposeContentSchema().load(merged)
+    except ValidationError as exc:
+        raise InvalidInput("invalid purpose change", _details(exc)) from exc
+    content = _content(loaded)
+    _check_separate(content)
+    before = {name: getattr(current, name) for name in content}
+    changed = [name for name in content if content[name] != before[name]]
+    if not changed:
+        raise InvalidInput("nothing changed", {"_schema": ["the change leaves the purpose as it is"]})
+    is_material = any(name in MATERIAL_FIELDS for name in changed)
+    version = PurposeVersion(
+        purpose_id=purpose.id,
+        version=purpose.current_version + 1,
+        is_material=is_material,
+        change_note=note,
+        created_at=now,
+        **content,
+    )
+    db.session.add(version)
+    purpose.current_version = version.version
+    if is_material:
+        purpose.material_version = version.version
+    db.session.flush()
+    db.session.refresh(purpose)
+    return version
+
+
+# --- privacy policies ----------------------------------------------------------------------
+
+
+def _load_draft(data: dict[str, Any]) -> dict[str, Any]:
+    try:
+        return PolicyDraftSchema().load(data)
+    except ValidationError as exc:
+        raise InvalidInput("invalid policy", _details(exc)) from exc
+
+
+def _covered_versions(org: Organization, codes: list[str]) -> list[PurposeVersion]:
+    return [get_purpose(org, code).current for code in dict.fromkeys(codes)]
+
+
+def create_policy(org: Organization, data: dict[str, Any], now: datetime) -> PolicyVersion:
+    """Create a draft privacy policy version covering the current versions of ``purposes``."""
+    loaded = _load_draft(data)
+    exists = db.session.scalar(
+        select(PolicyVersion.id).where(PolicyVersion.org_id == org.id, PolicyVersion.label == loaded["label"])
+    )
+    if exists:
+        raise PolicyNotDraft(f"policy version {loaded['label']!r} exists")
+    policy = PolicyVersion(
+        org_id=org.id,
+        label=loaded["label"],
+        status="draft",
+        text_zh=loaded["text_zh"],
+        text_en=loaded["text_en"],
+        sections={k: dict(v) for k, v in loaded["sections"].items()},
+        change_summary=loaded["change_summary"],
+        is_material_change=loaded["is_material_change"],
+        effective_at=loaded["effective_at"],
+        created_at=now,
+    )
+    policy.purpose_versions = _covered_versions(org, loaded["purposes"])
+    db.session.add(policy)
+    db.session.flush()
+    return policy
+
+
+def get_policy(org: Organization, label: str) -> PolicyVersion:
+    """The policy version ``label`` of ``org``; :class:`NotFound` otherwise."""
+    policy = db.session.scalars(
+        select(PolicyVersion).where(PolicyVersion.org_id == org.id, PolicyVersion.label == label)
+    ).first()
+    if policy is None:
+        raise NotFound(f"no policy version {label!r}")
+    return policy
+
+
+def current_policy(org: Organization, at: datetime) -> PolicyVersion | None:
+    """The latest policy published at ``at``, or ``None``."""
+    return db.session.scalars(
+        select(PolicyVersion)
+        .where(
+            PolicyVersion.org_id == org.id,
+            PolicyVersion.status == "published",
+            PolicyVersion.published_at <= at,
+        )
+        .order_by(PolicyVersion.seq.desc())
+        .limit(1)
+    ).first()
+
+
+def list_policies(org: Organization, *, published_only: bool = False) -> list[PolicyVersion]:
+    """The organization's policy versions, newest first."""
+    query = select(PolicyVersion).where(PolicyVersion.org_id == org.id)
+    if published_only:
+        query = query.where(PolicyVersion.status == "published")
+    return list(db.session.scalars(query.order_by(PolicyVersion.created_at.desc(), PolicyVersion.id.desc())))
+
+
+def missing_items(policy: PolicyVersion) -> list[dict[str, Any]]:
+    """What a policy lacks of the eight items of GB/T 35273 5.5 / PIPL 17, item by item."""
+    org = policy.organization
+    found: dict[str, list[str]] = {key: [] for key, _, _ in POLICY_ITEMS}
+    if not (org.name_zh and org.name_en):
+        found["handler"].append("the organization's name in Chinese and English")
+    if not (org.contact_email or org.contact_phone or org.address):
+        found["handler"].append("the organization's contact (email, phone or address)")
+    if not org.pipo_contact:
+        found["handler"].append("the PI protection officer's contact (PIPL 52)")
+    if not (policy.text_zh.strip() and policy.text_en.strip()):
+        found["handler"].append("the policy text in both Chinese and English")
+    covered = {v.purpose_id: v for v in policy.purpose_versions}
+    if not covered:
+        found["functions"].append("the policy covers no purpose")
+    for purpose in db.session.scalars(select(Purpose).where(Purpose.org_id == org.id)):
+        version = covered.get(purpose.id)
+        if version is None:
+            found["functions"].append(f"purpose {purpose.code!r} is not covered")
+        elif version.version != purpose.current_version:
+            found["functions"].append(
+                f"purpose {purpose.code!r} is covered at version {version.version}, "
+                f"current is {purpose.current_version}"
+            )
+    for version in covered.values():
+        code = version.purpose.code
+        if not version.pi_categories:
+            found["functions"].append(f"purpose {code!r} names no PI categories")
+        if not (version.processing_method_zh and version.processing_method_en):
+            found["collection_retention"].append(f"purpose {code!r}: collection and processing method")
+        if not (version.retention_days or version.retention_note):
+            found["collection_retention"].append(f"purpose {code!r}: retention period")
+        for r in version.cross_border_recipients:
+            if not all(r.get(k) for k in ("name", "country", "contact", "rights_channel")):
+                found["collection_retention"].append(f"purpose {code!r}: an overseas recipient is incomplete")
+        for r in version.recipients:
+            if not all(r.get(k) for k in ("name", "contact", "purpose")):
+                found["sharing"].append(f"purpose {code!r}: a recipient lacks name, contact or purpose")
+    for key in POLICY_SECTIONS:
+        section = (policy.sections or {}).get(key) or {}
+        for lang in ("zh", "en"):
+            if not str(section.get(lang) or "").strip():
+                found[key].append(f"section {key!r} in {lang}")
+    return [
+        {"item": key, "title_zh": zh, "title_en": en, "missing": found[key]}
+        for key, zh, en in POLICY_ITEMS
+        if found[key]
+    ]
+
+
+def update_policy(org: Organization, label: str, data: dict[str, Any]) -> PolicyVersion:
+    """Change a draft; published versions are immutable."""
+    policy = get_policy(org, label)
+    if policy.is_published:
+        raise PolicyNotDraft(f"policy version {label!r} is published and cannot change")
+    loaded = _load_draft({**data, "label": label})
+    for name in ("text_zh", "text_en", "change_summary", "is_material_change", "effective_at"):
+        if name in data:
+            setattr(policy, name, loaded[name])
+    if "sections" in data:
+        policy.sections = {k: dict(v) for k, v in loaded["sections"].items()}
+    if "purposes" in data:
+        policy.purpose_versions = _covered_versions(org, loaded["purposes"])
+    db.session.flush()
+    return policy
+
+
+def policy_content(policy: PolicyVersion) -> dict[str, Any]:
+    """What a published policy says, as plain data (also what its SHA-256 covers)."""
+    org = policy.organization
+    return {
+        "org": org.slug,
+        "handler": {
+            "name_zh": org.name_zh,
+            "name_en": org.name_en,
+            "email": org.contact_email,
+            "phone": org.contact_phone,
+            "address": org.address,
+            "pipo_name": org.pipo_name,
+            "pipo_contact": org.pipo_contact,
+        },
+        "label": policy.label,
+        "text_zh": policy.text_zh,
+        "text_en": policy.text_en,
+        "sections": policy.sections,
+        "purposes": [
+            {"code": v.purpose.code, "version": v.version}
+            | {name: getattr(v, name) for name in CONTENT_FIELDS}
+            for v in policy.purpose_versions
+        ],
+        "change_summary": policy.change_summary,
+        "is_material_change": policy.is_material_change,
+    }
+
+
+@dataclass
+class PublishResult:
+    """A published policy and how many consents now need re-consent."""
+
+    policy: PolicyVersion
+    reconsent_required: int
+
+
+def publish_policy(org: Organization, label: str, now: datetime) -> PublishResult:
+    """Publish a draft (PIPL 17, GB/T 5.5): refused with the list of missing items.
+
+    A material change marks every consent given under an earlier policy to a covered
+    purpose as needing re-consent.
+    """
+    policy = get_policy(org, label)
+    if policy.is_published:
+        raise PolicyNotDraft(f"policy version {label!r} is already published")
+    missing = missing_items(policy)
+    if missing:
+        raise PolicyIncomplete(
+            "the policy lacks required items (PIPL 17, GB/T 35273 5.5): "
+            + "; ".join(f"{m['item']}: {', '.join(m['missing'])}" for m in missing),
+            missing,
+        )
+    db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
+    last_seq = db.session.scalar(select(func.max(PolicyVersion.seq)).where(PolicyVersion.org_id == org.id))
+    policy.seq = (last_seq or 0) + 1
+    policy.status = "published"
+    policy.published_at = now
+    policy.effective_at = policy.effective_at or now
+    policy.content_sha256 = hashlib.sha256(
+        json.dumps(policy_content(policy), sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
+    affected = 0
+    if policy.is_material_change:
+        from consent_service.consent.models import ConsentState
+
+        purpose_ids = [v.purpose_id for v in policy.purpose_versions if v.legal_basis == "consent"]
+        for purpose in db.session.scalars(select(Purpose).where(Purpose.id.in_(purpose_ids))):
+            purpose.reconsent_policy_seq = policy.seq
+        affected = db.session.scalar(
+            select(func.count())
+            .select_from(ConsentState)
+            .where(
+                ConsentState.purpose_id.in_(purpose_ids),
+                ConsentState.status == "granted",
+                ConsentState.policy_seq < policy.seq,
+            )
+        )
+    db.session.flush()
+    return PublishResult(policy=policy, reconsent_required=affected or 0)

@@ -1,0 +1,13 @@
+"""Signed consent receipts and the keys that sign them.
+
+- ``models``: SigningKey, ConsentReceipt;
+- ``keys``: key creation, rotation, JWS signing and verification, the JWK Set;
+- ``service``: building, issuing and verifying receipts (Kantara CR v1.1 + PIPL);
+- ``views``: ``/.well-known/jwks.json``.
+"""
+
+from flask import Blueprint
+
+bp = Blueprint("receipts", __name__)
+
+from consent_service.receipts import views  # noqa: E402,F401  (registers routes)

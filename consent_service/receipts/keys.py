@@ -1,0 +1,84 @@
+"""Key management and JWS signing for receipts and checkpoints."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from flask import current_app
+from joserfc import jws
+from joserfc.errors import JoseError
+from joserfc.jwk import ECKey, KeySet
+from sqlalchemy import select
+
+from consent_service.errors import DomainError
+from consent_service.extensions import db
+from consent_service.receipts.models import SigningKey
+
+ALGORITHM = "ES256"
+
+
+class InvalidSignature(DomainError):
+    """A receipt or checkpoint signature does not verify."""
+
+    code = "invalid_signature"
+
+
+def _key_password() -> bytes:
+    """Derive the private-key encryption password from the application secret."""
+    secret = current_app.config["SECRET_KEY"].encode()
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"consent-signing-key")
+    return base64.urlsafe_b64encode(hkdf.derive(secret))
+
+
+def create_key(now: datetime) -> SigningKey:
+    """Generate a new active ES256 key and retire the previous active one."""
+    for old in db.session.scalars(select(SigningKey).where(SigningKey.is_active)):
+        old.is_active = False
+        old.retired_at = now
+    key = ECKey.generate_key("P-256")
+    kid = key.thumbprint()
+    public = dict(key.as_dict(private=False), kid=kid, alg=ALGORITHM, use="sig")
+    pem = key.as_pem(private=True, password=_key_password()).decode()
+    row = SigningKey(kid=kid, alg=ALGORITHM, public_jwk=public, private_pem_encrypted=pem, created_at=now)
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
+def active_key(now: datetime) -> SigningKey:
+    """Return the active signing key, creating the first one on first use."""
+    row = db.session.scalars(select(SigningKey).where(SigningKey.is_active)).first()
+    return row if row is not None else create_key(now)
+
+
+def jwks() -> dict[str, list[dict[str, Any]]]:
+    """All public keys, current and retired (RFC 7517 JWK Set)."""
+    rows = db.session.scalars(select(SigningKey).order_by(SigningKey.id))
+    return {"keys": [row.public_jwk for row in rows]}
+
+
+def sign(payload: dict[str, Any], now: datetime, typ: str = "JWT") -> tuple[str, str]:
+    """Sign ``payload`` as a compact JWS with the active key; return ``(kid, token)``."""
+    row = active_key(now)
+    private = ECKey.import_key(row.private_pem_encrypted, password=_key_password())
+    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    header = {"alg": row.alg, "kid": row.kid, "typ": typ}
+    return row.kid, jws.serialize_compact(header, body.encode(), private, algorithms=[row.alg])
+
+
+def verify(token: str, key_set: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Verify a compact JWS against a JWK Set; return ``(header, payload)``.
+
+    Raises :class:`InvalidSignature` for a malformed token, an unknown key or a bad signature.
+    """
+    try:
+        keys = KeySet.import_key_set(key_set)
+        obj = jws.deserialize_compact(token.strip(), keys, algorithms=[ALGORITHM])
+        return obj.headers(), json.loads(obj.payload)
+    except (JoseError, ValueError, TypeError, KeyError) as exc:
+        raise InvalidSignature(f"signature does not verify: {exc}") from exc

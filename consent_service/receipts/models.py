@@ -1,0 +1,46 @@
+"""Signing keys and issued consent receipts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from consent_service.consent.models import BigId
+from consent_service.extensions import db
+from consent_service.types import JSONType, UTCDateTime
+
+
+class SigningKey(db.Model):
+    """An asymmetric key (ES256) that signs receipts and ledger checkpoints.
+
+    The private key is stored as PKCS#8 PEM encrypted with a key derived from the
+    application's secret; the public JWK stays published after rotation so that old
+    receipts remain verifiable.
+    """
+
+    __tablename__ = "signing_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kid: Mapped[str] = mapped_column(String(64), unique=True)
+    alg: Mapped[str] = mapped_column(String(16), default="ES256")
+    public_jwk: Mapped[dict] = mapped_column(JSONType)
+    private_pem_encrypted: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class ConsentReceipt(db.Model):
+    """The signed receipt issued for a grant, as a compact JWS."""
+
+    __tablename__ = "consent_receipt"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    receipt_id: Mapped[str] = mapped_column(String(36), unique=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("consent_event.id"), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    kid: Mapped[str] = mapped_column(String(64))
+    jws: Mapped[str] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -1,0 +1,195 @@
+"""Consent receipts: Kantara Consent Receipt v1.1 with PIPL fields, signed as a compact JWS.
+
+A person can verify a receipt alone: the signature against the public keys published at
+``/.well-known/jwks.json`` (which keep retired keys), and the content against the schema.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+import jsonschema
+from flask import current_app
+from sqlalchemy import select
+
+from consent_service.consent.models import ConsentEvent, Subject
+from consent_service.errors import DomainError
+from consent_service.extensions import db
+from consent_service.policies.models import (
+    LEGAL_BASIS_CLAUSES,
+    Organization,
+    PICategory,
+    PolicyVersion,
+    PurposeVersion,
+)
+from consent_service.receipts import keys
+from consent_service.receipts.models import ConsentReceipt
+
+KANTARA_VERSION = "KI-CR-v1.1.0"
+RECEIPT_TYPE = "consent-receipt+jwt"
+JURISDICTIONS = {"PIPL": "CN", "GDPR": "EU"}
+#: Kantara's consentType vocabulary; the PIPL type goes in the ``pipl`` extension.
+KANTARA_CONSENT_TYPES = {
+    "implied": "IMPLIED",
+    "explicit": "EXPLICIT",
+    "separate": "EXPLICIT",
+    "written": "EXPLICIT",
+}
+
+
+class InvalidReceipt(DomainError):
+    """A receipt is malformed or does not match the Kantara schema."""
+
+    code = "invalid_receipt"
+
+
+def kantara_schema() -> dict[str, Any]:
+    """The Kantara Consent Receipt v1.1 JSON schema shipped with the package."""
+    text = resources.files("consent_service").joinpath("data/kantara-consent-receipt-v1_1-schema.json")
+    return json.loads(text.read_text("utf-8"))
+
+
+def policy_url(org: Organization, policy: PolicyVersion | None) -> str:
+    """Where the policy the consent was given under can be read."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    if policy is None:
+        return f"{base}/o/{org.slug}/policy"
+    return f"{base}/o/{org.slug}/policy/{policy.label}"
+
+
+def build_receipt(
+    org: Organization,
+    subject: Subject,
+    event: ConsentEvent,
+    version: PurposeVersion,
+    policy: PolicyVersion | None,
+    receipt_id: str,
+    public_jwk: dict[str, Any],
+) -> dict[str, Any]:
+    """The receipt's claims: the Kantara fields plus a ``pipl`` extension."""
+    categories = list(
+        db.session.scalars(select(PICategory).where(PICategory.code.in_(version.pi_categories)))
+    )
+    kantara_cats = sorted({k for c in categories for k in c.kantara_categories})
+    recipient_names = [r["name"] for r in version.recipients] + [
+        r["name"] for r in version.cross_border_recipients
+    ]
+    purpose_entry: dict[str, Any] = {
+        "purpose": version.description_en,
+        "consentType": KANTARA_CONSENT_TYPES[event.consent_type],
+        "purposeCategory": [f"{version.function_kind} business function"],
+        "piiCategory": kantara_cats,
+        "primaryPurpose": version.function_kind == "basic",
+        "termination": (
+            f"until withdrawn, at most {version.consent_validity_days} days"
+            if version.consent_validity_days
+            else "until withdrawn (PIPL 15)"
+        ),
+        "thirdPartyDisclosure": bool(recipient_names),
+    }
+    if recipient_names:
+        purpose_entry["thirdPartyName"] = ", ".join(recipient_names)
+    guardian = None
+    if event.is_guardian_act:
+        guardian = {"name": event.actor_name, "relationship": event.actor_relationship}
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return {
+        "version": KANTARA_VERSION,
+        "jurisdiction": JURISDICTIONS.get(org.default_regime, org.default_regime),
+        "consentTimestamp": int(event.occurred_at.timestamp()),
+        "collectionMethod": event.method,
+        "consentReceiptID": receipt_id,
+        "publicKey": json.dumps(public_jwk, sort_keys=True),
+        "language": (event.evidence or {}).get("locale") or "zh-CN",
+        "piiPrincipalId": subject.external_id,
+        "piiControllers": [
+            {
+                "piiController": f"{org.name_zh} ({org.name_en})",
+                "onBehalf": False,
+                "contact": org.pipo_name or org.pipo_contact or org.name_en,
+                "address": {"streetAddress": org.address or ""},
+                "email": org.contact_email or "",
+                "phone": org.contact_phone or "",
+                "piiControllerUrl": f"{base}/o/{org.slug}/policy",
+            }
+        ],
+        "policyUrl": policy_url(org, policy),
+        "services": [{"service": f"{version.name_zh} / {version.name_en}", "purposes": [purpose_entry]}],
+        "sensitive": version.is_sensitive,
+        "spiCat": sorted({c.pipl28_kind or c.name_en for c in categories if c.is_sensitive}),
+        # JWT claims (RFC 7519)
+        "iss": base,
+        "sub": subject.external_id,
+        "iat": int(event.recorded_at.timestamp()),
+        "jti": receipt_id,
+        # PIPL extension
+        "pipl": {
+            "consentType": event.consent_type,
+            "isSeparate": event.consent_type in ("separate", "written"),
+            "isWritten": event.consent_type == "written",
+            "guardian": guardian,
+            "purposeCode": version.purpose.code,
+            "purposeVersion": version.version,
+            "legalBasis": version.legal_basis,
+            "legalBasisClause": LEGAL_BASIS_CLAUSES[version.legal_basis],
+            "piCategories": version.pi_categories,
+            "recipients": version.recipients,
+            "crossBorder": version.cross_border_recipients,
+            "isPubliclyDisclosed": version.is_publicly_disclosed,
+            "retentionDays": version.retention_days,
+            "policyVersion": policy.label if policy else None,
+            "policySha256": policy.content_sha256 if policy else None,
+            "noticeSha256": (event.evidence or {}).get("notice_sha256"),
+            "eventId": event.uuid,
+            "eventHash": event.hash,
+            "expiresAt": event.expires_at.isoformat() if event.expires_at else None,
+        },
+    }
+
+
+def issue_receipt(
+    org: Organization,
+    subject: Subject,
+    event: ConsentEvent,
+    version: PurposeVersion,
+    policy: PolicyVersion | None,
+    now: datetime,
+) -> str:
+    """Sign and store the receipt for a grant; return the compact JWS."""
+    key = keys.active_key(now)
+    receipt_id = str(uuid.uuid4())
+    claims = build_receipt(org, subject, event, version, policy, receipt_id, key.public_jwk)
+    kid, token = keys.sign(claims, now, typ=RECEIPT_TYPE)
+    db.session.add(
+        ConsentReceipt(
+            receipt_id=receipt_id, event_id=event.id, org_id=org.id, kid=kid, jws=token, issued_at=now
+        )
+    )
+    db.session.flush()
+    return token
+
+
+def receipts_for(events: list[ConsentEvent]) -> dict[int, str]:
+    """The receipts already issued for ``events``, by event id."""
+    rows = db.session.scalars(
+        select(ConsentReceipt).where(ConsentReceipt.event_id.in_([e.id for e in events]))
+    )
+    return {r.event_id: r.jws for r in rows}
+
+
+def verify_receipt(token: str, key_set: dict[str, Any]) -> dict[str, Any]:
+    """Verify a receipt's signature and Kantara schema; return its claims.
+
+    Needs no service: only the token and the JWK Set (e.g. a saved ``jwks.json``).
+    """
+    header, claims = keys.verify(token, key_set)
+    if header.get("typ") != RECEIPT_TYPE:
+        raise InvalidReceipt(f"not a consent receipt (typ {header.get('typ')!r})")
+    errors = sorted(jsonschema.Draft4Validator(kantara_schema()).iter_errors(claims), key=str)
+    if errors:
+        raise InvalidReceipt("receipt does not match the Kantara v1.1 schema: " + errors[0].message)
+    return claims

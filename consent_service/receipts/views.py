@@ -1,0 +1,13 @@
+"""Public key publication (RFC 7517) so anyone can verify a receipt alone."""
+
+from flask import jsonify
+
+from consent_service.receipts import bp, keys
+
+
+@bp.get("/.well-known/jwks.json")
+def jwks():
+    """Every receipt-signing public key, current and retired."""
+    response = jsonify(keys.jwks())
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response

@@ -1,0 +1,3 @@
+from consent_service import create_app
+
+app = create_app()
