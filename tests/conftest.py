@@ -71,7 +71,9 @@ def app(database_url, tmp_path_factory):
         policies.load_catalogue()
         _db.session.commit()
         _db.session.remove()
-    return app
+    yield app
+    with app.app_context():
+        _db.engine.dispose()
 
 
 @pytest.fixture
