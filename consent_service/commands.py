@@ -145,8 +145,14 @@ def receipts_verify(file, jwks_file: str | None) -> None:
     """Verify the receipt in FILE (a compact JWS; - for standard input)."""
     from consent_service.receipts import keys, service
 
-    key_set = json.loads(Path(jwks_file).read_text()) if jwks_file else keys.jwks()
-    token = file.read().strip()
+    try:
+        key_set = json.loads(Path(jwks_file).read_text("utf-8")) if jwks_file else keys.jwks()
+    except ValueError as exc:  # not UTF-8 or not JSON
+        raise click.ClickException(f"{jwks_file} is not a JWK Set (JSON): {exc}") from exc
+    try:
+        token = file.read().strip()
+    except UnicodeDecodeError as exc:
+        raise click.ClickException("signature does not verify: the file is not a compact JWS") from exc
     try:
         claims = service.verify_receipt(token, key_set)
     except DomainError as exc:

@@ -40,6 +40,10 @@ class Defaults:
     GUARDIAN_CONSENT_UNDER_AGE = 14
 
 
+#: Settings taken from the environment as given, never coerced to int or bool.
+TEXT_SETTINGS = frozenset({"SECRET_KEY"})
+
+
 class ConfigurationError(RuntimeError):
     """The application cannot start with this configuration."""
 
@@ -60,7 +64,9 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config.from_pyfile("config.py", silent=True)
     for name, value in os.environ.items():
         if name.startswith("CONSENT_"):
-            app.config[name.removeprefix("CONSENT_")] = _coerce(value)
+            key = name.removeprefix("CONSENT_")
+            # A secret is text even when it is all digits (it keys HKDF and the sessions).
+            app.config[key] = value if key in TEXT_SETTINGS else _coerce(value)
     if os.environ.get("DATABASE_URL"):
         app.config["SQLALCHEMY_DATABASE_URI"] = os.environ["DATABASE_URL"]
     if overrides:
