@@ -17,7 +17,7 @@ from flask import Flask
 
 from consent_service import config as config_layers
 from consent_service.clock import SystemClock
-from consent_service.extensions import db, migrate
+from consent_service.extensions import db, limiter, migrate
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
@@ -38,12 +38,20 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
         configure_engine(db.engine)
 
-    from consent_service import commands, main, models, policies, receipts  # noqa: F401
+    from consent_service import api, commands, dashboard, main, models, oauth, policies, receipts  # noqa: F401
+    from consent_service.api import openapi  # noqa: F401  (registers routes)
+    from consent_service.consent import api as consent_api  # noqa: F401
+    from consent_service.oauth import server as oauth_server
+    from consent_service.policies import api as policies_api  # noqa: F401
     from consent_service.web import errors
+    from consent_service.webhooks import api as webhooks_api  # noqa: F401
+    from consent_service.webhooks import delivery
 
-    app.register_blueprint(main.bp)
-    app.register_blueprint(policies.bp)
-    app.register_blueprint(receipts.bp)
+    oauth_server.init_app(app)
+    limiter.init_app(app)
+    delivery.init_app(app)
+    for blueprint in (main.bp, policies.bp, receipts.bp, oauth.bp, api.bp, dashboard.bp):
+        app.register_blueprint(blueprint)
     errors.register(app)
     commands.register(app)
     return app

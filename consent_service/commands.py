@@ -26,7 +26,8 @@ orgs_cli = AppGroup("orgs", help="Organizations (personal-information handlers).
 demo_cli = AppGroup("demo", help="The demo organization.")
 audit_cli = AppGroup("audit", help="Ledger tamper evidence: checkpoints and verification.")
 receipts_cli = AppGroup("receipts", help="Consent receipts and their signing keys.")
-scheduler_cli = AppGroup("scheduler", help="Scheduled jobs (checkpoints, consent expiry).")
+scheduler_cli = AppGroup("scheduler", help="Scheduled jobs (checkpoints, consent expiry, webhooks).")
+clients_cli = AppGroup("clients", help="OAuth 2.0 API clients.")
 
 
 def transactional(fn):
@@ -207,7 +208,59 @@ def scheduler_run(once: bool) -> None:
         scheduler.start()
 
 
+@clients_cli.command("create")
+@click.option("--org", "slug", required=True, help="The organization the client acts for.")
+@click.option("--name", required=True, help="What the client is, e.g. 'shop backend'.")
+@click.option("--scopes", required=True, help='Space-separated scopes, e.g. "consents:read consents:write".')
+@transactional
+def clients_create(slug: str, name: str, scopes: str) -> None:
+    """Create an API client; prints its id and secret once (the secret is stored hashed)."""
+    from consent_service.oauth import service
+    from consent_service.policies.service import get_organization
+
+    issued = service.create_client(get_organization(slug), name, scopes, utcnow())
+    click.echo(json.dumps({"client_id": issued.client.client_id, "client_secret": issued.client_secret}))
+
+
+@clients_cli.command("rotate-secret")
+@click.argument("client_id")
+@transactional
+def clients_rotate_secret(client_id: str) -> None:
+    """Give CLIENT_ID a new secret (printed once); the old one stops working at once."""
+    from consent_service.oauth import service
+
+    issued = service.rotate_secret(client_id, utcnow())
+    click.echo(json.dumps({"client_id": issued.client.client_id, "client_secret": issued.client_secret}))
+
+
+@clients_cli.command("revoke")
+@click.argument("client_id")
+@transactional
+def clients_revoke(client_id: str) -> None:
+    """Disable CLIENT_ID and every token it holds, from the next call on."""
+    from consent_service.oauth import service
+
+    client = service.revoke_client(client_id, utcnow())
+    click.echo(f"revoked {client.client_id}")
+
+
+@clients_cli.command("list")
+@click.option("--org", "slug", help="Only this organization's clients.")
+def clients_list(slug: str | None) -> None:
+    """List clients: id, organization, name, scopes, state."""
+    from consent_service.oauth import service
+    from consent_service.policies.service import get_organization
+
+    try:
+        org = get_organization(slug) if slug else None
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
+    for client in service.list_clients(org):
+        state = "revoked" if client.revoked_at else "active"
+        click.echo(f"{client.client_id}\t{client.organization.slug}\t{client.name}\t{state}\t{client.scope}")
+
+
 def register(app: Flask) -> None:
     """Attach the command groups to ``app``."""
-    for group in (orgs_cli, demo_cli, audit_cli, receipts_cli, scheduler_cli):
+    for group in (orgs_cli, demo_cli, audit_cli, receipts_cli, scheduler_cli, clients_cli):
         app.cli.add_command(group)

@@ -38,6 +38,23 @@ class Defaults:
     REPROMPT_AFTER_REFUSAL_HOURS = 48
     #: PIPL 31: consent for a child under this age comes from a guardian.
     GUARDIAN_CONSENT_UNDER_AGE = 14
+    #: OAuth 2.0 access token lifetime.
+    TOKEN_LIFETIME_SECONDS = 3600
+    #: Flask-Limiter: per client; in memory unless RATELIMIT_STORAGE_URI names Redis.
+    API_RATE_LIMIT = "6000 per minute"
+    RATELIMIT_STORAGE_URI = "memory://"
+    RATELIMIT_HEADERS_ENABLED = True
+    #: Largest batch of consent acts or decisions in one call.
+    API_BATCH_LIMIT = 1000
+    #: Dashboard hand-off links (single use).
+    DASHBOARD_LINK_MINUTES = 10
+    #: Webhooks: how long failed deliveries are retried, and the first retry delay.
+    WEBHOOK_RETRY_HOURS = 24
+    WEBHOOK_FIRST_RETRY_SECONDS = 10
+    WEBHOOK_TIMEOUT_SECONDS = 5
+    WEBHOOK_POLL_SECONDS = 10
+    #: "thread": deliver from a background thread right after commit; "off": scheduler only.
+    WEBHOOK_DISPATCH = "thread"
 
 
 #: Settings taken from the environment as given, never coerced to int or bool.

@@ -1,5 +1,7 @@
 """Unbound Flask extensions, bound to an application by :func:`consent_service.create_app`."""
 
+from authlib.integrations.flask_oauth2 import AuthorizationServer
+from flask_limiter import Limiter
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
@@ -13,5 +15,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
+
+def _rate_limit_key() -> str:
+    """Rate limits count per API client; unauthenticated calls per address."""
+    from consent_service.api.limits import rate_limit_key
+
+    return rate_limit_key()
+
+
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate(compare_type=True, render_as_batch=True)
+authorization = AuthorizationServer()
+limiter = Limiter(key_func=_rate_limit_key)

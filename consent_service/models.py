@@ -1,6 +1,8 @@
 """Every model, imported in one place so that the metadata (and Alembic) sees them all."""
 
 from consent_service.consent.models import ConsentEvent, ConsentState, LedgerCheckpoint, Subject
+from consent_service.dashboard.models import DashboardLink
+from consent_service.oauth.models import OAuthClient, OAuthToken
 from consent_service.policies.models import (
     Organization,
     PICategory,
@@ -9,11 +11,17 @@ from consent_service.policies.models import (
     PurposeVersion,
 )
 from consent_service.receipts.models import ConsentReceipt, SigningKey
+from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "ConsentEvent",
     "ConsentReceipt",
     "ConsentState",
+    "DashboardLink",
+    "OAuthClient",
+    "OAuthToken",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "LedgerCheckpoint",
     "Organization",
     "PICategory",

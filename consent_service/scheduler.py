@@ -8,6 +8,7 @@ from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
 from consent_service.consent import jobs
+from consent_service.webhooks import delivery
 
 
 def build_scheduler(app: Flask) -> BlockingScheduler:
@@ -28,9 +29,20 @@ def build_scheduler(app: Flask) -> BlockingScheduler:
         minutes=app.config["EXPIRY_SWEEP_INTERVAL_MINUTES"],
         **common,
     )
+    scheduler.add_job(
+        delivery.deliver_job,
+        "interval",
+        id="webhook-delivery",
+        seconds=app.config["WEBHOOK_POLL_SECONDS"],
+        **common,
+    )
     return scheduler
 
 
 def run_all_once(app: Flask) -> dict[str, Any]:
     """Run every job once, in order (for cron-style deployments and tests)."""
-    return {"expired": jobs.expire_all(app), "checkpoints": jobs.checkpoint_all(app)}
+    return {
+        "expired": jobs.expire_all(app),
+        "checkpoints": jobs.checkpoint_all(app),
+        "webhooks": delivery.deliver_job(app),
+    }

@@ -59,6 +59,7 @@ def app(database_url, tmp_path_factory):
             "SQLALCHEMY_DATABASE_URI": database_url,
             "CLOCK": FixedClock(T0),
             "BASE_URL": "https://consent.test",
+            "WEBHOOK_DISPATCH": "off",
         }
     )
     app.instance_path = str(tmp_path_factory.mktemp("instance"))

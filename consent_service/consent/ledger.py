@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -29,7 +29,8 @@ def canonical_json(value: Any) -> bytes:
 
 
 def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat(timespec="microseconds")
+    # In UTC, as the database gives it back: a hash must not depend on the caller's time zone.
+    return None if value is None else value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def event_content(event: ConsentEvent, purpose_code: str) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consent_service.extensions import db
-from consent_service.policies.models import Organization, Purpose
+from consent_service.policies.models import Organization, PolicyVersion, Purpose
 from consent_service.types import JSONType, UTCDateTime
 
 #: ISO/IEC TS 27560 event states, in the law's terms.
@@ -121,6 +121,7 @@ class ConsentEvent(db.Model):
 
     subject: Mapped[Subject] = relationship()
     purpose: Mapped[Purpose] = relationship()
+    policy: Mapped[PolicyVersion | None] = relationship()
 
     @property
     def is_guardian_act(self) -> bool:

@@ -425,7 +425,45 @@ def record_act(
 
         for event, version in zip(result.events, versions, strict=True):
             result.receipts[event.id] = issue_receipt(org, subject, event, version, policy, now)
+    for event, state in zip(result.events, result.states, strict=True):
+        _notify(org, subject, event, state, now)
     return result
+
+
+#: The webhook each action sends (PIPL 15: a withdrawal reaches the company at once).
+WEBHOOK_EVENTS = {
+    "grant": "consent.granted",
+    "withdraw": "consent.withdrawn",
+    "refuse": "consent.refused",
+    "expire": "consent.expired",
+    "invalidate": "consent.invalidated",
+}
+
+
+def _notify(
+    org: Organization, subject: Subject, event: ConsentEvent, state: ConsentState, now: datetime
+) -> None:
+    """Queue the webhook for ``event`` in this transaction (the outbox)."""
+    from consent_service.webhooks.service import emit
+
+    emit(
+        org,
+        WEBHOOK_EVENTS[event.action],
+        {
+            "subject": subject.external_id,
+            "purpose": event.purpose.code,
+            "purpose_version": event.purpose_version,
+            "action": event.action,
+            "consent_type": event.consent_type,
+            "consent_event_id": event.uuid,
+            "occurred_at": event.occurred_at.isoformat(),
+            "recorded_at": event.recorded_at.isoformat(),
+            "expires_at": event.expires_at.isoformat() if event.expires_at else None,
+            "status": state.status,
+        },
+        now,
+        ordering_key=subject.external_id,
+    )
 
 
 def _in_force(state: ConsentState | None) -> bool:
@@ -561,7 +599,7 @@ def expire_lapsed(org: Organization, now: datetime) -> int:
             idempotency_key=None,
             is_subject_initiated=False,
         )
-        _project(state, event)
+        _notify(org, subject, event, _project(state, event), now)
         count += 1
     db.session.flush()
     return count

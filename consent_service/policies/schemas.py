@@ -91,3 +91,93 @@ class PolicyDraftSchema(Schema):
     change_summary = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     is_material_change = fields.Boolean(load_default=False)
     effective_at = fields.AwareDateTime(load_default=None, allow_none=True)
+
+
+# --- API input and output ------------------------------------------------------------------
+
+
+class PurposeChangeSchema(PurposeContentSchema):
+    """A partial change: any content field; ``change_note`` says why."""
+
+    change_note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
+
+    class Meta:
+        partial = True
+
+
+class PurposeVersionOut(Schema):
+    version = fields.Integer()
+    name_zh = Text()
+    name_en = Text()
+    description_zh = Text()
+    description_en = Text()
+    processing_method_zh = Text(allow_none=True)
+    processing_method_en = Text(allow_none=True)
+    function_kind = Text()
+    legal_basis = Text()
+    consent_requirement = Text()
+    pi_categories = fields.List(Text())
+    is_sensitive = fields.Boolean()
+    needs_separate_consent = fields.Boolean()
+    recipients = fields.List(fields.Nested(RecipientSchema))
+    cross_border_recipients = fields.List(fields.Nested(CrossBorderRecipientSchema))
+    is_publicly_disclosed = fields.Boolean()
+    retention_days = fields.Integer(allow_none=True)
+    retention_note = Text(allow_none=True)
+    consent_validity_days = fields.Integer(allow_none=True)
+    is_material = fields.Boolean()
+    change_note = Text(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class PurposeOut(Schema):
+    """A purpose with its current version's content and its version history."""
+
+    code = Text()
+    current_version = fields.Integer()
+    material_version = fields.Integer()
+    current = fields.Nested(PurposeVersionOut)
+    versions = fields.List(
+        fields.Nested(PurposeVersionOut(only=("version", "is_material", "change_note", "created_at")))
+    )
+    created_at = fields.AwareDateTime()
+
+
+class PurposeListOut(Schema):
+    purposes = fields.List(fields.Nested(PurposeOut(exclude=("versions",))))
+
+
+class PolicyOut(Schema):
+    """A privacy policy version."""
+
+    label = Text()
+    status = Text()
+    seq = fields.Integer(allow_none=True)
+    text_zh = Text()
+    text_en = Text()
+    sections = fields.Dict(keys=Text(), values=fields.Nested(PolicySectionSchema))
+    purposes = fields.Method("_purposes")
+    change_summary = Text(allow_none=True)
+    is_material_change = fields.Boolean()
+    effective_at = fields.AwareDateTime(allow_none=True)
+    published_at = fields.AwareDateTime(allow_none=True)
+    content_sha256 = Text(allow_none=True)
+    url = fields.Method("_url")
+    created_at = fields.AwareDateTime()
+
+    def _purposes(self, policy) -> list[dict]:
+        return [{"code": v.purpose.code, "version": v.version} for v in policy.purpose_versions]
+
+    def _url(self, policy) -> str | None:
+        from consent_service.receipts.service import policy_url
+
+        return policy_url(policy.organization, policy) if policy.status == "published" else None
+
+
+class PolicyListOut(Schema):
+    policies = fields.List(fields.Nested(PolicyOut(exclude=("text_zh", "text_en", "sections"))))
+
+
+class PublishOut(Schema):
+    policy = fields.Nested(PolicyOut)
+    reconsent_required = fields.Integer()

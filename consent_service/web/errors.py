@@ -1,18 +1,30 @@
-"""Errors as pages for people: a message, never a stack trace."""
+"""Errors in one place: problem+json for the API, a page with a message for people.
+
+Never a stack trace, never a 500 for bad input: domain errors carry their own status.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, render_template
-from werkzeug.exceptions import HTTPException
+import logging
 
-from consent_service.errors import DomainError
+from flask import Flask, render_template, request
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from consent_service.api.problems import problem
+from consent_service.errors import DomainError, InvalidInput
 from consent_service.i18n import page_language
+
+log = logging.getLogger(__name__)
 
 MESSAGES = {
     404: ("找不到这个页面。", "This page does not exist."),
     405: ("不支持此操作。", "This action is not allowed here."),
     500: ("服务出错了，我们已记录此问题。", "Something went wrong on our side; it has been logged."),
 }
+
+
+def _is_api() -> bool:
+    return request.path.startswith(("/api/", "/oauth/"))
 
 
 def _page(status: int, message: str | None = None):
@@ -22,13 +34,49 @@ def _page(status: int, message: str | None = None):
     return render_template("error.html", lang=lang, status=status, message=text), status
 
 
+def _domain_problem(exc: DomainError):
+    headers: dict[str, str] = {}
+    extra = {}
+    if exc.code == "invalid_token":
+        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{exc.message}"'
+    elif exc.code == "insufficient_scope":
+        scope = exc.details["required_scope"]
+        headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{scope}"'
+        extra["required_scope"] = scope
+    errors = exc.details if isinstance(exc, InvalidInput) else None
+    if not isinstance(exc, InvalidInput) and exc.details is not None and exc.code != "insufficient_scope":
+        extra["details"] = exc.details
+    return problem(exc.status, exc.code, exc.message, errors=errors, headers=headers, **extra)
+
+
 def register(app: Flask) -> None:
     """Install the handlers on ``app``."""
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
+        if _is_api():
+            return _domain_problem(exc)
         return _page(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
-        return _page(exc.code or 500)
+        status = exc.code or 500
+        if _is_api():
+            headers = {}
+            if status == 429:
+                retry = exc.get_response().headers.get("Retry-After") or "60"
+                headers["Retry-After"] = retry
+            if status == 405 and exc.valid_methods:
+                headers["Allow"] = ", ".join(exc.valid_methods)
+            code = {429: "rate_limited", 404: "not_found", 405: "method_not_allowed"}.get(
+                status, exc.name.lower().replace(" ", "_")
+            )
+            return problem(status, code, exc.description or exc.name, headers=headers)
+        return _page(status)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if _is_api():
+            return problem(500, "internal_error", "an unexpected error occurred; it has been logged")
+        return _page(InternalServerError.code)

@@ -1,0 +1,181 @@
+"""The OpenAPI 3 document, built from the operations and their marshmallow schemas, and a
+reference page rendered from it by the service itself (no scripts, no CDN)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import current_app, jsonify, render_template
+from marshmallow import Schema, fields
+
+from consent_service.api import bp
+from consent_service.api.problems import TITLES
+from consent_service.api.registry import COMMON_ERRORS, OPERATIONS
+from consent_service.errors import DomainError
+from consent_service.oauth import SCOPES
+
+SCOPE_DESCRIPTIONS = {
+    "purposes:read": "Read purposes and policies",
+    "purposes:write": "Create and change purposes",
+    "policies:write": "Draft and publish privacy policies",
+    "subjects:write": "Create and update subjects",
+    "consents:read": "Read consent state and history; ask for decisions",
+    "consents:write": "Record consent acts",
+    "rights:read": "Read rights requests",
+    "rights:write": "Create and work rights requests",
+    "records:read": "Export records",
+    "webhooks:manage": "Manage webhook subscriptions",
+    "dashboard:link": "Create dashboard sign-in links",
+}
+assert set(SCOPE_DESCRIPTIONS) == set(SCOPES)
+
+
+class ProblemSchema(Schema):
+    """RFC 9457 problem details."""
+
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    code = fields.String(required=True)
+    detail = fields.String(required=True)
+    errors = fields.Raw(metadata={"description": "Per-field (or per-item) errors"})
+    required_scope = fields.String()
+    details = fields.Raw()
+
+
+def _name_resolver(schema: Any) -> str | None:
+    """Named components for schema classes; modified instances (only/exclude) are inlined."""
+    if not isinstance(schema, type) and (schema.only or schema.exclude):
+        return None
+    cls = schema if isinstance(schema, type) else type(schema)
+    return cls.__name__.removesuffix("Schema")
+
+
+def _path(rule: str) -> tuple[str, list[str]]:
+    names = re.findall(r"<(?:[a-z]+:)?([a-z_]+)>", rule)
+    return "/api/v1" + re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule), names
+
+
+def problem_codes() -> list[tuple[str, int, str]]:
+    """Every domain error code with its status and description, for the reference page."""
+    found: dict[str, tuple[int, str]] = {}
+    stack = [DomainError]
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        found.setdefault(cls.code, (cls.status, (cls.__doc__ or "").strip().split("\n")[0]))
+    return sorted((code, status, doc) for code, (status, doc) in found.items())
+
+
+def build_spec() -> dict[str, Any]:
+    """The OpenAPI 3.0 document of ``/api/v1``."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    spec = APISpec(
+        title="consent_service API",
+        version="1.0.0",
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin(schema_name_resolver=_name_resolver)],
+        info={
+            "description": (
+                "Record consents, ask for decisions and hear about withdrawals (PIPL, GB/T 35273-2020). "
+                "Every call needs an OAuth 2.0 bearer token from the client credentials grant; "
+                "each operation names its scope (x-scope) and the clause it serves (x-clause). "
+                "Errors are RFC 9457 problem documents."
+            )
+        },
+        servers=[{"url": base}],
+    )
+    spec.components.security_scheme(
+        "oauth2",
+        {
+            "type": "oauth2",
+            "flows": {"clientCredentials": {"tokenUrl": f"{base}/oauth/token", "scopes": SCOPE_DESCRIPTIONS}},
+        },
+    )
+    spec.components.schema("Problem", schema=ProblemSchema)
+    problem_ref = {"$ref": "#/components/schemas/Problem"}
+    paths: dict[str, dict[str, Any]] = {}
+    for op in OPERATIONS:
+        path, names = _path(op.rule)
+        parameters: list[dict[str, Any]] = [
+            {"name": n, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+            for n in names
+        ]
+        if op.query is not None:
+            parameters.append({"in": "query", "schema": op.query})
+        if op.endpoint == "record_consent":
+            parameters.append(
+                {
+                    "name": "Idempotency-Key",
+                    "in": "header",
+                    "required": False,
+                    "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+                }
+            )
+        responses: dict[str, Any] = {}
+        if op.status == 204:
+            responses["204"] = {"description": "Done"}
+        else:
+            content = {"application/json": {"schema": op.response}} if op.response is not None else {}
+            responses[str(op.status)] = {"description": op.summary, "content": content}
+            if op.endpoint in ("put_subject", "record_consent"):
+                alt = "201" if op.status == 200 else "200"
+                responses[alt] = {"description": op.summary, "content": content}
+        for status in sorted({*COMMON_ERRORS, *op.errors}):
+            responses[str(status)] = {
+                "description": TITLES.get(status, "Error"),
+                "content": {"application/problem+json": {"schema": problem_ref}},
+            }
+        operation = {
+            "operationId": op.endpoint,
+            "summary": op.summary,
+            "description": op.description,
+            "tags": [op.tag],
+            "security": [{"oauth2": [op.scope]}],
+            "x-scope": op.scope,
+            "parameters": parameters,
+            "responses": responses,
+        }
+        if op.clause:
+            operation["x-clause"] = op.clause
+        if op.body is not None:
+            operation["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": op.body}},
+            }
+        paths.setdefault(path, {})[op.method.lower()] = operation
+    for path, operations in paths.items():
+        spec.path(path=path, operations=operations)
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    """The OpenAPI 3 document (public)."""
+    document = current_app.extensions.get("openapi_document")
+    if document is None:
+        document = current_app.extensions["openapi_document"] = build_spec()
+    return jsonify(document)
+
+
+@bp.get("/docs")
+def reference():
+    """The API reference page, rendered from the OpenAPI document."""
+    document = current_app.extensions.get("openapi_document") or build_spec()
+    operations = []
+    for path, items in document["paths"].items():
+        for method, op in items.items():
+            operations.append({"path": path, "method": method.upper(), **op})
+    return render_template(
+        "api_reference.html",
+        lang="en",
+        document=document,
+        operations=operations,
+        schemas=document["components"]["schemas"],
+        problems=problem_codes(),
+        scopes=SCOPE_DESCRIPTIONS,
+        base_url=current_app.config["BASE_URL"].rstrip("/"),
+    )

@@ -1,0 +1,160 @@
+"""The ``operation`` decorator every API route is declared with.
+
+One declaration gives the route its scope check, the caller's organization, body and query
+parsing with marshmallow, a rate limit per client, one commit for a write, serialization,
+and its entry in the OpenAPI document (scope, clause, schemas, answers).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import wraps
+from typing import Any
+
+from flask import Response, current_app, jsonify, request
+from marshmallow import Schema, ValidationError
+
+from consent_service.api import bp
+from consent_service.errors import DomainError, InvalidInput
+from consent_service.extensions import db, limiter
+from consent_service.oauth.guard import require
+from consent_service.policies.models import Organization
+
+
+class MalformedBody(DomainError):
+    """The request body is not a JSON object."""
+
+    code = "malformed_json"
+    status = 400
+
+
+class PayloadTooLarge(DomainError):
+    """A batch over the limit."""
+
+    code = "payload_too_large"
+    status = 413
+
+
+@dataclass
+class Reply:
+    """A handler's answer when the status or headers differ from the operation's default."""
+
+    data: Any
+    status: int | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Operation:
+    """What the OpenAPI document says about one route."""
+
+    endpoint: str
+    rule: str
+    method: str
+    scope: str
+    summary: str
+    tag: str
+    description: str
+    clause: str | None
+    body: Schema | None
+    query: Schema | None
+    response: Schema | None
+    status: int
+    errors: tuple[int, ...]
+
+
+OPERATIONS: list[Operation] = []
+#: Answers every operation can give, beyond its own.
+COMMON_ERRORS = (400, 401, 403, 404, 422, 429)
+
+
+def _parse_body(schema: Schema) -> Any:
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise MalformedBody("the request body must be a JSON object (Content-Type: application/json)")
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        raise InvalidInput("the request body is invalid", exc.messages) from exc
+
+
+def _parse_query(schema: Schema) -> Any:
+    try:
+        return schema.load(request.args.to_dict())
+    except ValidationError as exc:
+        raise InvalidInput("the query string is invalid", exc.messages) from exc
+
+
+def _api_rate_limit() -> str:
+    return current_app.config["API_RATE_LIMIT"]
+
+
+def operation(
+    rule: str,
+    method: str = "GET",
+    *,
+    scope: str,
+    summary: str,
+    tag: str,
+    clause: str | None = None,
+    body: Schema | None = None,
+    query: Schema | None = None,
+    response: Schema | None = None,
+    status: int = 200,
+    errors: tuple[int, ...] = (),
+) -> Callable:
+    """Declare an API route. The handler gets the caller's organization first, then the path
+    parameters, then ``body`` and ``query`` if schemas are given."""
+
+    def decorator(fn: Callable) -> Callable:
+        op = Operation(
+            endpoint=fn.__name__,
+            rule=rule,
+            method=method,
+            scope=scope,
+            summary=summary,
+            tag=tag,
+            description=inspect.getdoc(fn) or "",
+            clause=clause,
+            body=body,
+            query=query,
+            response=response,
+            status=status,
+            errors=errors,
+        )
+
+        @wraps(fn)
+        def view(**path: Any) -> Response:
+            caller = require(scope)
+            org = db.session.get(Organization, caller.org_id)
+            kwargs: dict[str, Any] = {}
+            if body is not None:
+                kwargs["body"] = _parse_body(body)
+            if query is not None:
+                kwargs["query"] = _parse_query(query)
+            result = fn(org, **path, **kwargs)
+            if method != "GET":
+                db.session.commit()
+            return _respond(op, result)
+
+        limited = limiter.shared_limit(_api_rate_limit, scope="api")(view)
+        bp.add_url_rule(rule, fn.__name__, limited, methods=[method])
+        OPERATIONS.append(op)
+        return limited
+
+    return decorator
+
+
+def _respond(op: Operation, result: Any) -> Response:
+    reply = result if isinstance(result, Reply) else Reply(result)
+    status = reply.status or op.status
+    if status == 204:
+        response = Response(status=204)
+    else:
+        data = op.response.dump(reply.data) if op.response is not None else reply.data
+        response = jsonify(data)
+        response.status_code = status
+    response.headers.update(reply.headers)
+    return response

@@ -1,0 +1,324 @@
+"""Subjects, consent acts, state, history and decisions over the API (PIPL 13-16, 29, 31)."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from flask import current_app, request
+from marshmallow import ValidationError
+from sqlalchemy import select
+
+from consent_service.api.registry import PayloadTooLarge, Reply, operation
+from consent_service.clock import utcnow
+from consent_service.consent import service
+from consent_service.consent.decisions import decide
+from consent_service.consent.models import ConsentEvent, ConsentState
+from consent_service.consent.schemas import (
+    ActOut,
+    BatchActIn,
+    BatchIn,
+    BatchOut,
+    ConsentActIn,
+    DashboardLinkOut,
+    DecisionBatchIn,
+    DecisionBatchOut,
+    DecisionOut,
+    DecisionQuery,
+    HistoryOut,
+    HistoryQuery,
+    StateListOut,
+    SubjectIn,
+    SubjectOut,
+)
+from consent_service.consent.state import fold
+from consent_service.errors import DomainError, InvalidInput
+from consent_service.extensions import db
+from consent_service.policies.models import Organization, Purpose
+from consent_service.policies.service import list_purposes
+
+
+def _subject_view(org: Organization, subject):
+    """The subject with ``is_minor`` computed now, for :class:`SubjectOut`."""
+    subject.is_minor = service.is_minor(subject, org, utcnow())
+    return subject
+
+
+@operation(
+    "/subjects/<external_id>",
+    "PUT",
+    scope="subjects:write",
+    tag="Subjects",
+    body=SubjectIn(),
+    response=SubjectOut(),
+    clause="PIPL 31; GB/T 5.4 d)",
+    summary="Create or update a subject",
+)
+def put_subject(org: Organization, external_id: str, body: dict):
+    """Create the person (by the company's own user id) or update the fields given. A birth
+    date or ``is_under_14`` makes consent come from a guardian (PIPL 31)."""
+    existed = service.find_subject(org, external_id) is not None
+    subject = service.upsert_subject(org, external_id, utcnow(), **body)
+    return Reply(_subject_view(org, subject), 200 if existed else 201)
+
+
+@operation(
+    "/subjects/<external_id>",
+    scope="consents:read",
+    tag="Subjects",
+    response=SubjectOut(),
+    summary="Get a subject",
+)
+def get_subject(org: Organization, external_id: str):
+    """The person as the service knows them, with the head of their consent chain."""
+    return _subject_view(org, service.get_subject(org, external_id))
+
+
+def _state_dict(code: str, event_uuid: str, view) -> dict[str, Any]:
+    return {
+        "purpose": code,
+        "status": view.status,
+        "purpose_version": view.purpose_version,
+        "consent_type": view.consent_type,
+        "consent_event_id": event_uuid,
+        "occurred_at": view.occurred_at,
+        "expires_at": view.expires_at,
+        "refused_at": view.refused_at,
+    }
+
+
+def _state_after(event: ConsentEvent) -> dict[str, Any]:
+    """The state of the event's (subject, purpose) right after it was recorded."""
+    events = db.session.scalars(
+        select(ConsentEvent)
+        .where(
+            ConsentEvent.subject_id == event.subject_id,
+            ConsentEvent.purpose_id == event.purpose_id,
+            ConsentEvent.seq <= event.seq,
+        )
+        .order_by(ConsentEvent.seq)
+    ).all()
+    view = fold(events)
+    event_uuid = next(e.uuid for e in events if e.id == view.event_id)
+    return _state_dict(event.purpose.code, event_uuid, view)
+
+
+def _act_body(subject, result: service.ActResult, codes: list[str]) -> dict[str, Any]:
+    events = result.events
+    states = [_state_after(e) for e in events]
+    if not events:  # nothing to withdraw: answer with the current states
+        for code in codes:
+            purpose = db.session.scalars(
+                select(Purpose).where(Purpose.org_id == subject.org_id, Purpose.code == code)
+            ).one()
+            row = db.session.get(ConsentState, (subject.id, purpose.id))
+            if row is not None:
+                states.append(_state_dict(code, row.event.uuid, row))
+    receipts = [result.receipts[e.id] for e in events if e.id in result.receipts]
+    return {
+        "subject": subject.external_id,
+        "replayed": result.is_replay,
+        "event": events[0] if events else None,
+        "state": states[0] if states else None,
+        "receipt": receipts[0] if receipts else None,
+        "events": events,
+        "states": states,
+        "receipts": receipts,
+    }
+
+
+def _record(org: Organization, subject, act: dict[str, Any], key: str | None, now: datetime):
+    codes = act.get("purposes") or [act["purpose"]]
+    result = service.record_act(
+        org,
+        subject,
+        now,
+        purposes=codes,
+        action=act["action"],
+        consent_type=act.get("consent_type"),
+        method=act.get("method", "api"),
+        actor=act.get("actor"),
+        evidence=act.get("evidence") or {},
+        occurred_at=act.get("occurred_at"),
+        policy_version=act.get("policy_version"),
+        idempotency_key=key,
+        is_subject_initiated=act.get("is_subject_initiated", False),
+    )
+    return _act_body(subject, result, codes), result
+
+
+@operation(
+    "/subjects/<external_id>/consents",
+    "POST",
+    scope="consents:write",
+    tag="Consents",
+    body=ConsentActIn(),
+    response=ActOut(),
+    status=201,
+    errors=(409,),
+    clause="PIPL 14, 15, 16, 23, 25, 29, 31, 39; GB/T C.4 b)",
+    summary="Record a consent act",
+)
+def record_consent(org: Organization, external_id: str, body: dict):
+    """Record a grant, withdrawal, refusal or (officer) invalidation. A grant answers with the
+    signed receipt. Send ``Idempotency-Key`` to make retries safe: a retry returns the first
+    answer and records nothing. Conflicts (409): ``separate_consent_required``,
+    ``guardian_required``, ``reprompt_too_soon``, ``consent_type_insufficient``."""
+    key = request.headers.get("Idempotency-Key")
+    if key is not None and not 0 < len(key) <= 200:
+        raise InvalidInput("invalid Idempotency-Key", {"Idempotency-Key": ["must be 1-200 characters"]})
+    subject = service.get_subject(org, external_id)
+    data, result = _record(org, subject, body, key, utcnow())
+    headers = {"Idempotent-Replayed": "true"} if result.is_replay else {}
+    return Reply(data, 201 if result.events else 200, headers)
+
+
+def _load_items(items: list[Any], schema) -> list[dict]:
+    limit = current_app.config["API_BATCH_LIMIT"]
+    if len(items) > limit:
+        raise PayloadTooLarge(f"at most {limit} items per call, got {len(items)}")
+    loaded, errors = [], {}
+    for index, item in enumerate(items):
+        try:
+            loaded.append(schema.load(item))
+        except ValidationError as exc:
+            errors[str(index)] = exc.messages
+    if errors:
+        raise InvalidInput("some items are invalid; nothing was recorded", errors)
+    return loaded
+
+
+@operation(
+    "/consents/batch",
+    "POST",
+    scope="consents:write",
+    tag="Consents",
+    body=BatchIn(),
+    response=BatchOut(),
+    status=201,
+    errors=(413,),
+    summary="Record up to 1,000 consent acts",
+)
+def record_batch(org: Organization, body: dict):
+    """Every item is validated first; if any is invalid or refused, the answer lists the errors
+    per item (by index) and nothing is written."""
+    if len(body["items"]) > current_app.config["API_BATCH_LIMIT"]:
+        raise PayloadTooLarge(f"at most {current_app.config['API_BATCH_LIMIT']} items per call")
+    items = _load_items(body["items"], BatchActIn())
+    now = utcnow()
+    results, errors = [], {}
+    savepoint = db.session.begin_nested()
+    for index, item in enumerate(items):
+        try:
+            subject = service.get_subject(org, item["subject"])
+            data, _ = _record(org, subject, item, item.get("idempotency_key"), now)
+            results.append(data)
+        except DomainError as exc:
+            errors[str(index)] = exc.to_dict()
+    if errors:
+        savepoint.rollback()
+        raise InvalidInput("some items were refused; nothing was recorded", errors)
+    savepoint.commit()
+    return {"count": len(results), "results": results}
+
+
+@operation(
+    "/subjects/<external_id>/consents",
+    scope="consents:read",
+    tag="Consents",
+    response=StateListOut(),
+    summary="Current consent state per purpose",
+)
+def list_states(org: Organization, external_id: str):
+    """For each purpose, whether processing is allowed now and why."""
+    subject = service.get_subject(org, external_id)
+    now = utcnow()
+    consents = [
+        {"subject": external_id, "purpose": p.code} | asdict(decide(org, external_id, p.code, now, now))
+        for p in list_purposes(org)
+    ]
+    return {"subject": subject.external_id, "consents": consents}
+
+
+@operation(
+    "/subjects/<external_id>/consent-events",
+    scope="consents:read",
+    tag="Consents",
+    query=HistoryQuery(),
+    response=HistoryOut(),
+    summary="Consent history, newest first",
+)
+def history(org: Organization, external_id: str, query: dict):
+    """Every consent event of the person, newest first; pass ``next_cursor`` as ``cursor``."""
+    subject = service.get_subject(org, external_id)
+    limit = query["limit"]
+    q = select(ConsentEvent).where(ConsentEvent.subject_id == subject.id)
+    if "cursor" in query:
+        q = q.where(ConsentEvent.seq < int(query["cursor"]))
+    rows = db.session.scalars(q.order_by(ConsentEvent.seq.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return {"subject": external_id, "events": rows, "next_cursor": str(rows[-1].seq) if more else None}
+
+
+@operation(
+    "/subjects/<external_id>/decisions/<purpose_code>",
+    scope="consents:read",
+    tag="Decisions",
+    query=DecisionQuery(),
+    response=DecisionOut(),
+    clause="PIPL 13-16, 31",
+    summary="May I process?",
+)
+def decision(org: Organization, external_id: str, purpose_code: str, query: dict):
+    """Whether the organization may process this person's information for this purpose now
+    (or at ``at``), the legal basis, a reason code, and the consent event it rests on."""
+    now = utcnow()
+    result = decide(org, external_id, purpose_code, query.get("at") or now, now)
+    return {"subject": external_id, "purpose": purpose_code} | asdict(result)
+
+
+@operation(
+    "/decisions",
+    "POST",
+    scope="consents:read",
+    tag="Decisions",
+    body=DecisionBatchIn(),
+    response=DecisionBatchOut(),
+    errors=(413,),
+    summary="Up to 1,000 decisions in one call",
+)
+def decisions(org: Organization, body: dict):
+    """Answers for many (subject, purpose) pairs, in the order asked."""
+    limit = current_app.config["API_BATCH_LIMIT"]
+    if len(body["items"]) > limit:
+        raise PayloadTooLarge(f"at most {limit} items per call, got {len(body['items'])}")
+    now = utcnow()
+    at = body.get("at") or now
+    return {
+        "results": [
+            {"subject": i["subject"], "purpose": i["purpose"]}
+            | asdict(decide(org, i["subject"], i["purpose"], at, now))
+            for i in body["items"]
+        ]
+    }
+
+
+@operation(
+    "/subjects/<external_id>/dashboard-links",
+    "POST",
+    scope="dashboard:link",
+    tag="Subjects",
+    response=DashboardLinkOut(),
+    status=201,
+    clause="PIPL 15, 44-50",
+    summary="Sign the person into the dashboard",
+)
+def dashboard_link(org: Organization, external_id: str):
+    """A single-use link, valid 10 minutes, that signs the person into their privacy dashboard."""
+    from consent_service.dashboard.service import create_link
+
+    subject = service.get_subject(org, external_id)
+    url, expires_at = create_link(org, subject, utcnow())
+    return {"url": url, "expires_at": expires_at}

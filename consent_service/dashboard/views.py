@@ -1,0 +1,65 @@
+"""The dashboard: entered through a company's one-time link, then a signed session."""
+
+from __future__ import annotations
+
+from flask import abort, redirect, render_template, session, url_for
+
+from consent_service.clock import utcnow
+from consent_service.consent.decisions import decide
+from consent_service.consent.models import Subject
+from consent_service.dashboard import bp
+from consent_service.dashboard.service import LinkInvalid, redeem_link
+from consent_service.extensions import db
+from consent_service.i18n import page_language
+from consent_service.policies.models import Organization
+from consent_service.policies.service import current_policy, list_purposes
+
+
+@bp.get("/enter/<token>")
+def enter(token: str):
+    """Redeem a hand-off link and start the person's session."""
+    lang = page_language()
+    try:
+        subject = redeem_link(token, utcnow())
+    except LinkInvalid as exc:
+        db.session.rollback()
+        message = "此链接已失效，请回到应用重新打开。" if lang == "zh" else exc.message
+        return render_template("error.html", lang=lang, status=410, message=message), 410
+    db.session.commit()
+    session.clear()
+    session["subject_id"] = subject.id
+    return redirect(url_for("dashboard.home", lang=lang))
+
+
+@bp.get("/")
+def home():
+    """The person's consents, purpose by purpose, and the policy in force."""
+    subject_id = session.get("subject_id")
+    subject = db.session.get(Subject, subject_id) if subject_id else None
+    if subject is None:
+        abort(401)
+    org = db.session.get(Organization, subject.org_id)
+    lang = page_language()
+    now = utcnow()
+    rows = []
+    for purpose in list_purposes(org):
+        version = purpose.current
+        result = decide(org, subject.external_id, purpose.code, now, now)
+        rows.append(
+            {
+                "name": version.name_zh if lang == "zh" else version.name_en,
+                "description": version.description_zh if lang == "zh" else version.description_en,
+                "function_kind": version.function_kind,
+                "is_sensitive": version.is_sensitive,
+                "allowed": result.allowed,
+                "reason": result.reason,
+            }
+        )
+    policy = current_policy(org, now)
+    return render_template(
+        "dashboard.html",
+        lang=lang,
+        org={"slug": org.slug, "name": org.name_zh if lang == "zh" else org.name_en},
+        purposes=rows,
+        policy_label=policy.label if policy else None,
+    )

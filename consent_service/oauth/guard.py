@@ -1,0 +1,93 @@
+"""The resource side of OAuth 2.0 (RFC 6750): one query per call, no cache.
+
+The token is looked up by its hash together with its client, so a revoked token or client is
+refused on the very next call. The caller's organization comes from the token, never from
+the request: every API query is scoped by it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import g, request
+from sqlalchemy import select
+
+from consent_service.clock import utcnow
+from consent_service.errors import DomainError
+from consent_service.extensions import db
+from consent_service.oauth.models import OAuthClient, OAuthToken
+from consent_service.oauth.service import hash_secret
+
+
+class InvalidToken(DomainError):
+    """No usable bearer token: 401 with ``WWW-Authenticate: Bearer error="invalid_token"``."""
+
+    code = "invalid_token"
+    status = 401
+
+
+class InsufficientScope(DomainError):
+    """The token lacks the route's scope: 403 naming it."""
+
+    code = "insufficient_scope"
+    status = 403
+
+    def __init__(self, scope: str) -> None:
+        super().__init__(f"this call needs the scope {scope!r}", {"required_scope": scope})
+        self.scope = scope
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the client and the organization it acts for."""
+
+    client_pk: int
+    client_id: str
+    org_id: int
+    scopes: frozenset[str]
+    token_expires_at: datetime
+
+
+def bearer_token() -> str | None:
+    """The bearer token of the request's Authorization header, if any."""
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    value = value.strip()
+    return value if scheme.lower() == "bearer" and value else None
+
+
+def authenticate() -> Caller:
+    """The caller of this request, checked once and kept on ``g``."""
+    caller = g.get("caller")
+    if caller is not None:
+        return caller
+    token = bearer_token()
+    if token is None:
+        raise InvalidToken("a bearer token is required (Authorization: Bearer <token>)")
+    row = db.session.execute(
+        select(
+            OAuthToken.client_pk,
+            OAuthToken.org_id,
+            OAuthToken.scope,
+            OAuthToken.expires_at,
+            OAuthToken.revoked_at,
+            OAuthClient.client_id,
+            OAuthClient.revoked_at.label("client_revoked_at"),
+        )
+        .join(OAuthClient, OAuthClient.id == OAuthToken.client_pk)
+        .where(OAuthToken.access_token_hash == hash_secret(token))
+    ).first()
+    if row is None or row.revoked_at is not None or row.client_revoked_at is not None:
+        raise InvalidToken("the access token is unknown or revoked")
+    if row.expires_at <= utcnow():
+        raise InvalidToken("the access token has expired")
+    g.caller = Caller(row.client_pk, row.client_id, row.org_id, frozenset(row.scope.split()), row.expires_at)
+    return g.caller
+
+
+def require(scope: str) -> Caller:
+    """Authenticate and check ``scope``; :class:`InsufficientScope` names the missing one."""
+    caller = authenticate()
+    if scope not in caller.scopes:
+        raise InsufficientScope(scope)
+    return caller

@@ -1,0 +1,191 @@
+"""Sending webhooks: signatures, retries, ordering, and the after-commit dispatcher.
+
+Signature: ``X-Consent-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
+A failed delivery is retried with exponential backoff (10 s, 20 s, 40 s, ...) until 24 hours
+after it was written, then marked failed. Deliveries with the same ordering key (the person)
+reach an endpoint in the order they were written: a later one waits while an earlier one is
+pending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import logging
+import threading
+from datetime import datetime, timedelta
+from typing import Protocol
+
+import requests
+from flask import Flask, current_app
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from consent_service import secrets_box
+from consent_service.clock import utcnow
+from consent_service.extensions import db
+from consent_service.webhooks.models import WebhookDelivery
+from consent_service.webhooks.service import PENDING_FLAG
+
+log = logging.getLogger(__name__)
+SIGNATURE_HEADER = "X-Consent-Signature"
+
+
+def sign(secret: str, timestamp: int, body: bytes) -> str:
+    """The signature header value for ``body`` sent at ``timestamp``."""
+    mac = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return f"t={timestamp},v1={mac}"
+
+
+def verify_signature(secret: str, header: str, body: bytes, now: int, tolerance: int = 300) -> bool:
+    """What a receiver does: check the HMAC and that the timestamp is recent."""
+    try:
+        parts = dict(item.split("=", 1) for item in header.split(","))
+        timestamp = int(parts["t"])
+    except (ValueError, KeyError):
+        return False
+    if abs(now - timestamp) > tolerance:
+        return False
+    expected = sign(secret, timestamp, body).split("v1=", 1)[1]
+    return hmac.compare_digest(expected, parts.get("v1", ""))
+
+
+class Sender(Protocol):
+    """Sends one HTTP POST; answers ``(status code or None, error text or None)``."""
+
+    def __call__(
+        self, url: str, body: bytes, headers: dict[str, str], timeout: float
+    ) -> tuple[int | None, str | None]: ...
+
+
+def http_sender(
+    url: str, body: bytes, headers: dict[str, str], timeout: float
+) -> tuple[int | None, str | None]:
+    """The real sender (requests); no redirects are followed."""
+    try:
+        response = requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
+    except requests.RequestException as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:500]
+    error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
+    return response.status_code, error
+
+
+def _backoff(attempts: int) -> timedelta:
+    first = current_app.config["WEBHOOK_FIRST_RETRY_SECONDS"]
+    return timedelta(seconds=min(first * 2 ** (attempts - 1), 6 * 3600))
+
+
+def deliver(delivery: WebhookDelivery, now: datetime, sender: Sender = http_sender) -> bool:
+    """Send one delivery and record the outcome; ``True`` when it was accepted (2xx)."""
+    body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
+    secret = secrets_box.decrypt(delivery.endpoint.secret_encrypted)
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": "consent_service-webhooks/1",
+        SIGNATURE_HEADER: sign(secret, int(now.timestamp()), body),
+        "X-Consent-Event": delivery.event_type,
+        "X-Consent-Delivery": delivery.public_id,
+    }
+    status, error = sender(
+        delivery.endpoint.url, body, headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
+    )
+    delivery.attempts += 1
+    delivery.last_attempt_at = now
+    delivery.last_status_code = status
+    delivery.last_error = error
+    if error is None:
+        delivery.status = "delivered"
+        delivery.delivered_at = now
+        return True
+    retry_until = delivery.created_at + timedelta(hours=current_app.config["WEBHOOK_RETRY_HOURS"])
+    next_at = now + _backoff(delivery.attempts)
+    if next_at > retry_until:
+        delivery.status = "failed"
+    else:
+        delivery.next_attempt_at = next_at
+    return False
+
+
+def deliver_due(now: datetime, sender: Sender = http_sender, limit: int = 200) -> dict[str, int]:
+    """Send every due delivery, oldest first, keeping per-person order; commit each outcome.
+
+    On PostgreSQL rows are taken with ``FOR UPDATE SKIP LOCKED`` so that several processes
+    share the work without sending anything twice.
+    """
+    counts = {"delivered": 0, "retrying": 0, "failed": 0, "waiting": 0}
+    query = (
+        select(WebhookDelivery)
+        .where(WebhookDelivery.status == "pending")
+        .order_by(WebhookDelivery.id)
+        .limit(limit)
+    )
+    if db.engine.dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    blocked: set[tuple[int, str]] = set()
+    for delivery in db.session.scalars(query).all():
+        key = (delivery.endpoint_id, delivery.ordering_key)
+        if key in blocked or delivery.next_attempt_at > now:
+            blocked.add(key)
+            counts["waiting"] += 1
+            continue
+        if deliver(delivery, now, sender):
+            counts["delivered"] += 1
+        else:
+            blocked.add(key)
+            counts["failed" if delivery.status == "failed" else "retrying"] += 1
+    db.session.commit()
+    return counts
+
+
+def deliver_job(app: Flask) -> dict[str, int]:
+    """Scheduler job: send what is due (retries, and anything a crashed process left)."""
+    with app.app_context():
+        counts = deliver_due(utcnow())
+        if counts["delivered"] or counts["failed"]:
+            log.info("webhooks: %s", counts)
+        return counts
+
+
+class Dispatcher:
+    """A background thread per process that sends deliveries right after a commit wrote them
+    (so a withdrawal leaves within seconds), and polls every few seconds as a safety net."""
+
+    def __init__(self, app: Flask, poll_seconds: float = 2.0) -> None:
+        self.app = app
+        self.poll_seconds = poll_seconds
+        self.wakeup = threading.Event()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def wake(self) -> None:
+        """Ask for a delivery run now (called after a commit that queued deliveries)."""
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="webhook-dispatcher", daemon=True)
+                self.thread.start()
+        self.wakeup.set()
+
+    def _run(self) -> None:
+        while True:
+            self.wakeup.wait(self.poll_seconds)
+            self.wakeup.clear()
+            try:
+                with self.app.app_context():
+                    deliver_due(utcnow())
+                    db.session.remove()
+            except Exception:
+                log.exception("webhook dispatch failed")
+
+
+def init_app(app: Flask) -> None:
+    """Wake the dispatcher after any commit that queued deliveries."""
+    if app.config["WEBHOOK_DISPATCH"] != "thread":
+        return
+    dispatcher = Dispatcher(app)
+    app.extensions["webhook_dispatcher"] = dispatcher
+
+    @event.listens_for(Session, "after_commit")
+    def _after_commit(session: Session) -> None:
+        if session.info.pop(PENDING_FLAG, False):
+            dispatcher.wake()

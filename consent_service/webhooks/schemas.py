@@ -1,0 +1,57 @@
+"""Webhook API schemas."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from consent_service.webhooks import EVENT_TYPES
+
+
+class WebhookCreateSchema(Schema):
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+    events = fields.List(
+        fields.String(validate=validate.OneOf((*EVENT_TYPES, "*"))),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+
+
+class WebhookOut(Schema):
+    id = fields.String(attribute="public_id")
+    url = fields.String()
+    events = fields.List(fields.String())
+    created_at = fields.AwareDateTime()
+
+
+class WebhookCreatedOut(WebhookOut):
+    secret = fields.String(metadata={"description": "The signing secret; shown only in this answer."})
+
+
+class WebhookListOut(Schema):
+    webhooks = fields.List(fields.Nested(WebhookOut))
+
+
+class DeliveryOut(Schema):
+    id = fields.String(attribute="public_id")
+    event_id = fields.String()
+    event_type = fields.String()
+    status = fields.String()
+    attempts = fields.Integer()
+    next_attempt_at = fields.AwareDateTime()
+    last_attempt_at = fields.AwareDateTime(allow_none=True)
+    last_status_code = fields.Integer(allow_none=True)
+    last_error = fields.String(allow_none=True)
+    created_at = fields.AwareDateTime()
+    delivered_at = fields.AwareDateTime(allow_none=True)
+    payload = fields.Dict()
+
+
+class DeliveryListOut(Schema):
+    deliveries = fields.List(fields.Nested(DeliveryOut))
+    next_cursor = fields.String(allow_none=True)
+
+
+class DeliveryQuery(Schema):
+    status = fields.String(validate=validate.OneOf(("pending", "delivered", "failed")))
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,19}$"))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))

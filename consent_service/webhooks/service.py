@@ -1,0 +1,190 @@
+"""Webhook endpoints and the outbox (PIPL 15: a withdrawal reaches the company at once).
+
+``emit()`` writes one delivery per subscribed endpoint in the caller's transaction, so a
+change and its notification commit or roll back together; delivery happens after commit.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import secrets
+import uuid
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import current_app
+from sqlalchemy import select, update
+
+from consent_service import secrets_box
+from consent_service.errors import InvalidInput, NotFound
+from consent_service.extensions import db
+from consent_service.policies.models import Organization
+from consent_service.webhooks import EVENT_TYPES
+from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
+
+PENDING_FLAG = "webhooks_pending"
+
+
+def _check_url(url: str) -> None:
+    parts = urlsplit(url)
+    problems = []
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        problems.append("must be an absolute http or https URL")
+    elif not current_app.config.get("WEBHOOK_ALLOW_PRIVATE_HOSTS", True):
+        try:
+            address = ipaddress.ip_address(parts.hostname)
+        except ValueError:
+            address = None
+        if parts.hostname == "localhost" or (address is not None and not address.is_global):
+            problems.append("must not point at a private or loopback address")
+    if len(url) > 2000:
+        problems.append("must be at most 2000 characters")
+    if problems:
+        raise InvalidInput("invalid webhook", {"url": problems})
+
+
+def create_endpoint(
+    org: Organization, url: str, events: list[str], now: datetime
+) -> tuple[WebhookEndpoint, str]:
+    """Subscribe ``url`` to ``events``; return the endpoint and its signing secret (shown once)."""
+    _check_url(url)
+    unknown = sorted(set(events) - set(EVENT_TYPES) - {"*"})
+    if not events or unknown:
+        raise InvalidInput(
+            "invalid webhook",
+            {"events": [f"unknown: {', '.join(unknown)}" if unknown else "name at least one event"]},
+        )
+    secret = "whsec_" + secrets.token_urlsafe(32)
+    endpoint = WebhookEndpoint(
+        public_id="wh_" + uuid.uuid4().hex[:24],
+        org_id=org.id,
+        url=url,
+        events=sorted(set(events)),
+        secret_encrypted=secrets_box.encrypt(secret),
+        created_at=now,
+    )
+    db.session.add(endpoint)
+    db.session.flush()
+    return endpoint, secret
+
+
+def get_endpoint(org: Organization, public_id: str) -> WebhookEndpoint:
+    """An active endpoint of ``org``; :class:`NotFound` for anything else."""
+    endpoint = db.session.scalars(
+        select(WebhookEndpoint).where(
+            WebhookEndpoint.org_id == org.id,
+            WebhookEndpoint.public_id == public_id,
+            WebhookEndpoint.deleted_at.is_(None),
+        )
+    ).first()
+    if endpoint is None:
+        raise NotFound(f"no webhook {public_id!r}")
+    return endpoint
+
+
+def list_endpoints(org: Organization) -> list[WebhookEndpoint]:
+    """The organization's active endpoints."""
+    return list(
+        db.session.scalars(
+            select(WebhookEndpoint)
+            .where(WebhookEndpoint.org_id == org.id, WebhookEndpoint.deleted_at.is_(None))
+            .order_by(WebhookEndpoint.id)
+        )
+    )
+
+
+def delete_endpoint(org: Organization, public_id: str, now: datetime) -> None:
+    """Unsubscribe; deliveries not yet sent are given up."""
+    endpoint = get_endpoint(org, public_id)
+    endpoint.deleted_at = now
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending")
+        .values(status="failed", last_error="endpoint deleted")
+    )
+    db.session.flush()
+
+
+def emit(
+    org: Organization, event_type: str, data: dict[str, Any], now: datetime, ordering_key: str | None = None
+) -> int:
+    """Queue ``event_type`` for every endpoint of ``org`` that wants it; return how many."""
+    assert event_type in EVENT_TYPES, event_type
+    endpoints = [e for e in list_endpoints(org) if event_type in e.events or "*" in e.events]
+    if not endpoints:
+        return 0
+    event_id = "evt_" + uuid.uuid4().hex
+    payload = {
+        "id": event_id,
+        "type": event_type,
+        "created_at": now.isoformat(),
+        "organization": org.slug,
+        "data": data,
+    }
+    for endpoint in endpoints:
+        db.session.add(
+            WebhookDelivery(
+                public_id="whd_" + uuid.uuid4().hex[:24],
+                endpoint_id=endpoint.id,
+                org_id=org.id,
+                event_id=event_id,
+                event_type=event_type,
+                ordering_key=ordering_key or org.slug,
+                payload=payload,
+                status="pending",
+                attempts=0,
+                next_attempt_at=now,
+                created_at=now,
+            )
+        )
+    db.session.flush()
+    db.session.info[PENDING_FLAG] = True
+    return len(endpoints)
+
+
+def list_deliveries(
+    org: Organization,
+    public_id: str,
+    *,
+    status: str | None = None,
+    before: int | None = None,
+    limit: int = 50,
+) -> list[WebhookDelivery]:
+    """An endpoint's deliveries, newest first, ``before`` a delivery id for the next page."""
+    endpoint = get_endpoint(org, public_id)
+    query = select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+    if status:
+        query = query.where(WebhookDelivery.status == status)
+    if before:
+        query = query.where(WebhookDelivery.id < before)
+    return list(db.session.scalars(query.order_by(WebhookDelivery.id.desc()).limit(limit)))
+
+
+def redeliver(org: Organization, public_id: str, delivery_id: str, now: datetime) -> WebhookDelivery:
+    """Queue a delivered or failed delivery again (same event id, fresh attempts)."""
+    endpoint = get_endpoint(org, public_id)
+    original = db.session.scalars(
+        select(WebhookDelivery).where(
+            WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.public_id == delivery_id
+        )
+    ).first()
+    if original is None:
+        raise NotFound(f"no delivery {delivery_id!r}")
+    copy = WebhookDelivery(
+        public_id="whd_" + uuid.uuid4().hex[:24],
+        endpoint_id=endpoint.id,
+        org_id=org.id,
+        event_id=original.event_id,
+        event_type=original.event_type,
+        ordering_key=original.ordering_key,
+        payload=original.payload,
+        status="pending",
+        attempts=0,
+        next_attempt_at=now,
+        created_at=now,
+    )
+    db.session.add(copy)
+    db.session.flush()
+    db.session.info[PENDING_FLAG] = True
+    return copy
