@@ -25,7 +25,7 @@ from consent_service.consent.models import (
     ConsentState,
     Subject,
 )
-from consent_service.consent.state import StateView, apply
+from consent_service.consent.state import StateView, apply, fold
 from consent_service.errors import (
     ConsentNotApplicable,
     ConsentTypeInsufficient,
@@ -527,8 +527,20 @@ def _append(
 
 
 def _project(row: ConsentState | None, event: ConsentEvent) -> ConsentState:
-    """Update (or create) the state row for ``event``'s (subject, purpose)."""
-    view = apply(_view(row), event)
+    """Update (or create) the state row for ``event``'s (subject, purpose).
+
+    An event recorded after one that happened later (a late paper form) is placed in time by
+    folding the pair's whole history again; otherwise the state moves one step.
+    """
+    if row is not None and event.occurred_at < row.occurred_at:
+        history = db.session.scalars(
+            select(ConsentEvent).where(
+                ConsentEvent.subject_id == event.subject_id, ConsentEvent.purpose_id == event.purpose_id
+            )
+        ).all()
+        view = fold(history)
+    else:
+        view = apply(_view(row), event)
     if row is None:
         row = ConsentState(subject_id=event.subject_id, purpose_id=event.purpose_id, org_id=event.org_id)
         db.session.add(row)

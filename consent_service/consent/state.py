@@ -32,15 +32,21 @@ class StateView:
 def apply(state: StateView | None, event: ConsentEvent) -> StateView:
     """Return the state after ``event``.
 
-    The act that happened last wins (ties go to the one recorded last), so a paper consent
-    recorded late does not override a withdrawal that happened after it. The time of the
-    latest refusal is kept for the 48-hour rule of GB/T 35273 Annex C.4 b).
+    Events are applied in the order they happened (``occurred_at``, ties to the one recorded
+    last), so a paper consent recorded late does not override a withdrawal that happened after
+    it. An ``expire`` event ends only the grant whose validity it marks: if a later grant (say,
+    a renewal recorded late) is in force by then, it changes nothing. The time of the latest
+    refusal is kept for the 48-hour rule of GB/T 35273 Annex C.4 b).
     """
     refused_at = state.refused_at if state else None
     if event.action == "refuse" and (refused_at is None or event.occurred_at > refused_at):
         refused_at = event.occurred_at
     if state is not None and event.occurred_at < state.occurred_at:
         return replace(state, refused_at=refused_at)
+    if event.action == "expire" and not (
+        state is not None and state.status == "granted" and state.expires_at == event.occurred_at
+    ):
+        return state if state is None else replace(state, refused_at=refused_at)
     return StateView(
         status=STATUSES[event.action],
         event_id=event.id,
@@ -54,9 +60,14 @@ def apply(state: StateView | None, event: ConsentEvent) -> StateView:
     )
 
 
+def in_time_order(events: Iterable[ConsentEvent]) -> list[ConsentEvent]:
+    """Events in the order they happened, ties in the order they were recorded."""
+    return sorted(events, key=lambda e: (e.occurred_at, e.seq))
+
+
 def fold(events: Iterable[ConsentEvent]) -> StateView | None:
-    """Fold events (in recording order) into a state; ``None`` for no events."""
+    """Fold events into a state; ``None`` for no events. Any order in, time order applied."""
     state = None
-    for event in events:
+    for event in in_time_order(events):
         state = apply(state, event)
     return state

@@ -14,6 +14,7 @@ from joserfc import jws
 from joserfc.errors import JoseError
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from consent_service.errors import DomainError
 from consent_service.extensions import db
@@ -40,6 +41,7 @@ def create_key(now: datetime) -> SigningKey:
     for old in db.session.scalars(select(SigningKey).where(SigningKey.is_active)):
         old.is_active = False
         old.retired_at = now
+    db.session.flush()  # retire before inserting: at most one key is active
     key = ECKey.generate_key("P-256")
     kid = key.thumbprint()
     public = dict(key.as_dict(private=False), kid=kid, alg=ALGORITHM, use="sig")
@@ -51,9 +53,20 @@ def create_key(now: datetime) -> SigningKey:
 
 
 def active_key(now: datetime) -> SigningKey:
-    """Return the active signing key, creating the first one on first use."""
-    row = db.session.scalars(select(SigningKey).where(SigningKey.is_active)).first()
-    return row if row is not None else create_key(now)
+    """Return the active signing key, creating the first one on first use.
+
+    If another process creates it at the same moment, the unique index refuses the second
+    and its key is used.
+    """
+    query = select(SigningKey).where(SigningKey.is_active)
+    row = db.session.scalars(query).first()
+    if row is not None:
+        return row
+    try:
+        with db.session.begin_nested():
+            return create_key(now)
+    except IntegrityError:
+        return db.session.scalars(query).one()
 
 
 def jwks() -> dict[str, list[dict[str, Any]]]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent_service.consent.models import BigId
@@ -21,6 +21,13 @@ class SigningKey(db.Model):
     """
 
     __tablename__ = "signing_key"
+    __table_args__ = (
+        # At most one active key, even when two first grants race to create it.
+        Index(
+            "uq_signing_key_one_active", "is_active", unique=True,
+            sqlite_where=text("is_active"), postgresql_where=text("is_active"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)

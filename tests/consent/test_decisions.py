@@ -325,6 +325,31 @@ def test_backdated_paper_consent_does_not_override_later_withdrawal(org, clock):
     assert check(org, "alice", "marketing", clock).reason == "withdrawn"
 
 
+def test_late_recorded_renewal_outlives_the_expiry_of_the_grant_before_it(org, clock, db):
+    """An expiry ends only the grant it marks, even when a renewal is recorded after it."""
+    from consent_service.consent.service import expire_lapsed
+
+    subject = make_subject(org, clock.now(), "alice")
+    first = clock.now()
+    grant(org, subject, clock.now(), "ads")
+    clock.advance(days=31)
+    assert expire_lapsed(org, clock.now()) == 1
+    clock.advance(days=9)
+    grant(
+        org,
+        subject,
+        clock.now(),
+        "ads",
+        occurred_at=first + timedelta(days=20),
+        method="paper",
+        actor={"kind": "officer", "name": "Zhao", "reason": "renewal form signed on day 20"},
+    )
+    d = check(org, "alice", "ads", clock)
+    assert (d.allowed, d.reason, d.expires_at) == (True, "consent_granted", first + timedelta(days=50))
+    clock.advance(days=10)
+    assert check(org, "alice", "ads", clock).reason == "expired"
+
+
 def test_decision_about_the_past(org, clock):
     """The ledger answers for any moment: granted then, withdrawn now."""
     subject = make_subject(org, clock.now(), "alice")
