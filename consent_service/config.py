@@ -44,6 +44,8 @@ class Defaults:
     API_RATE_LIMIT = "6000 per minute"
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
+    #: Read-only hot paths use their own autocommit connection (off: the request's session).
+    READ_AUTOCOMMIT = True
     #: Largest batch of consent acts or decisions in one call.
     API_BATCH_LIMIT = 1000
     #: Dashboard hand-off links (single use).

@@ -29,4 +29,6 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
+        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # read-only hot paths: no transaction, no lock
         conn.exec_driver_sql("BEGIN IMMEDIATE")

@@ -60,6 +60,8 @@ def app(database_url, tmp_path_factory):
             "CLOCK": FixedClock(T0),
             "BASE_URL": "https://consent.test",
             "WEBHOOK_DISPATCH": "off",
+            # The decision hot path reads in the test's transaction, which is rolled back.
+            "READ_AUTOCOMMIT": False,
         }
     )
     app.instance_path = str(tmp_path_factory.mktemp("instance"))

@@ -104,9 +104,14 @@ def operation(
     response: Schema | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (),
+    checks_token_itself: bool = False,
 ) -> Callable:
     """Declare an API route. The handler gets the caller's organization first, then the path
-    parameters, then ``body`` and ``query`` if schemas are given."""
+    parameters, then ``body`` and ``query`` if schemas are given.
+
+    With ``checks_token_itself`` the handler gets ``None`` for the organization and checks the
+    bearer token and scope in its own query (the decision hot path).
+    """
 
     def decorator(fn: Callable) -> Callable:
         op = Operation(
@@ -127,8 +132,9 @@ def operation(
 
         @wraps(fn)
         def view(**path: Any) -> Response:
-            caller = require(scope)
-            org = db.session.get(Organization, caller.org_id)
+            org = None
+            if not checks_token_itself:
+                org = db.session.get(Organization, require(scope).org_id)
             kwargs: dict[str, Any] = {}
             if body is not None:
                 kwargs["body"] = _parse_body(body)

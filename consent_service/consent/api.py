@@ -14,6 +14,7 @@ from consent_service.api.registry import PayloadTooLarge, Reply, operation
 from consent_service.clock import utcnow
 from consent_service.consent import service
 from consent_service.consent.decisions import decide
+from consent_service.consent.hotpath import decide_with_token
 from consent_service.consent.models import ConsentEvent, ConsentState
 from consent_service.consent.schemas import (
     ActOut,
@@ -35,6 +36,7 @@ from consent_service.consent.schemas import (
 from consent_service.consent.state import fold
 from consent_service.errors import DomainError, InvalidInput
 from consent_service.extensions import db
+from consent_service.oauth.guard import InvalidToken, bearer_token, require
 from consent_service.policies.models import Organization, Purpose
 from consent_service.policies.service import list_purposes
 
@@ -170,7 +172,11 @@ def record_consent(org: Organization, external_id: str, body: dict):
         raise InvalidInput("invalid Idempotency-Key", {"Idempotency-Key": ["must be 1-200 characters"]})
     subject = service.get_subject(org, external_id)
     data, result = _record(org, subject, body, key, utcnow())
-    headers = {"Idempotent-Replayed": "true"} if result.is_replay else {}
+    headers = {}
+    if result.is_replay:
+        # A retry gets the first answer as it was, byte for byte; the header marks the replay.
+        data["replayed"] = False
+        headers["Idempotent-Replayed"] = "true"
     return Reply(data, 201 if result.events else 200, headers)
 
 
@@ -270,12 +276,20 @@ def history(org: Organization, external_id: str, query: dict):
     response=DecisionOut(),
     clause="PIPL 13-16, 31",
     summary="May I process?",
+    checks_token_itself=True,
 )
-def decision(org: Organization, external_id: str, purpose_code: str, query: dict):
+def decision(_: None, external_id: str, purpose_code: str, query: dict):
     """Whether the organization may process this person's information for this purpose now
     (or at ``at``), the legal basis, a reason code, and the consent event it rests on."""
     now = utcnow()
-    result = decide(org, external_id, purpose_code, query.get("at") or now, now)
+    if "at" not in query:
+        token = bearer_token()
+        if token is None:
+            raise InvalidToken("a bearer token is required (Authorization: Bearer <token>)")
+        result = decide_with_token(token, external_id, purpose_code, "consents:read", now)
+    else:
+        org = db.session.get(Organization, require("consents:read").org_id)
+        result = decide(org, external_id, purpose_code, query["at"], now)
     return {"subject": external_id, "purpose": purpose_code} | asdict(result)
 
 

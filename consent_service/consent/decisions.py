@@ -112,56 +112,110 @@ def _state_at(
     return fold(events)
 
 
-def decide(
-    org: Organization, subject_external_id: str, purpose_code: str, at: datetime, now: datetime
-) -> Decision:
-    """Decide for one (subject, purpose) at ``at``, using what the ledger knows at ``now``."""
-    purpose = db.session.scalars(
-        select(Purpose).where(Purpose.org_id == org.id, Purpose.code == purpose_code)
-    ).first()
-    rules = _rules_at(purpose, at, now) if purpose is not None else None
+@dataclass(frozen=True)
+class StateFacts:
+    """What the ledger says of one (subject, purpose), as the rules need it."""
+
+    status: str
+    purpose_version: int
+    policy_seq: int
+    is_guardian_act: bool
+    expires_at: datetime | None
+    refused_at: datetime | None
+    event_uuid: str | None
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything a decision rests on; gathered by :func:`decide` or by the API's one query."""
+
+    purpose_known: bool
+    subject_known: bool
+    basis: str | None = None
+    purpose_version: int | None = None
+    material_version: int = 0
+    reconsent_policy_seq: int = 0
+    is_minor: bool = False
+    state: StateFacts | None = None
+
+
+def evaluate(facts: Facts, at: datetime, now: datetime, reprompt_hours: int) -> Decision:
+    """The rules, in order, each with its clause; a pure function of the facts."""
 
     def answer(reason: str, allowed: bool = False, **extra: Any) -> Decision:
-        version = rules.version if rules else None
-        basis = version.legal_basis if version else None
         return Decision(
             allowed=allowed,
             reason=reason,
-            basis=basis,
-            basis_clause=LEGAL_BASIS_CLAUSES.get(basis) if basis else None,
-            purpose_version=version.version if version else None,
+            basis=facts.basis,
+            basis_clause=LEGAL_BASIS_CLAUSES.get(facts.basis) if facts.basis else None,
+            purpose_version=facts.purpose_version,
             consent_event_id=extra.get("event_id"),
             expires_at=extra.get("expires_at"),
             checked_at=now,
             reprompt_after=extra.get("reprompt_after"),
         )
 
-    if rules is None:
+    if not facts.purpose_known:
         return answer("unknown_purpose")
-    subject = find_subject(org, subject_external_id)
-    if subject is None:
+    if not facts.subject_known:
         return answer("unknown_subject")
-    if rules.version.legal_basis != "consent":
+    if facts.basis != "consent":  # PIPL 13(2)-(7): no consent needed; PIPL 16: withdrawal has no effect
         return answer("legal_basis", allowed=True)
-    state = _state_at(subject.id, purpose.id, at, now)
-    minor = is_minor(subject, org, at)
+    state = facts.state
     if state is None:
-        return answer("guardian_required" if minor else "not_given")
-    event_uuid = db.session.scalar(select(ConsentEvent.uuid).where(ConsentEvent.id == state.event_id))
-    if state.status == "refused":
-        window = timedelta(hours=current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"])
-        return answer("refused", event_id=event_uuid, reprompt_after=state.refused_at + window)
-    if state.status == "withdrawn":
-        return answer("withdrawn", event_id=event_uuid)
+        return answer("guardian_required" if facts.is_minor else "not_given")
+    event_id = state.event_uuid
+    if state.status == "refused":  # GB/T C.4 b): not to be asked again for 48 hours
+        return answer(
+            "refused", event_id=event_id, reprompt_after=state.refused_at + timedelta(hours=reprompt_hours)
+        )
+    if state.status == "withdrawn":  # PIPL 15
+        return answer("withdrawn", event_id=event_id)
     if state.status == "expired":
-        return answer("expired", event_id=event_uuid)
+        return answer("expired", event_id=event_id)
     if state.status == "invalidated":
-        return answer("reconsent_required", event_id=event_uuid)
-    # Granted: does it still count?
-    if minor and not state.is_guardian_act:
-        return answer("guardian_required", event_id=event_uuid)
-    if state.purpose_version < rules.material_version or state.policy_seq < rules.reconsent_policy_seq:
-        return answer("reconsent_required", event_id=event_uuid)
+        return answer("reconsent_required", event_id=event_id)
+    if facts.is_minor and not state.is_guardian_act:  # PIPL 31
+        return answer("guardian_required", event_id=event_id)
+    if state.purpose_version < facts.material_version or state.policy_seq < facts.reconsent_policy_seq:
+        return answer("reconsent_required", event_id=event_id)  # PIPL 14, 17
     if state.expires_at is not None and state.expires_at <= at:
-        return answer("expired", event_id=event_uuid, expires_at=state.expires_at)
-    return answer("consent_granted", allowed=True, event_id=event_uuid, expires_at=state.expires_at)
+        return answer("expired", event_id=event_id, expires_at=state.expires_at)
+    return answer("consent_granted", allowed=True, event_id=event_id, expires_at=state.expires_at)
+
+
+def decide(
+    org: Organization, subject_external_id: str, purpose_code: str, at: datetime, now: datetime
+) -> Decision:
+    """Decide for one (subject, purpose) at ``at``, using what the ledger knows at ``now``."""
+    reprompt_hours = current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"]
+    purpose = db.session.scalars(
+        select(Purpose).where(Purpose.org_id == org.id, Purpose.code == purpose_code)
+    ).first()
+    rules = _rules_at(purpose, at, now) if purpose is not None else None
+    if rules is None:
+        return evaluate(Facts(purpose_known=False, subject_known=False), at, now, reprompt_hours)
+    known = {
+        "purpose_known": True,
+        "basis": rules.version.legal_basis,
+        "purpose_version": rules.version.version,
+        "material_version": rules.material_version,
+        "reconsent_policy_seq": rules.reconsent_policy_seq,
+    }
+    subject = find_subject(org, subject_external_id)
+    if subject is None or rules.version.legal_basis != "consent":
+        return evaluate(Facts(subject_known=subject is not None, **known), at, now, reprompt_hours)
+    state = _state_at(subject.id, purpose.id, at, now)
+    state_facts = None
+    if state is not None:
+        state_facts = StateFacts(
+            status=state.status,
+            purpose_version=state.purpose_version,
+            policy_seq=state.policy_seq,
+            is_guardian_act=state.is_guardian_act,
+            expires_at=state.expires_at,
+            refused_at=state.refused_at,
+            event_uuid=db.session.scalar(select(ConsentEvent.uuid).where(ConsentEvent.id == state.event_id)),
+        )
+    facts = Facts(subject_known=True, is_minor=is_minor(subject, org, at), state=state_facts, **known)
+    return evaluate(facts, at, now, reprompt_hours)

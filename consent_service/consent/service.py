@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
@@ -45,7 +46,7 @@ from consent_service.policies.models import (
     Purpose,
     PurposeVersion,
 )
-from consent_service.policies.service import get_purpose, org_today
+from consent_service.policies.service import get_purpose
 
 #: Acts a caller may record; ``expire`` is written by the expiry sweep only.
 CALLER_ACTIONS = ("grant", "withdraw", "refuse", "invalidate")
@@ -173,14 +174,18 @@ def get_subject(org: Organization, external_id: str) -> Subject:
 
 def is_minor(subject: Subject, org: Organization, at: datetime) -> bool:
     """Whether the subject is under the guardian-consent age at ``at`` (PIPL 31, GB/T 5.4 d)."""
-    if subject.is_under_14:
+    return minor_at(subject.is_under_14, subject.birth_date, org.timezone, at)
+
+
+def minor_at(is_under_14: bool, birth_date: date | None, timezone: str, at: datetime) -> bool:
+    """The age rule on plain values: age counted on the date at ``at`` in ``timezone``."""
+    if is_under_14:
         return True
-    if subject.birth_date is None:
+    if birth_date is None:
         return False
     limit = current_app.config["GUARDIAN_CONSENT_UNDER_AGE"]
-    today = org_today(org, at)
-    born = subject.birth_date
-    age = today.year - born.year - ((today.month, today.day) < (born.month, born.day))
+    today = at.astimezone(ZoneInfo(timezone)).date()
+    age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
     return age < limit
 
 

@@ -1,0 +1,123 @@
+"""The decision route's hot path: one statement per call, no transaction, no ORM.
+
+A company asks "may I?" before each processing step, so this answer sits on its hot path.
+The bearer token check and the state read are one SQL statement scoped by the token's
+organization: a revoked token is refused on the very next call, with no cache to invalidate,
+and nothing of another organization can be read. On PostgreSQL the statement runs on an
+autocommit connection (no BEGIN/ROLLBACK round trips; psycopg prepares it server-side after a
+few uses); on SQLite it takes no write lock. The rules are the same :func:`evaluate` as
+:func:`~consent_service.consent.decisions.decide` uses.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import current_app
+from sqlalchemy import Engine, and_, bindparam, select
+from sqlalchemy.sql import Select
+
+from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
+from consent_service.consent.models import ConsentEvent, ConsentState, Subject
+from consent_service.consent.service import minor_at
+from consent_service.extensions import db
+from consent_service.oauth.guard import InsufficientScope, InvalidToken
+from consent_service.oauth.models import OAuthClient, OAuthToken
+from consent_service.oauth.service import hash_secret
+from consent_service.policies.models import Organization, Purpose, PurposeVersion
+
+
+def _statement() -> Select:
+    token, client, org = OAuthToken.__table__, OAuthClient.__table__, Organization.__table__
+    purpose, version = Purpose.__table__, PurposeVersion.__table__
+    subject, state, event = Subject.__table__, ConsentState.__table__, ConsentEvent.__table__
+    return (
+        select(
+            token.c.scope,
+            token.c.expires_at,
+            token.c.revoked_at,
+            client.c.revoked_at.label("client_revoked_at"),
+            org.c.timezone,
+            purpose.c.id.label("purpose_id"),
+            purpose.c.material_version,
+            purpose.c.reconsent_policy_seq,
+            version.c.version.label("purpose_version"),
+            version.c.legal_basis,
+            subject.c.id.label("subject_id"),
+            subject.c.is_under_14,
+            subject.c.birth_date,
+            state.c.status,
+            state.c.purpose_version.label("state_purpose_version"),
+            state.c.policy_seq,
+            state.c.is_guardian_act,
+            state.c.expires_at.label("state_expires_at"),
+            state.c.refused_at,
+            event.c.uuid.label("event_uuid"),
+        )
+        .select_from(token)
+        .join(client, client.c.id == token.c.client_pk)
+        .join(org, org.c.id == token.c.org_id)
+        .outerjoin(purpose, and_(purpose.c.org_id == token.c.org_id, purpose.c.code == bindparam("purpose")))
+        .outerjoin(
+            version,
+            and_(version.c.purpose_id == purpose.c.id, version.c.version == purpose.c.current_version),
+        )
+        .outerjoin(
+            subject, and_(subject.c.org_id == token.c.org_id, subject.c.external_id == bindparam("subject"))
+        )
+        .outerjoin(state, and_(state.c.subject_id == subject.c.id, state.c.purpose_id == purpose.c.id))
+        .outerjoin(event, event.c.id == state.c.event_id)
+        .where(token.c.access_token_hash == bindparam("token_hash"))
+    )
+
+
+STATEMENT = _statement()
+
+
+def read_engine() -> Engine:
+    """The engine for read-only hot paths: autocommit, so no transaction is opened."""
+    engine = current_app.extensions.get("read_engine")
+    if engine is None:
+        engine = current_app.extensions["read_engine"] = db.engine.execution_options(
+            isolation_level="AUTOCOMMIT"
+        )
+    return engine
+
+
+def decide_with_token(token: str, subject: str, purpose: str, scope: str, now: datetime) -> Decision:
+    """Authenticate ``token`` for ``scope`` and decide, in one round trip."""
+    params = {"token_hash": hash_secret(token), "subject": subject, "purpose": purpose}
+    if current_app.config["READ_AUTOCOMMIT"]:
+        with read_engine().connect() as connection:
+            row = connection.execute(STATEMENT, params).first()
+    else:  # inside the caller's transaction (tests that roll back)
+        row = db.session.execute(STATEMENT, params).first()
+    if row is None or row.revoked_at is not None or row.client_revoked_at is not None:
+        raise InvalidToken("the access token is unknown or revoked")
+    if row.expires_at <= now:
+        raise InvalidToken("the access token has expired")
+    if scope not in row.scope.split():
+        raise InsufficientScope(scope)
+    state = None
+    if row.status is not None:
+        state = StateFacts(
+            status=row.status,
+            purpose_version=row.state_purpose_version,
+            policy_seq=row.policy_seq,
+            is_guardian_act=bool(row.is_guardian_act),
+            expires_at=row.state_expires_at,
+            refused_at=row.refused_at,
+            event_uuid=row.event_uuid,
+        )
+    facts = Facts(
+        purpose_known=row.purpose_id is not None,
+        subject_known=row.subject_id is not None,
+        basis=row.legal_basis,
+        purpose_version=row.purpose_version,
+        material_version=row.material_version or 0,
+        reconsent_policy_seq=row.reconsent_policy_seq or 0,
+        is_minor=row.subject_id is not None
+        and minor_at(bool(row.is_under_14), row.birth_date, row.timezone, now),
+        state=state,
+    )
+    return evaluate(facts, now, now, current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"])
