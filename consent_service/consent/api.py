@@ -14,7 +14,7 @@ from consent_service.api.registry import PayloadTooLarge, Reply, operation
 from consent_service.clock import utcnow
 from consent_service.consent import service
 from consent_service.consent.decisions import decide
-from consent_service.consent.hotpath import decide_with_token
+from consent_service.consent.hotpath import decide_many, decide_with_token
 from consent_service.consent.models import ConsentEvent, ConsentState
 from consent_service.consent.schemas import (
     ActOut,
@@ -240,9 +240,11 @@ def list_states(org: Organization, external_id: str):
     """For each purpose, whether processing is allowed now and why."""
     subject = service.get_subject(org, external_id)
     now = utcnow()
+    codes = [p.code for p in list_purposes(org)]
+    results = decide_many(org.id, org.timezone, [(external_id, code) for code in codes], now)
     consents = [
-        {"subject": external_id, "purpose": p.code} | asdict(decide(org, external_id, p.code, now, now))
-        for p in list_purposes(org)
+        {"subject": external_id, "purpose": code} | asdict(result)
+        for code, result in zip(codes, results, strict=True)
     ]
     return {"subject": subject.external_id, "consents": consents}
 
@@ -309,12 +311,15 @@ def decisions(org: Organization, body: dict):
     if len(body["items"]) > limit:
         raise PayloadTooLarge(f"at most {limit} items per call, got {len(body['items'])}")
     now = utcnow()
-    at = body.get("at") or now
+    pairs = [(i["subject"], i["purpose"]) for i in body["items"]]
+    if body.get("at") is None or body["at"] >= now:
+        results = decide_many(org.id, org.timezone, pairs, now)
+    else:
+        results = [decide(org, subject, purpose, body["at"], now) for subject, purpose in pairs]
     return {
         "results": [
-            {"subject": i["subject"], "purpose": i["purpose"]}
-            | asdict(decide(org, i["subject"], i["purpose"], at, now))
-            for i in body["items"]
+            {"subject": subject, "purpose": purpose} | asdict(result)
+            for (subject, purpose), result in zip(pairs, results, strict=True)
         ]
     }
 

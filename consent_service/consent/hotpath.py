@@ -121,3 +121,86 @@ def decide_with_token(token: str, subject: str, purpose: str, scope: str, now: d
         state=state,
     )
     return evaluate(facts, now, now, current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"])
+
+
+def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: datetime) -> list[Decision]:
+    """Decide for many (subject, purpose) pairs with three set-based queries, in order."""
+    purpose, version = Purpose.__table__, PurposeVersion.__table__
+    subject, state, event = Subject.__table__, ConsentState.__table__, ConsentEvent.__table__
+    codes = sorted({p for _, p in pairs})
+    external_ids = sorted({s for s, _ in pairs})
+    connection = read_engine().connect() if current_app.config["READ_AUTOCOMMIT"] else None
+    run = connection.execute if connection is not None else db.session.execute
+    try:
+        purposes = {
+            r.code: r
+            for r in run(
+                select(
+                    purpose.c.id,
+                    purpose.c.code,
+                    purpose.c.material_version,
+                    purpose.c.reconsent_policy_seq,
+                    version.c.version,
+                    version.c.legal_basis,
+                )
+                .join(
+                    version,
+                    and_(
+                        version.c.purpose_id == purpose.c.id, version.c.version == purpose.c.current_version
+                    ),
+                )
+                .where(purpose.c.org_id == org_id, purpose.c.code.in_(codes))
+            )
+        }
+        subjects = {
+            r.external_id: r
+            for r in run(
+                select(
+                    subject.c.id, subject.c.external_id, subject.c.is_under_14, subject.c.birth_date
+                ).where(subject.c.org_id == org_id, subject.c.external_id.in_(external_ids))
+            )
+        }
+        states = {}
+        if subjects and purposes:
+            rows = run(
+                select(state, event.c.uuid.label("event_uuid"))
+                .join(event, event.c.id == state.c.event_id)
+                .where(
+                    state.c.subject_id.in_([s.id for s in subjects.values()]),
+                    state.c.purpose_id.in_([p.id for p in purposes.values()]),
+                )
+            )
+            states = {(r.subject_id, r.purpose_id): r for r in rows}
+    finally:
+        if connection is not None:
+            connection.close()
+    hours = current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"]
+    minors: dict[int, bool] = {}
+    decisions = []
+    for external_id, code in pairs:
+        p, s = purposes.get(code), subjects.get(external_id)
+        row = states.get((s.id, p.id)) if (p is not None and s is not None) else None
+        if s is not None and s.id not in minors:
+            minors[s.id] = minor_at(bool(s.is_under_14), s.birth_date, timezone, now)
+        facts = Facts(
+            purpose_known=p is not None,
+            subject_known=s is not None,
+            basis=p.legal_basis if p else None,
+            purpose_version=p.version if p else None,
+            material_version=p.material_version if p else 0,
+            reconsent_policy_seq=p.reconsent_policy_seq if p else 0,
+            is_minor=minors.get(s.id, False) if s else False,
+            state=None
+            if row is None
+            else StateFacts(
+                status=row.status,
+                purpose_version=row.purpose_version,
+                policy_seq=row.policy_seq,
+                is_guardian_act=bool(row.is_guardian_act),
+                expires_at=row.expires_at,
+                refused_at=row.refused_at,
+                event_uuid=row.event_uuid,
+            ),
+        )
+        decisions.append(evaluate(facts, now, now, hours))
+    return decisions
