@@ -13,6 +13,7 @@ def configure_engine(engine: Engine) -> None:
     SAVEPOINTs and read consistency; the documented recipe hands BEGIN to SQLAlchemy.
     Transactions begin IMMEDIATE: a writer takes the database's write lock up front and
     waits for it (busy timeout) instead of failing when two processes read-then-write.
+    Read-only requests say so (:func:`read_only_transaction`) and begin DEFERRED.
     """
     if engine.dialect.name != "sqlite":
         return
@@ -29,6 +30,22 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        if conn.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+        options = conn.get_execution_options()
+        if options.get("isolation_level") == "AUTOCOMMIT":
             return  # read-only hot paths: no transaction, no lock
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(f"BEGIN {options.get(SQLITE_BEGIN, 'IMMEDIATE')}")
+
+
+#: Execution option naming how a SQLite transaction begins: IMMEDIATE (the default: it may
+#: write) or DEFERRED (a read-only request, which must not queue behind writers).
+SQLITE_BEGIN = "sqlite_begin"
+
+
+def read_only_transaction(session) -> None:
+    """Mark the session's next transaction read-only (SQLite: BEGIN DEFERRED, no write lock)."""
+    session = session() if callable(session) else session  # a scoped_session's current Session
+    bind = session.get_bind()
+    # Only a session that will open its own connection can choose how it begins (a test's
+    # session joins an open transaction instead).
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})

@@ -1,0 +1,270 @@
+"""API benchmark: seed people x purposes, serve with the production gunicorn settings, drive
+with wrk, and print requests/s with p50/p99 for each scenario as a ratio to /healthz.
+
+    .venv/bin/python bench/api_bench.py                       # SQLite in a temporary folder
+    .venv/bin/python bench/api_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
+
+The PostgreSQL database is emptied first (its public schema is dropped): name a database
+used for nothing else. Needs wrk (Debian package ``wrk``). Traffic goes to 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, text
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+SCOPES = "purposes:read purposes:write subjects:write consents:read consents:write"
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def prepare(database_url: str, people: int, purposes: int, env: dict[str, str]) -> dict:
+    """Migrate, create the organization, purposes and client, import people x purposes grants."""
+    if database_url.startswith("postgresql"):
+        engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+        engine.dispose()
+    subprocess.run([str(BIN / "flask"), "db", "upgrade"], check=True, env=env, cwd=ROOT, capture_output=True)
+
+    from consent_service import create_app
+    from consent_service.consent.bulk import import_acts
+    from consent_service.extensions import db
+    from consent_service.oauth import service as oauth
+    from consent_service.policies import service as policies
+
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": env["CONSENT_SECRET_KEY"]})
+    now = datetime.now(UTC)
+    with app.app_context():
+        policies.load_catalogue()
+        org = policies.create_organization("bench", now, name_en="Bench Ltd", name_zh="压测公司")
+        for k in range(purposes):
+            policies.create_purpose(
+                org,
+                {
+                    "code": f"purpose{k}",
+                    "name_zh": f"目的{k}",
+                    "name_en": f"Purpose {k}",
+                    "description_zh": "描述",
+                    "description_en": "description",
+                    "function_kind": "extended",
+                    "legal_basis": "consent",
+                    "consent_requirement": "explicit",
+                    "pi_categories": ["basic"],
+                },
+                now,
+            )
+        issued = oauth.create_client(org, "bench", SCOPES, now)
+        db.session.commit()
+        rows = (
+            (
+                n,
+                {
+                    "subject": f"p{n // purposes}",
+                    "purpose": f"purpose{n % purposes}",
+                    "action": "grant",
+                    "consent_type": "explicit",
+                    "occurred_at": "2026-01-01T00:00:00+08:00",
+                },
+            )
+            for n in range(people * purposes)
+        )
+        started = time.perf_counter()
+        report = import_acts(org, rows, now, chunk_size=20000)
+        db.session.commit()
+        seconds = time.perf_counter() - started
+        log(f"imported {report.events:,} acts in {seconds:.1f} s: {report.events / seconds:,.0f} acts/s")
+        result = {
+            "client_id": issued.client.client_id,
+            "client_secret": issued.client_secret,
+            "import_acts": report.events,
+            "import_seconds": seconds,
+        }
+        db.engine.dispose()
+    return result
+
+
+def wait_ready(base: str, process: subprocess.Popen) -> None:
+    for _ in range(200):
+        if process.poll() is not None:
+            raise SystemExit("gunicorn exited")
+        try:
+            if requests.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("the server did not start")
+
+
+def wrk(
+    base: str, args, path: str, token: str | None = None, method: str = "GET", bodies: list[str] | None = None
+):
+    env = dict(
+        os.environ,
+        BENCH_PATH=path,
+        BENCH_METHOD=method,
+        BENCH_PEOPLE=str(args.people),
+        BENCH_PURPOSES=str(args.purposes),
+    )
+    if token:
+        env["BENCH_TOKEN"] = token
+    if bodies:
+        body_file = Path(tempfile.mkstemp(suffix=".jsonl")[1])
+        body_file.write_text("\n".join(bodies) + "\n")
+        env["BENCH_BODY_FILE"] = str(body_file)
+    command = [
+        "wrk",
+        "-t",
+        str(args.threads),
+        "-c",
+        str(args.connections),
+        "-d",
+        f"{args.duration}s",
+        "-s",
+        str(ROOT / "bench" / "wrk_report.lua"),
+        base,
+    ]
+    out = subprocess.run(command, check=True, env=env, capture_output=True, text=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--database-url")
+    parser.add_argument("--people", type=int, default=100_000)
+    parser.add_argument("--purposes", type=int, default=10)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per scenario")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is needed: apt-get install -y wrk")
+
+    workdir = Path(tempfile.mkdtemp(prefix="consent-bench-"))
+    database_url = args.database_url or f"sqlite:///{workdir}/bench.sqlite3"
+    base = f"http://127.0.0.1:{args.port}"
+    env = dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        FLASK_APP="consent_service",
+        CONSENT_ENV="production",
+        CONSENT_SECRET_KEY="bench-secret-key-not-for-production",  # noqa: S106  (a throw-away database)
+        CONSENT_BASE_URL=base,
+        CONSENT_BIND=f"127.0.0.1:{args.port}",
+        CONSENT_API_RATE_LIMIT="1000000 per minute",
+    )
+    seeded = prepare(database_url, args.people, args.purposes, env)
+    server = subprocess.Popen(
+        [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env
+    )
+    try:
+        wait_ready(base, server)
+        token = requests.post(
+            f"{base}/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(seeded["client_id"], seeded["client_secret"]),
+            timeout=10,
+        ).json()["access_token"]
+        rnd = random.Random(7)
+
+        def pairs(n: int) -> str:
+            items = [
+                {
+                    "subject": f"p{rnd.randrange(args.people)}",
+                    "purpose": f"purpose{rnd.randrange(args.purposes)}",
+                }
+                for _ in range(n)
+            ]
+            return json.dumps({"items": items})
+
+        def acts(n: int) -> str:
+            items = [
+                {
+                    "subject": f"p{rnd.randrange(args.people)}",
+                    "purpose": f"purpose{rnd.randrange(args.purposes)}",
+                    "action": "grant",
+                    "consent_type": "explicit",
+                    "is_subject_initiated": True,
+                }
+                for _ in range(n)
+            ]
+            return json.dumps({"items": items})
+
+        results = {}
+        results["healthz"] = wrk(base, args, "/healthz")
+        results["decision"] = wrk(base, args, "/api/v1/subjects/{subject}/decisions/{purpose}", token)
+        results["batch100"] = wrk(
+            base, args, "/api/v1/decisions", token, "POST", [pairs(100) for _ in range(50)]
+        )
+        results["acts_batch100"] = wrk(
+            base, args, "/api/v1/consents/batch", token, "POST", [acts(100) for _ in range(50)]
+        )
+        session = requests.Session()
+        timings = []
+        for _ in range(20):
+            body = pairs(1000)
+            started = time.perf_counter()
+            response = session.post(
+                f"{base}/api/v1/decisions",
+                data=body,
+                timeout=30,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+            )
+            timings.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, response.text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    ceiling = results["healthz"]["rps"]
+    print(
+        f"\ndatabase: {database_url.split(':')[0]}   people x purposes: {args.people:,} x {args.purposes}   "
+        f"wrk: {args.threads} threads, {args.connections} connections, {args.duration} s per scenario"
+    )
+    print(f"{'scenario':<34}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'x ceiling':>11}{'errors':>8}")
+    names = {
+        "healthz": "/healthz (ceiling)",
+        "decision": "single decision (authenticated)",
+        "batch100": "batch decision, 100 pairs",
+        "acts_batch100": "consent acts, batch of 100",
+    }
+    for key, name in names.items():
+        r = results[key]
+        print(
+            f"{name:<34}{r['rps']:>10,.0f}{r['p50_ms']:>9.2f}{r['p99_ms']:>9.2f}{r['rps'] / ceiling:>11.2f}"
+            f"{r['errors']:>8}"
+        )
+    print(f"consent acts through the batch endpoint: {results['acts_batch100']['rps'] * 100:,.0f} acts/s")
+    print(
+        f"1,000-pair batch decision: median {statistics.median(timings):.1f} ms, best {min(timings):.1f} ms "
+        "(round trip on loopback)"
+    )
+    print(
+        f"import (flask consents import path): {seeded['import_acts'] / seeded['import_seconds']:,.0f} acts/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
