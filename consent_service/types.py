@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from marshmallow import ValidationError
 from sqlalchemy import JSON, DateTime
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
@@ -33,3 +34,12 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC)
+
+
+def utc_representable(value: datetime) -> None:
+    """Marshmallow validator for input datetimes: the value must have a UTC equivalent that
+    :class:`UTCDateTime` can store (0001-01-01T00:00+23:59 and 9999-12-31T23:59-23:59 have none)."""
+    try:
+        value.astimezone(UTC)
+    except OverflowError as exc:
+        raise ValidationError("is out of range once converted to UTC") from exc

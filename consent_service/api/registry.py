@@ -70,10 +70,34 @@ OPERATIONS: list[Operation] = []
 COMMON_ERRORS = (400, 401, 403, 404, 422, 429)
 
 
+def _nul_errors(value: Any, where: str, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Where ``value`` (a path, query or JSON value, keys included) holds a NUL character,
+    which no PostgreSQL text column can store."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            errors[where or "_schema"] = ["must not contain the NUL character (\\u0000)"]
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            inner = f"{where}.{key}" if where else str(key)
+            _nul_errors(key, inner, errors)
+            _nul_errors(item, inner, errors)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _nul_errors(item, f"{where}.{index}" if where else str(index), errors)
+    return errors
+
+
+def _refuse_nul(value: Any, what: str) -> None:
+    errors = _nul_errors(value, "", {})
+    if errors:
+        raise InvalidInput(f"the {what} is invalid", errors)
+
+
 def _parse_body(schema: Schema) -> Any:
     data = request.get_json(silent=True)
     if not isinstance(data, dict):
         raise MalformedBody("the request body must be a JSON object (Content-Type: application/json)")
+    _refuse_nul(data, "request body")
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -81,6 +105,7 @@ def _parse_body(schema: Schema) -> Any:
 
 
 def _parse_query(schema: Schema) -> Any:
+    _refuse_nul(request.args.to_dict(), "query string")
     try:
         return schema.load(request.args.to_dict())
     except ValidationError as exc:
@@ -135,6 +160,7 @@ def operation(
             org = None
             if not checks_token_itself:
                 org = db.session.get(Organization, require(scope).org_id)
+            _refuse_nul(path, "path")
             kwargs: dict[str, Any] = {}
             if body is not None:
                 kwargs["body"] = _parse_body(body)

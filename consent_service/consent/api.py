@@ -168,8 +168,10 @@ def record_consent(org: Organization, external_id: str, body: dict):
     answer and records nothing. Conflicts (409): ``separate_consent_required``,
     ``guardian_required``, ``reprompt_too_soon``, ``consent_type_insufficient``."""
     key = request.headers.get("Idempotency-Key")
-    if key is not None and not 0 < len(key) <= 200:
-        raise InvalidInput("invalid Idempotency-Key", {"Idempotency-Key": ["must be 1-200 characters"]})
+    if key is not None and not (0 < len(key) <= 200 and "\x00" not in key):
+        raise InvalidInput(
+            "invalid Idempotency-Key", {"Idempotency-Key": ["must be 1-200 characters, without NUL"]}
+        )
     subject = service.get_subject(org, external_id)
     data, result = _record(org, subject, body, key, utcnow())
     headers = {}

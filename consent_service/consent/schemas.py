@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from consent_service.consent.models import COLLECTION_METHODS, CONSENT_TYPES
 from consent_service.consent.service import CALLER_ACTIONS, EVIDENCE_KEYS
+from consent_service.types import utc_representable
 
 Text = fields.String
 PURPOSE_CODE = validate.Length(1, 64)
@@ -83,7 +84,7 @@ class ConsentActIn(Schema):
     method = Text(load_default="api", validate=validate.OneOf(CALLER_METHODS))
     actor = fields.Nested(ActorSchema)
     evidence = fields.Nested(EvidenceSchema, load_default=dict)
-    occurred_at = fields.AwareDateTime()
+    occurred_at = fields.AwareDateTime(validate=utc_representable)
     is_subject_initiated = fields.Boolean(load_default=False)
 
     @validates_schema
@@ -145,7 +146,13 @@ class ActOut(Schema):
     """The answer to a consent act."""
 
     subject = Text()
-    replayed = fields.Boolean()
+    replayed = fields.Boolean(
+        metadata={
+            "description": "In a batch result: the item's idempotency key was used before, and this "
+            "is the first act's answer. A single act's retry returns the first answer unchanged, "
+            "with the header Idempotent-Replayed: true."
+        }
+    )
     event = fields.Nested(EventOut, allow_none=True)
     state = fields.Nested(StateOut, allow_none=True)
     receipt = Text(allow_none=True, metadata={"description": "Compact JWS consent receipt (grants only)."})
@@ -174,7 +181,9 @@ class DecisionOut(Schema):
 
 
 class DecisionQuery(Schema):
-    at = fields.AwareDateTime(metadata={"description": "Decide for this moment instead of now."})
+    at = fields.AwareDateTime(
+        validate=utc_representable, metadata={"description": "Decide for this moment instead of now."}
+    )
 
 
 class DecisionPair(Schema):
@@ -184,7 +193,7 @@ class DecisionPair(Schema):
 
 class DecisionBatchIn(Schema):
     items = fields.List(fields.Nested(DecisionPair), required=True, validate=validate.Length(min=1))
-    at = fields.AwareDateTime()
+    at = fields.AwareDateTime(validate=utc_representable)
 
 
 class DecisionBatchOut(Schema):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from flask import g, request
+from flask import request
 from sqlalchemy import select
 
 from consent_service.clock import utcnow
@@ -56,9 +56,14 @@ def bearer_token() -> str | None:
     return value if scheme.lower() == "bearer" and value else None
 
 
+#: Where the caller is kept: the WSGI environ is the request's own, whereas ``g`` lives as long
+#: as the application context, which several requests may share (a test client, a script).
+CALLER_KEY = "consent_service.caller"
+
+
 def authenticate() -> Caller:
-    """The caller of this request, checked once and kept on ``g``."""
-    caller = g.get("caller")
+    """The caller of this request, checked once and kept with the request."""
+    caller = request.environ.get(CALLER_KEY)
     if caller is not None:
         return caller
     token = bearer_token()
@@ -81,8 +86,9 @@ def authenticate() -> Caller:
         raise InvalidToken("the access token is unknown or revoked")
     if row.expires_at <= utcnow():
         raise InvalidToken("the access token has expired")
-    g.caller = Caller(row.client_pk, row.client_id, row.org_id, frozenset(row.scope.split()), row.expires_at)
-    return g.caller
+    caller = Caller(row.client_pk, row.client_id, row.org_id, frozenset(row.scope.split()), row.expires_at)
+    request.environ[CALLER_KEY] = caller
+    return caller
 
 
 def require(scope: str) -> Caller:

@@ -21,6 +21,8 @@ from consent_service.oauth.service import hash_secret
 
 def query_client(client_id: str) -> OAuthClient | None:
     """The active client ``client_id`` (a revoked client cannot authenticate)."""
+    if not isinstance(client_id, str) or "\x00" in client_id:  # PostgreSQL would refuse a NUL
+        return None
     return db.session.scalars(
         select(OAuthClient).where(OAuthClient.client_id == client_id, OAuthClient.revoked_at.is_(None))
     ).first()
@@ -62,7 +64,10 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         scope = self.client.get_allowed_scope(requested)
         if requested and set(requested.split()) - set(scope.split()):
             raise InvalidScopeError(description="the client does not hold every scope asked for")
-        token = self.generate_token(scope=scope, include_refresh_token=False)
+        # Read per request, so that TOKEN_LIFETIME_SECONDS is the one setting that counts
+        # (Authlib's own OAUTH2_TOKEN_EXPIRES_IN is copied once, at start-up).
+        lifetime = int(current_app.config["TOKEN_LIFETIME_SECONDS"])
+        token = self.generate_token(scope=scope, expires_in=lifetime, include_refresh_token=False)
         self.save_token(token)
         return 200, token, self.TOKEN_RESPONSE_HEADER
 

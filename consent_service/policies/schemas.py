@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from consent_service.policies.models import CONSENT_REQUIREMENTS, FUNCTION_KINDS, LEGAL_BASES
+from consent_service.types import utc_representable
 
 Text = fields.String
 CODE = validate.Regexp(r"^[a-z][a-z0-9_.-]{0,63}$", error="lowercase letters, digits, _ . - ; 1-64")
@@ -90,7 +91,7 @@ class PolicyDraftSchema(Schema):
     purposes = fields.List(Text(validate=CODE), load_default=list)
     change_summary = Text(load_default=None, allow_none=True, validate=validate.Length(max=5000))
     is_material_change = fields.Boolean(load_default=False)
-    effective_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    effective_at = fields.AwareDateTime(load_default=None, allow_none=True, validate=utc_representable)
 
 
 # --- API input and output ------------------------------------------------------------------
@@ -101,8 +102,11 @@ class PurposeChangeSchema(PurposeContentSchema):
 
     change_note = Text(load_default=None, allow_none=True, validate=validate.Length(max=2000))
 
-    class Meta:
-        partial = True
+    def __init__(self, **kwargs):
+        # Partial by default (marshmallow has no ``Meta.partial``): fields left out keep their
+        # current value instead of failing as required or taking a ``load_default``.
+        kwargs.setdefault("partial", True)
+        super().__init__(**kwargs)
 
 
 class PurposeVersionOut(Schema):

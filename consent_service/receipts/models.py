@@ -24,8 +24,11 @@ class SigningKey(db.Model):
     __table_args__ = (
         # At most one active key, even when two first grants race to create it.
         Index(
-            "uq_signing_key_one_active", "is_active", unique=True,
-            sqlite_where=text("is_active"), postgresql_where=text("is_active"),
+            "uq_signing_key_one_active",
+            "is_active",
+            unique=True,
+            sqlite_where=text("is_active"),
+            postgresql_where=text("is_active"),
         ),
     )
 

@@ -157,19 +157,40 @@ class Dispatcher:
         self.wakeup = threading.Event()
         self.thread: threading.Thread | None = None
         self.lock = threading.Lock()
+        self.stopping = threading.Event()
 
     def wake(self) -> None:
         """Ask for a delivery run now (called after a commit that queued deliveries)."""
+        if self.stopping.is_set():
+            return
         with self.lock:
             if self.thread is None or not self.thread.is_alive():
                 self.thread = threading.Thread(target=self._run, name="webhook-dispatcher", daemon=True)
                 self.thread.start()
         self.wakeup.set()
 
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop listening for commits and end the thread after the run in progress."""
+        if event.contains(Session, "after_commit", self.after_commit):
+            event.remove(Session, "after_commit", self.after_commit)
+        self.stopping.set()
+        self.wakeup.set()
+        with self.lock:
+            thread = self.thread
+        if thread is not None:
+            thread.join(timeout)
+
+    def after_commit(self, session: Session) -> None:
+        """Session listener: wake up when the commit queued deliveries."""
+        if session.info.pop(PENDING_FLAG, False):
+            self.wake()
+
     def _run(self) -> None:
-        while True:
+        while not self.stopping.is_set():
             self.wakeup.wait(self.poll_seconds)
             self.wakeup.clear()
+            if self.stopping.is_set():
+                return
             try:
                 with self.app.app_context():
                     deliver_due(utcnow())
@@ -184,8 +205,4 @@ def init_app(app: Flask) -> None:
         return
     dispatcher = Dispatcher(app)
     app.extensions["webhook_dispatcher"] = dispatcher
-
-    @event.listens_for(Session, "after_commit")
-    def _after_commit(session: Session) -> None:
-        if session.info.pop(PENDING_FLAG, False):
-            dispatcher.wake()
+    event.listen(Session, "after_commit", dispatcher.after_commit)

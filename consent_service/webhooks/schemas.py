@@ -53,5 +53,6 @@ class DeliveryListOut(Schema):
 
 class DeliveryQuery(Schema):
     status = fields.String(validate=validate.OneOf(("pending", "delivered", "failed")))
-    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,19}$"))
+    # At most 18 digits: every such number fits the 64-bit id column it is compared with.
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$"))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
