@@ -31,13 +31,14 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         options = conn.get_execution_options()
-        if options.get("isolation_level") == "AUTOCOMMIT":
+        if options.get("isolation_level") == "AUTOCOMMIT" or options.get(SQLITE_BEGIN) == "NONE":
             return  # read-only hot paths: no transaction, no lock
         conn.exec_driver_sql(f"BEGIN {options.get(SQLITE_BEGIN, 'IMMEDIATE')}")
 
 
 #: Execution option naming how a SQLite transaction begins: IMMEDIATE (the default: it may
-#: write) or DEFERRED (a read-only request, which must not queue behind writers).
+#: write), DEFERRED (a read-only request, which must not queue behind writers) or NONE (an
+#: autocommit engine: no transaction at all).
 SQLITE_BEGIN = "sqlite_begin"
 
 

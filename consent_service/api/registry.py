@@ -44,6 +44,8 @@ class Reply:
     data: Any
     status: int | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    #: ``data`` is already in the response schema's shape (a hot path skips the dump).
+    is_serialized: bool = False
 
 
 @dataclass
@@ -185,7 +187,9 @@ def _respond(op: Operation, result: Any) -> Response:
     if status == 204:
         response = Response(status=204)
     else:
-        data = op.response.dump(reply.data) if op.response is not None else reply.data
+        data = reply.data
+        if op.response is not None and not reply.is_serialized:
+            data = op.response.dump(reply.data)
         response = jsonify(data)
         response.status_code = status
     response.headers.update(reply.headers)

@@ -34,6 +34,7 @@ from consent_service.consent.schemas import (
     SubjectOut,
 )
 from consent_service.consent.state import fold
+from consent_service.database import read_only_transaction
 from consent_service.errors import DomainError, InvalidInput
 from consent_service.extensions import db
 from consent_service.oauth.guard import InvalidToken, bearer_token, require
@@ -292,9 +293,10 @@ def decision(_: None, external_id: str, purpose_code: str, query: dict):
             raise InvalidToken("a bearer token is required (Authorization: Bearer <token>)")
         result = decide_with_token(token, external_id, purpose_code, "consents:read", now)
     else:
+        read_only_transaction(db.session)
         org = db.session.get(Organization, require("consents:read").org_id)
         result = decide(org, external_id, purpose_code, query["at"], now)
-    return {"subject": external_id, "purpose": purpose_code} | asdict(result)
+    return Reply({"subject": external_id, "purpose": purpose_code, **result.to_dict()}, is_serialized=True)
 
 
 @operation(
@@ -318,12 +320,11 @@ def decisions(org: Organization, body: dict):
         results = decide_many(org.id, org.timezone, pairs, now)
     else:
         results = [decide(org, subject, purpose, body["at"], now) for subject, purpose in pairs]
-    return {
-        "results": [
-            {"subject": subject, "purpose": purpose} | asdict(result)
-            for (subject, purpose), result in zip(pairs, results, strict=True)
-        ]
-    }
+    answers = [
+        {"subject": subject, "purpose": purpose, **result.to_dict()}
+        for (subject, purpose), result in zip(pairs, results, strict=True)
+    ]
+    return Reply({"results": answers}, is_serialized=True)
 
 
 @operation(

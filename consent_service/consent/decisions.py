@@ -3,7 +3,7 @@ this purpose at this moment, and why (PIPL 13-16, 29, 31; GB/T 5.3-5.6, Annex C)
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -53,12 +53,22 @@ class Decision:
     reprompt_after: datetime | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain data with ISO datetimes."""
-        out = asdict(self)
-        for key in ("expires_at", "checked_at", "reprompt_after"):
-            if out[key] is not None:
-                out[key] = out[key].isoformat()
-        return out
+        """Plain JSON-ready data with ISO datetimes (what the API's DecisionOut gives)."""
+        return {
+            "allowed": self.allowed,
+            "reason": self.reason,
+            "basis": self.basis,
+            "basis_clause": self.basis_clause,
+            "purpose_version": self.purpose_version,
+            "consent_event_id": self.consent_event_id,
+            "expires_at": _iso(self.expires_at),
+            "checked_at": _iso(self.checked_at),
+            "reprompt_after": _iso(self.reprompt_after),
+        }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
 
 
 @dataclass(frozen=True)

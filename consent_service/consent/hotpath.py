@@ -14,12 +14,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Engine, and_, bindparam, select
+from sqlalchemy import Engine, and_, bindparam, create_engine, select
 from sqlalchemy.sql import Select
 
 from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.service import minor_at
+from consent_service.database import SQLITE_BEGIN, configure_engine
 from consent_service.extensions import db
 from consent_service.oauth.guard import InsufficientScope, InvalidToken
 from consent_service.oauth.models import OAuthClient, OAuthToken
@@ -75,12 +76,19 @@ STATEMENT = _statement()
 
 
 def read_engine() -> Engine:
-    """The engine for read-only hot paths: autocommit, so no transaction is opened."""
+    """The engine for read-only hot paths: its own pool of autocommit connections.
+
+    A separate engine rather than execution options on the main one: switching a pooled
+    connection's isolation level costs a statement at every checkout and return.
+    """
     engine = current_app.extensions.get("read_engine")
     if engine is None:
-        engine = current_app.extensions["read_engine"] = db.engine.execution_options(
-            isolation_level="AUTOCOMMIT"
+        main = db.engine
+        engine = create_engine(
+            main.url, isolation_level="AUTOCOMMIT", execution_options={SQLITE_BEGIN: "NONE"}
         )
+        configure_engine(engine)
+        current_app.extensions["read_engine"] = engine
     return engine
 
 
