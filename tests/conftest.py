@@ -77,6 +77,8 @@ def app(database_url, tmp_path_factory):
     yield app
     with app.app_context():
         _db.engine.dispose()
+        if "read_engine" in app.extensions:
+            app.extensions["read_engine"].dispose()
 
 
 @pytest.fixture

@@ -1,0 +1,319 @@
+"""Webhooks to a real HTTP receiver on 127.0.0.1: signature, retry, ordering, redelivery.
+
+The receiver (``http.server`` in a thread) records every attempt and can be told to answer
+500 to the first N. Each test runs its own application on its own SQLite file, because the
+outbox is read and written by other connections (the dispatcher thread, ``deliver_due``)
+and so has to be committed for real.
+
+- With ``WEBHOOK_DISPATCH = "thread"`` a withdrawal reaches the receiver on its own, right
+  after the commit: the test waits on a :class:`threading.Event` the receiver sets, never on
+  a sleep.
+- Retry and ordering call :func:`deliver_due` with a controlled ``now`` (dispatch off), so
+  the backoff is passed by moving time, not by waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from dataclasses import dataclass
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from consent_service.webhooks.delivery import SIGNATURE_HEADER, deliver_due, verify_signature
+from tests.api.live import bearer_headers, dispose, make_live_app, make_tenant
+from tests.conftest import T0
+
+#: Generous: the dispatcher is woken by the commit and sends at once; this only bounds a hang.
+ARRIVAL_TIMEOUT = 10
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One request the receiver got, and the status it answered."""
+
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    answered: int
+
+    @property
+    def event(self) -> dict:
+        return json.loads(self.body)
+
+    @property
+    def accepted(self) -> bool:
+        return 200 <= self.answered < 300
+
+
+class Receiver:
+    """A webhook receiver on 127.0.0.1 that records attempts and fails the first N on request."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.attempts: list[Attempt] = []
+        self.fail_first = 0
+        self.waiters: list[tuple[str, threading.Event]] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.record(self.path, dict(self.headers.items()), body, self)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                pass  # keep the test output clean
+
+        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True)
+
+    def record(self, path: str, headers: dict, body: bytes, handler: BaseHTTPRequestHandler) -> None:
+        with self.lock:
+            status = 500 if self.fail_first > 0 else 200
+            self.fail_first = max(0, self.fail_first - 1)
+            attempt = Attempt(path, headers, body, status)
+            self.attempts.append(attempt)
+        handler.send_response(status)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+        if attempt.accepted:
+            event_type = headers.get("X-Consent-Event")
+            with self.lock:
+                for wanted, arrived in self.waiters:
+                    if wanted == event_type:
+                        arrived.set()
+
+    def on(self, event_type: str) -> threading.Event:
+        """An event set when a delivery of ``event_type`` is accepted."""
+        arrived = threading.Event()
+        with self.lock:
+            self.waiters.append((event_type, arrived))
+        return arrived
+
+    def accepted(self) -> list[Attempt]:
+        with self.lock:
+            return [a for a in self.attempts if a.accepted]
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+        self.server.server_close()
+        assert not self.thread.is_alive(), "the receiver did not stop"
+
+
+@pytest.fixture
+def receiver(monkeypatch):
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # requests must never route this elsewhere
+    with Receiver() as live:
+        yield live
+
+
+def _make_app(tmp_path, dispatch: str):
+    app = make_live_app(tmp_path / f"webhooks-{dispatch}", WEBHOOK_DISPATCH=dispatch)
+    return app
+
+
+@pytest.fixture
+def threaded_app(tmp_path, receiver):
+    """Dispatch from the background thread; stopped (and its listener removed) at the end."""
+    app = _make_app(tmp_path, "thread")
+    dispatcher = app.extensions["webhook_dispatcher"]
+    yield app
+    dispose(app)
+    assert dispatcher.thread is None or not dispatcher.thread.is_alive(), "the dispatcher did not stop"
+    assert not event.contains(Session, "after_commit", dispatcher.after_commit)
+
+
+@pytest.fixture
+def quiet_app(tmp_path, receiver):
+    """No dispatcher: the test calls ``deliver_due`` itself."""
+    app = _make_app(tmp_path, "off")
+    yield app
+    dispose(app)
+
+
+class Company:
+    """The tenant's back end talking to the application through its test client."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+        self.client = app.test_client()
+        self.headers = bearer_headers(self.client, make_tenant(app))
+
+    def subscribe(self, url: str, events: list[str]) -> dict:
+        response = self.client.post(
+            "/api/v1/webhooks", json={"url": url, "events": events}, headers=self.headers
+        )
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def person(self, external_id: str) -> None:
+        response = self.client.put(f"/api/v1/subjects/{external_id}", json={}, headers=self.headers)
+        assert response.status_code == 201, response.json
+
+    def act(self, external_id: str, action: str, purpose: str = "marketing") -> dict:
+        body = {"purpose": purpose, "action": action}
+        if action == "grant":
+            body["consent_type"] = "explicit"
+        response = self.client.post(
+            f"/api/v1/subjects/{external_id}/consents", json=body, headers=self.headers
+        )
+        assert response.status_code == 201, response.json
+        return response.json
+
+    def deliveries(self, webhook_id: str) -> list[dict]:
+        response = self.client.get(f"/api/v1/webhooks/{webhook_id}/deliveries", headers=self.headers)
+        assert response.status_code == 200, response.json
+        return response.json["deliveries"]
+
+    def deliver_due(self, now):
+        with self.app.app_context():
+            return deliver_due(now)
+
+
+def _verifies(secret: str, attempt: Attempt, now) -> bool:
+    return verify_signature(secret, attempt.headers[SIGNATURE_HEADER], attempt.body, int(now.timestamp()))
+
+
+def test_withdrawal_reaches_the_receiver_after_commit(threaded_app, receiver):
+    company = Company(threaded_app)
+    webhook = company.subscribe(receiver.url, ["consent.granted", "consent.withdrawn"])
+    company.person("u-1")
+    granted = company.act("u-1", "grant")
+    threaded_app.extensions["clock"].advance(minutes=5)
+
+    withdrawn_arrived = receiver.on("consent.withdrawn")
+    withdrawn = company.act("u-1", "withdraw")
+    assert withdrawn_arrived.wait(ARRIVAL_TIMEOUT), f"no consent.withdrawn within {ARRIVAL_TIMEOUT} s"
+
+    # Stop the dispatcher (it finishes the run in progress) so the outbox is settled.
+    threaded_app.extensions["webhook_dispatcher"].stop()
+    now = threaded_app.extensions["clock"].now()
+    attempts = receiver.accepted()
+    assert [a.headers["X-Consent-Event"] for a in attempts] == ["consent.granted", "consent.withdrawn"]
+    last = attempts[-1]
+    assert last.path == "/hooks"
+    assert last.headers["Content-Type"] == "application/json"
+    assert _verifies(webhook["secret"], last, now)
+    assert not _verifies("whsec_someone-else", last, now)
+    tampered = Attempt(last.path, last.headers, last.body.replace(b"withdrawn", b"granted"), last.answered)
+    assert not _verifies(webhook["secret"], tampered, now)
+
+    event = last.event
+    assert event["type"] == "consent.withdrawn"
+    assert event["data"]["subject"] == "u-1"
+    assert event["data"]["purpose"] == "marketing"
+    assert event["data"]["status"] == "withdrawn"
+    assert event["data"]["consent_event_id"] == withdrawn["event"]["id"]
+    assert attempts[0].event["data"]["consent_event_id"] == granted["event"]["id"]
+
+    deliveries = company.deliveries(webhook["id"])
+    assert [(d["event_type"], d["status"], d["attempts"]) for d in deliveries] == [
+        ("consent.withdrawn", "delivered", 1),
+        ("consent.granted", "delivered", 1),
+    ]
+    assert deliveries[0]["id"] == last.headers["X-Consent-Delivery"]
+
+
+def test_failed_delivery_is_retried_after_the_backoff(quiet_app, receiver):
+    company = Company(quiet_app)
+    webhook = company.subscribe(receiver.url, ["consent.withdrawn"])
+    company.person("u-2")
+    company.act("u-2", "grant")
+    withdrawn = company.act("u-2", "withdraw")
+    receiver.fail_first = 1
+    first_retry = quiet_app.config["WEBHOOK_FIRST_RETRY_SECONDS"]
+
+    assert company.deliver_due(T0)["retrying"] == 1
+    assert [a.answered for a in receiver.attempts] == [500]
+    [pending] = company.deliveries(webhook["id"])
+    assert (pending["status"], pending["attempts"], pending["last_status_code"]) == ("pending", 1, 500)
+
+    before_backoff = T0 + timedelta(seconds=first_retry - 1)
+    assert company.deliver_due(before_backoff)["waiting"] == 1
+    assert len(receiver.attempts) == 1, "retried before the backoff had passed"
+
+    after_backoff = T0 + timedelta(seconds=first_retry + 1)
+    assert company.deliver_due(after_backoff)["delivered"] == 1
+    first, second = receiver.attempts
+    assert second.answered == 200
+    assert second.headers["X-Consent-Delivery"] == first.headers["X-Consent-Delivery"]
+    assert second.event == first.event
+    assert second.event["data"]["consent_event_id"] == withdrawn["event"]["id"]
+    assert _verifies(webhook["secret"], second, after_backoff)
+
+    [delivered] = company.deliveries(webhook["id"])
+    assert delivered["status"] == "delivered"
+    assert delivered["attempts"] == 2
+    assert delivered["last_status_code"] == 200
+    assert delivered["last_error"] is None
+
+    assert company.deliver_due(after_backoff + timedelta(hours=1)) == {
+        "delivered": 0,
+        "retrying": 0,
+        "failed": 0,
+        "waiting": 0,
+    }
+    assert len(receiver.attempts) == 2, "a delivered webhook was sent again"
+
+
+def test_events_of_one_person_arrive_in_the_order_written(quiet_app, receiver):
+    company = Company(quiet_app)
+    webhook = company.subscribe(receiver.url, ["consent.granted", "consent.withdrawn"])
+    company.person("u-3")
+    company.person("u-4")
+    first = company.act("u-3", "grant")
+    second = company.act("u-3", "withdraw")
+    other = company.act("u-4", "grant")
+    receiver.fail_first = 1  # the very first attempt: u-3's grant
+
+    counts = company.deliver_due(T0)
+    # u-3's withdrawal waits behind its failed grant; u-4 is not held up by u-3.
+    assert counts == {"delivered": 1, "retrying": 1, "failed": 0, "waiting": 1}
+    assert [a.event["data"]["consent_event_id"] for a in receiver.accepted()] == [other["event"]["id"]]
+
+    counts = company.deliver_due(T0 + timedelta(seconds=quiet_app.config["WEBHOOK_FIRST_RETRY_SECONDS"] + 1))
+    assert counts == {"delivered": 2, "retrying": 0, "failed": 0, "waiting": 0}
+
+    sent = [(a.answered, a.event["data"]["consent_event_id"]) for a in receiver.attempts]
+    assert sent == [
+        (500, first["event"]["id"]),
+        (200, other["event"]["id"]),
+        (200, first["event"]["id"]),
+        (200, second["event"]["id"]),
+    ]
+    u3 = [a.event for a in receiver.accepted() if a.event["data"]["subject"] == "u-3"]
+    assert [e["type"] for e in u3] == ["consent.granted", "consent.withdrawn"]
+    assert all(d["status"] == "delivered" for d in company.deliveries(webhook["id"]))
+
+
+def test_redelivery_sends_the_same_event_again(quiet_app, receiver):
+    company = Company(quiet_app)
+    webhook = company.subscribe(receiver.url, ["*"])
+    company.person("u-5")
+    company.act("u-5", "grant")
+    company.deliver_due(T0)
+    [original] = company.deliveries(webhook["id"])
+    assert original["status"] == "delivered"
+
+    response = company.client.post(
+        f"/api/v1/webhooks/{webhook['id']}/deliveries/{original['id']}/redeliver", headers=company.headers
+    )
+    assert response.status_code == 202, response.json
+    assert response.json["event_id"] == original["event_id"]
+    assert response.json["id"] != original["id"]
+    company.deliver_due(T0)
+
+    first, again = receiver.attempts
+    assert again.event == first.event
+    assert again.headers["X-Consent-Delivery"] == response.json["id"]
+    assert _verifies(webhook["secret"], again, T0)
