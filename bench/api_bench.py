@@ -158,11 +158,13 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workdir", help="keep the seeded database here and reuse it on the next run")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
 
-    workdir = Path(tempfile.mkdtemp(prefix="consent-bench-"))
+    workdir = Path(args.workdir) if args.workdir else Path(tempfile.mkdtemp(prefix="consent-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
     database_url = args.database_url or f"sqlite:///{workdir}/bench.sqlite3"
     base = f"http://127.0.0.1:{args.port}"
     env = dict(
@@ -175,7 +177,13 @@ def main() -> None:
         CONSENT_BIND=f"127.0.0.1:{args.port}",
         CONSENT_API_RATE_LIMIT="1000000 per minute",
     )
-    seeded = prepare(database_url, args.people, args.purposes, env)
+    saved = workdir / f"seeded-{database_url.split(':')[0]}-{args.people}x{args.purposes}.json"
+    if args.workdir and saved.exists():
+        seeded = json.loads(saved.read_text())
+        log(f"reusing the database seeded earlier ({saved})")
+    else:
+        seeded = prepare(database_url, args.people, args.purposes, env)
+        saved.write_text(json.dumps(seeded))
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env
     )

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import Engine, and_, bindparam, create_engine, select
+from sqlalchemy import Engine, and_, bindparam, create_engine, or_, select
 from sqlalchemy.sql import Select
 
 from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
@@ -169,13 +169,22 @@ def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: d
             )
         }
         states = {}
-        if subjects and purposes:
+        # Only the pairs asked for, grouped by purpose: each group probes the primary key.
+        wanted: dict[int, set[int]] = {}
+        for s, p in pairs:
+            if s in subjects and p in purposes:
+                wanted.setdefault(purposes[p].id, set()).add(subjects[s].id)
+        if wanted:
             rows = run(
                 select(state, event.c.uuid.label("event_uuid"))
                 .join(event, event.c.id == state.c.event_id)
                 .where(
-                    state.c.subject_id.in_([s.id for s in subjects.values()]),
-                    state.c.purpose_id.in_([p.id for p in purposes.values()]),
+                    or_(
+                        *(
+                            and_(state.c.purpose_id == purpose_id, state.c.subject_id.in_(sorted(ids)))
+                            for purpose_id, ids in sorted(wanted.items())
+                        )
+                    )
                 )
             )
             states = {(r.subject_id, r.purpose_id): r for r in rows}
