@@ -25,9 +25,7 @@ from itertools import islice
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import func, select, text
 
 from consent_service.consent import ledger
 from consent_service.consent.models import ACTOR_KINDS, CONSENT_TYPES, ConsentEvent, ConsentState, Subject
@@ -66,6 +64,31 @@ EVENT_COLUMNS = (
     "expires_at",
     "prev_hash",
     "hash",
+)
+
+
+STATE_COLUMNS = (
+    "subject_id",
+    "purpose_id",
+    "org_id",
+    "status",
+    "event_id",
+    "purpose_version",
+    "policy_seq",
+    "consent_type",
+    "is_guardian_act",
+    "occurred_at",
+    "expires_at",
+    "refused_at",
+)
+
+
+#: Imports at least this large refresh the planner's statistics.
+ANALYZE_AFTER = 10_000
+# Built from the constant column list above, never from input.
+STATE_UPSERT = f"INSERT INTO consent_state ({', '.join(STATE_COLUMNS)})"  # noqa: S608
+STATE_CONFLICT = "ON CONFLICT (subject_id, purpose_id) DO UPDATE SET " + ", ".join(
+    f"{c} = excluded.{c}" for c in STATE_COLUMNS[2:]
 )
 
 
@@ -425,44 +448,60 @@ class _Importer:
     def _write(self, acts: list[Act], subjects: dict[str, dict], states: dict) -> None:
         if acts:
             self._insert_events(acts)
-        rows = []
-        for subject_id, purpose_id in sorted(self._touched):
-            view = states[(subject_id, purpose_id)]
-            rows.append(
-                {
-                    "subject_id": subject_id,
-                    "purpose_id": purpose_id,
-                    "org_id": self.org.id,
-                    "status": view.status,
-                    "event_id": view.event_id,
-                    "purpose_version": view.purpose_version,
-                    "policy_seq": view.policy_seq,
-                    "consent_type": view.consent_type,
-                    "is_guardian_act": view.is_guardian_act,
-                    "occurred_at": view.occurred_at,
-                    "expires_at": view.expires_at,
-                    "refused_at": view.refused_at,
-                }
+        rows = [
+            (
+                subject_id,
+                purpose_id,
+                self.org.id,
+                view.status,
+                view.event_id,
+                view.purpose_version,
+                view.policy_seq,
+                view.consent_type,
+                view.is_guardian_act,
+                self._time(view.occurred_at),
+                self._time(view.expires_at),
+                self._time(view.refused_at),
             )
-        if rows:
-            insert = (pg_insert if self.dialect == "postgresql" else sqlite_insert)(ConsentState.__table__)
-            updated = {c: insert.excluded[c] for c in rows[0] if c not in ("subject_id", "purpose_id")}
-            db.session.execute(
-                insert.on_conflict_do_update(index_elements=["subject_id", "purpose_id"], set_=updated), rows
-            )
-        heads = [
-            {"b_id": s["id"], "b_seq": s["chain_seq"], "b_head": s["chain_head"]}
-            for s in subjects.values()
-            if s.get("touched")
+            for subject_id, purpose_id in sorted(self._touched)
+            for view in (states[(subject_id, purpose_id)],)
         ]
+        heads = [(s["id"], s["chain_seq"], s["chain_head"]) for s in subjects.values() if s.get("touched")]
+        if self.dialect == "postgresql":
+            self._write_pg(rows, heads)
+            return
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        if rows:
+            placeholders = ", ".join("?" * len(STATE_COLUMNS))
+            cursor.executemany(f"{STATE_UPSERT} VALUES ({placeholders}) {STATE_CONFLICT}", rows)
         if heads:
-            table = Subject.__table__
-            db.session.execute(
-                update(table)
-                .where(table.c.id == bindparam("b_id"))
-                .values(chain_seq=bindparam("b_seq"), chain_head=bindparam("b_head"), updated_at=self.now),
-                heads,
+            now = self._time(self.now)
+            cursor.executemany(
+                "UPDATE subject SET chain_seq = ?, chain_head = ?, updated_at = ? WHERE id = ?",
+                [(seq, head, now, sid) for sid, seq, head in heads],
             )
+
+    def _write_pg(self, rows: list[tuple], heads: list[tuple]) -> None:
+        """PostgreSQL: COPY into temporary tables, then one upsert and one update."""
+        cursor = db.session.connection().connection.driver_connection.cursor()
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS import_state (LIKE consent_state) ON COMMIT DROP;"
+            "CREATE TEMP TABLE IF NOT EXISTS import_head (id bigint, chain_seq int, chain_head varchar(64))"
+            " ON COMMIT DROP;"
+            "TRUNCATE import_state, import_head"
+        )
+        with cursor.copy(f"COPY import_state ({', '.join(STATE_COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        with cursor.copy("COPY import_head (id, chain_seq, chain_head) FROM STDIN") as copy:
+            for row in heads:
+                copy.write_row(row)
+        cursor.execute(f"{STATE_UPSERT} SELECT {', '.join(STATE_COLUMNS)} FROM import_state {STATE_CONFLICT}")  # noqa: S608  (constant column names)
+        cursor.execute(
+            "UPDATE subject SET chain_seq = h.chain_seq, chain_head = h.chain_head, updated_at = %s "
+            "FROM import_head h WHERE subject.id = h.id",
+            (self._time(self.now),),
+        )
 
     def _insert_events(self, acts: list[Act]) -> None:
         def row(a: Act) -> tuple:
@@ -525,4 +564,14 @@ def import_acts(
     iterator = iter(rows)
     while chunk := list(islice(iterator, chunk_size)):
         importer.chunk(chunk)
+    db.session.expire_all()  # rows were written beside the ORM: reload what it holds
+    if importer.report.events >= ANALYZE_AFTER:
+        # The planner's statistics are stale after a large load (batch decisions would scan).
+        db.session.execute(
+            text(
+                "ANALYZE consent_event, consent_state, subject"
+                if importer.dialect == "postgresql"
+                else "ANALYZE"
+            )
+        )
     return importer.report
