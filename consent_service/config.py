@@ -42,6 +42,9 @@ class Defaults:
     TOKEN_LIFETIME_SECONDS = 3600
     #: Flask-Limiter: per client; in memory unless RATELIMIT_STORAGE_URI names Redis.
     API_RATE_LIMIT = "6000 per minute"
+    #: The decision route is the companies' hot path and one indexed read: unlimited unless set
+    #: (e.g. "60000 per minute"), which also spares it the limiter's per-call cost.
+    DECISION_RATE_LIMIT = ""
     RATELIMIT_STORAGE_URI = "memory://"
     RATELIMIT_HEADERS_ENABLED = True
     #: Read-only hot paths use their own autocommit connection (off: the request's session).

@@ -107,15 +107,12 @@ def _parse_body(schema: Schema) -> Any:
 
 
 def _parse_query(schema: Schema) -> Any:
-    _refuse_nul(request.args.to_dict(), "query string")
+    args = request.args.to_dict()
+    _refuse_nul(args, "query string")
     try:
-        return schema.load(request.args.to_dict())
+        return schema.load(args)
     except ValidationError as exc:
         raise InvalidInput("the query string is invalid", exc.messages) from exc
-
-
-def _api_rate_limit() -> str:
-    return current_app.config["API_RATE_LIMIT"]
 
 
 def operation(
@@ -132,12 +129,15 @@ def operation(
     status: int = 200,
     errors: tuple[int, ...] = (),
     checks_token_itself: bool = False,
+    limit_setting: str = "API_RATE_LIMIT",
 ) -> Callable:
     """Declare an API route. The handler gets the caller's organization first, then the path
     parameters, then ``body`` and ``query`` if schemas are given.
 
     With ``checks_token_itself`` the handler gets ``None`` for the organization and checks the
-    bearer token and scope in its own query (the decision hot path).
+    bearer token and scope in its own query (the decision hot path). ``limit_setting`` names
+    the configuration key of the route's rate limit; an empty setting means no limit (and
+    none of the limiter's cost).
     """
 
     def decorator(fn: Callable) -> Callable:
@@ -173,10 +173,19 @@ def operation(
                 db.session.commit()
             return _respond(op, result)
 
-        limited = limiter.shared_limit(_api_rate_limit, scope="api")(view)
-        bp.add_url_rule(rule, fn.__name__, limited, methods=[method])
+        limited = limiter.shared_limit(
+            lambda: current_app.config[limit_setting], scope=limit_setting.lower()
+        )(view)
+
+        @wraps(fn)
+        def dispatch(**path: Any) -> Response:
+            if current_app.config.get(limit_setting):
+                return limited(**path)
+            return view(**path)
+
+        bp.add_url_rule(rule, fn.__name__, dispatch, methods=[method])
         OPERATIONS.append(op)
-        return limited
+        return dispatch
 
     return decorator
 

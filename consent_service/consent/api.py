@@ -282,6 +282,7 @@ def history(org: Organization, external_id: str, query: dict):
     clause="PIPL 13-16, 31",
     summary="May I process?",
     checks_token_itself=True,
+    limit_setting="DECISION_RATE_LIMIT",
 )
 def decision(_: None, external_id: str, purpose_code: str, query: dict):
     """Whether the organization may process this person's information for this purpose now
