@@ -106,8 +106,16 @@ def _parse_body(schema: Schema) -> Any:
         raise InvalidInput("the request body is invalid", exc.messages) from exc
 
 
+#: What each query schema loads from an empty query string (its defaults), computed once.
+_EMPTY_QUERIES: dict[int, dict] = {}
+
+
 def _parse_query(schema: Schema) -> Any:
     args = request.args.to_dict()
+    if not args:
+        if id(schema) not in _EMPTY_QUERIES:
+            _EMPTY_QUERIES[id(schema)] = schema.load({})
+        return dict(_EMPTY_QUERIES[id(schema)])
     _refuse_nul(args, "query string")
     try:
         return schema.load(args)

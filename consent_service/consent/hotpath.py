@@ -11,7 +11,7 @@ few uses); on SQLite it takes no write lock. The rules are the same :func:`evalu
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 
 from flask import current_app
 from sqlalchemy import Engine, and_, bindparam, create_engine, or_, select
@@ -85,19 +85,68 @@ def read_engine() -> Engine:
     if engine is None:
         main = db.engine
         engine = create_engine(
-            main.url, isolation_level="AUTOCOMMIT", execution_options={SQLITE_BEGIN: "NONE"}
+            main.url,
+            isolation_level="AUTOCOMMIT",
+            execution_options={SQLITE_BEGIN: "NONE"},
+            pool_reset_on_return=None,  # autocommit: there is never a transaction to end
         )
         configure_engine(engine)
         current_app.extensions["read_engine"] = engine
     return engine
 
 
+class _Row(dict):
+    """A result row with attribute access, converted to the types the ORM would give."""
+
+    __getattr__ = dict.__getitem__
+
+
+_DATETIMES = ("expires_at", "revoked_at", "client_revoked_at", "state_expires_at", "refused_at")
+
+
+def _fetch_raw(engine: Engine, params: dict[str, str]) -> _Row | None:
+    """Run the statement on a pooled DBAPI connection, skipping SQLAlchemy's execution layer.
+
+    The SQL is compiled once per engine; values are converted here exactly as the column
+    types would (UTC datetimes, dates, booleans).
+    """
+    compiled = engine.__dict__.get("_decision_sql")
+    if compiled is None:
+        statement = STATEMENT.compile(dialect=engine.dialect)
+        names = list(statement.positiontup or [])
+        compiled = engine.__dict__["_decision_sql"] = (
+            str(statement),
+            names,
+            [c.name for c in STATEMENT.selected_columns],
+        )
+    sql, names, columns = compiled
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute(sql, tuple(params[n] for n in names) if names else params)
+        values = cursor.fetchone()
+        cursor.close()
+    finally:
+        connection.close()
+    if values is None:
+        return None
+    row = _Row(zip(columns, values, strict=True))
+    for name in _DATETIMES:
+        value = row[name]
+        if isinstance(value, str):
+            value = datetime.fromisoformat(value)
+        if value is not None:
+            row[name] = value.replace(tzinfo=UTC)
+    if isinstance(row["birth_date"], str):
+        row["birth_date"] = date.fromisoformat(row["birth_date"])
+    return row
+
+
 def decide_with_token(token: str, subject: str, purpose: str, scope: str, now: datetime) -> Decision:
     """Authenticate ``token`` for ``scope`` and decide, in one round trip."""
     params = {"token_hash": hash_secret(token), "subject": subject, "purpose": purpose}
     if current_app.config["READ_AUTOCOMMIT"]:
-        with read_engine().connect() as connection:
-            row = connection.execute(STATEMENT, params).first()
+        row = _fetch_raw(read_engine(), params)
     else:  # inside the caller's transaction (tests that roll back)
         row = db.session.execute(STATEMENT, params).first()
     if row is None or row.revoked_at is not None or row.client_revoked_at is not None:

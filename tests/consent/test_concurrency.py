@@ -21,10 +21,10 @@ import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import delete, select, text
 from sqlalchemy.exc import OperationalError
 
 from consent_service.consent.ledger import verify_organization
@@ -333,3 +333,45 @@ def test_writes_for_different_people_proceed_in_parallel(app, world):
             assert [(e.seq, e.action) for e in events] == [(1, "grant")], name
             assert subject.chain_seq == 1
         assert verify_organization(org).ok
+
+
+def test_hot_paths_read_committed_state_on_their_own_autocommit_connection(app, world):
+    """The decision routes' raw autocommit path (used in production) answers as decide() does."""
+    from consent_service.consent.decisions import decide
+    from consent_service.consent.hotpath import decide_many, decide_with_token
+    from consent_service.oauth import service as oauth
+    from consent_service.oauth.models import OAuthClient, OAuthToken
+    from consent_service.policies.models import Purpose
+
+    with app.app_context():
+        org = get_organization(world)
+        issued = oauth.create_client(org, "hot path", ["consents:read"], T0)
+        token = "hot-path-token-" + uuid.uuid4().hex
+        db.session.add(
+            OAuthToken(
+                access_token_hash=oauth.hash_secret(token),
+                client_pk=issued.client.id,
+                org_id=org.id,
+                scope="consents:read",
+                issued_at=T0,
+                expires_at=T0 + timedelta(days=3650),
+            )
+        )
+        db.session.commit()
+        client_pk = issued.client.id
+        now = datetime.now(UTC)
+        people = [s.external_id for s in db.session.scalars(select(Subject).where(Subject.org_id == org.id))]
+        codes = [p.code for p in db.session.scalars(select(Purpose).where(Purpose.org_id == org.id))]
+        pairs = [(s, c) for s in [*people, "nobody"] for c in [*codes, "nothing"]]
+        app.config["READ_AUTOCOMMIT"] = True
+        try:
+            many = decide_many(org.id, org.timezone, pairs, now)
+            for (person, code), batch in zip(pairs, many, strict=True):
+                expected = decide(org, person, code, now, now)
+                assert decide_with_token(token, person, code, "consents:read", now) == expected
+                assert batch == expected
+        finally:
+            app.config["READ_AUTOCOMMIT"] = False
+            db.session.execute(delete(OAuthToken).where(OAuthToken.client_pk == client_pk))
+            db.session.execute(delete(OAuthClient).where(OAuthClient.id == client_pk))
+            db.session.commit()
