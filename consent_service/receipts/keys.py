@@ -75,10 +75,20 @@ def jwks() -> dict[str, list[dict[str, Any]]]:
     return {"keys": [row.public_jwk for row in rows]}
 
 
+def _private_key(row: SigningKey) -> ECKey:
+    """The decrypted private key, kept per process: decrypting the PEM (a deliberately slow
+    key derivation) on every signature would cost more than the signature itself."""
+    cache: dict[tuple[str, str], ECKey] = current_app.extensions.setdefault("signing_keys", {})
+    key = (row.kid, row.private_pem_encrypted)
+    if key not in cache:
+        cache[key] = ECKey.import_key(row.private_pem_encrypted, password=_key_password())
+    return cache[key]
+
+
 def sign(payload: dict[str, Any], now: datetime, typ: str = "JWT") -> tuple[str, str]:
     """Sign ``payload`` as a compact JWS with the active key; return ``(kid, token)``."""
     row = active_key(now)
-    private = ECKey.import_key(row.private_pem_encrypted, password=_key_password())
+    private = _private_key(row)
     body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
     header = {"alg": row.alg, "kid": row.kid, "typ": typ}
     return row.kid, jws.serialize_compact(header, body.encode(), private, algorithms=[row.alg])
