@@ -183,10 +183,15 @@ def record_consent(org: Organization, external_id: str, body: dict):
     return Reply(data, 201 if result.events else 200, headers)
 
 
-def _load_items(items: list[Any], schema) -> list[dict]:
+def _check_batch_size(items: list[Any]) -> None:
+    """413 past ``API_BATCH_LIMIT`` items."""
     limit = current_app.config["API_BATCH_LIMIT"]
     if len(items) > limit:
         raise PayloadTooLarge(f"at most {limit} items per call, got {len(items)}")
+
+
+def _load_items(items: list[Any], schema) -> list[dict]:
+    _check_batch_size(items)
     loaded, errors = [], {}
     for index, item in enumerate(items):
         try:
@@ -212,8 +217,6 @@ def _load_items(items: list[Any], schema) -> list[dict]:
 def record_batch(org: Organization, body: dict):
     """Every item is validated first; if any is invalid or refused, the answer lists the errors
     per item (by index) and nothing is written."""
-    if len(body["items"]) > current_app.config["API_BATCH_LIMIT"]:
-        raise PayloadTooLarge(f"at most {current_app.config['API_BATCH_LIMIT']} items per call")
     items = _load_items(body["items"], BatchActIn())
     now = utcnow()
     results, errors = [], {}
@@ -312,9 +315,7 @@ def decision(_: None, external_id: str, purpose_code: str, query: dict):
 )
 def decisions(org: Organization, body: dict):
     """Answers for many (subject, purpose) pairs, in the order asked."""
-    limit = current_app.config["API_BATCH_LIMIT"]
-    if len(body["items"]) > limit:
-        raise PayloadTooLarge(f"at most {limit} items per call, got {len(body['items'])}")
+    _check_batch_size(body["items"])
     now = utcnow()
     pairs = [(i["subject"], i["purpose"]) for i in body["items"]]
     if body.get("at") is None or body["at"] >= now:
