@@ -100,10 +100,12 @@ def demo_seed() -> None:
 @audit_cli.command("verify")
 @click.option("--org", "slug", help="Only this organization.")
 def audit_verify(slug: str | None) -> None:
-    """Check every hash chain and checkpoint; exit 1 at the first broken link."""
+    """Check every hash chain, state row and checkpoint; exit 1 at the first broken link."""
     from consent_service.consent.ledger import verify_organization
+    from consent_service.database import snapshot_transaction
     from consent_service.policies.models import Organization
 
+    snapshot_transaction(db.session)  # one consistent view while writers go on
     query = select(Organization).order_by(Organization.slug)
     if slug:
         query = query.where(Organization.slug == slug)

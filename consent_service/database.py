@@ -50,3 +50,16 @@ def read_only_transaction(session) -> None:
     # session joins an open transaction instead).
     if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and not session.in_transaction():
         session.connection(execution_options={SQLITE_BEGIN: "DEFERRED"})
+
+
+def snapshot_transaction(session) -> None:
+    """Begin the session's next transaction on one consistent snapshot of the database
+    (PostgreSQL: REPEATABLE READ; SQLite: a deferred read transaction, a WAL snapshot)."""
+    session = session() if callable(session) else session
+    bind = session.get_bind()
+    if not isinstance(bind, Engine) or session.in_transaction():
+        return
+    if bind.dialect.name == "postgresql":
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    else:
+        read_only_transaction(session)

@@ -17,7 +17,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from consent_service.consent.models import ConsentEvent, LedgerCheckpoint, Subject
+from consent_service.consent.models import ConsentEvent, ConsentState, LedgerCheckpoint, Subject
+from consent_service.consent.state import fold
 from consent_service.extensions import db
 from consent_service.policies.models import Organization, Purpose
 from consent_service.receipts import keys
@@ -192,18 +193,69 @@ def verify_organization(org: Organization) -> VerifyReport:
             by_subject[event.subject_id].append(event)
         else:
             orphans += 1
+    states = _states_by_subject(org)
     for subject in subjects:
         events = by_subject.pop(subject.id)
         report.subjects += 1
         report.events += len(events)
-        problem = _verify_chain(subject, events, codes)
+        problem = _verify_chain(subject, events, codes) or _verify_states(
+            subject, events, states.pop(subject.id, {}), codes
+        )
         if problem:
             report.problems.append(problem)
         heads[subject.id] = [e.hash for e in events]
     if orphans:
         report.problems.append(f"{orphans} events belong to no subject of {org.slug}")
+    if states:
+        report.problems.append(f"consent states of {len(states)} unknown subjects (state rows added)")
     _verify_checkpoints(org, heads, report)
     return report
+
+
+_STATE_FIELDS = (
+    "status",
+    "event_id",
+    "purpose_version",
+    "policy_seq",
+    "consent_type",
+    "is_guardian_act",
+    "occurred_at",
+    "expires_at",
+    "refused_at",
+)
+
+
+def _states_by_subject(org: Organization) -> dict[int, dict[int, tuple]]:
+    table = ConsentState.__table__
+    out: dict[int, dict[int, tuple]] = {}
+    rows = db.session.execute(
+        select(table.c.subject_id, table.c.purpose_id, *(table.c[f] for f in _STATE_FIELDS)).where(
+            table.c.org_id == org.id
+        )
+    )
+    for row in rows:
+        out.setdefault(row.subject_id, {})[row.purpose_id] = tuple(row)[2:]
+    return out
+
+
+def _verify_states(
+    subject: Subject, events: list[ConsentEvent], stored: dict[int, tuple], codes: dict[int, str]
+) -> str | None:
+    """The current-state rows must be exactly what the person's events imply: the decision
+    path reads them, so an edited state row would change answers without touching the chain."""
+    by_purpose: dict[int, list[ConsentEvent]] = {}
+    for event in events:
+        by_purpose.setdefault(event.purpose_id, []).append(event)
+    for purpose_id in sorted(set(by_purpose) | set(stored)):
+        view = fold(by_purpose.get(purpose_id, []))
+        expected = None if view is None else tuple(getattr(view, f) for f in _STATE_FIELDS)
+        if stored.get(purpose_id) != expected:
+            return (
+                f"subject {subject.external_id!r} (id {subject.id}), purpose "
+                f"{codes.get(purpose_id, purpose_id)!r}: current state differs from what the events imply "
+                "(state row edited)"
+            )
+    return None
 
 
 def _verify_checkpoints(org: Organization, heads: dict[int, list[str]], report: VerifyReport) -> None:

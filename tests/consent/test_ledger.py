@@ -214,7 +214,8 @@ def test_deleting_a_whole_person_is_found_by_the_checkpoint(db, cli, org, alice,
 
 
 def test_a_rewritten_chain_with_fresh_hashes_is_found_by_the_merkle_root(db, cli, org, alice, bob):
-    """Edit an event and recompute every later hash and the head: only the checkpoint knows."""
+    """Edit an event and recompute every later hash and the head: the chain looks whole, but the
+    checkpoint knows (and so does the state row, which still reflects the original history)."""
     _checkpoint(cli, org)
     events = _events(db, alice)
     events[-1].action = "grant"
@@ -231,9 +232,33 @@ def test_a_rewritten_chain_with_fresh_hashes_is_found_by_the_merkle_root(db, cli
     report = verify_organization(org)
     result = _verify(cli, org)
 
-    assert report.problems == ["checkpoint #1: Merkle root does not match the chains (history rewritten)"]
+    assert report.problems[-1] == "checkpoint #1: Merkle root does not match the chains (history rewritten)"
+    assert "current state differs" in report.problems[0]
     assert result.exit_code == 1
     assert "Merkle root does not match" in result.output
+
+
+def test_an_edited_state_row_is_found(db, cli, org, alice, bob):
+    """Decisions read the state rows: flipping one to "granted" must not go unnoticed."""
+    from consent_service.consent.models import ConsentState
+
+    row = db.session.scalars(select(ConsentState).where(ConsentState.subject_id == alice.id)).first()
+    row.status = "withdrawn" if row.status == "granted" else "granted"
+    db.session.flush()
+    db.session.expire_all()
+    report = verify_organization(org)
+    assert len(report.problems) == 1 and "current state differs" in report.problems[0]
+    assert "alice" in report.problems[0]
+    assert _verify(cli, org).exit_code == 1
+
+
+def test_a_deleted_state_row_is_found(db, org, alice, bob):
+    from consent_service.consent.models import ConsentState
+
+    row = db.session.scalars(select(ConsentState).where(ConsentState.subject_id == bob.id)).first()
+    db.session.delete(row)
+    db.session.flush()
+    assert "current state differs" in verify_organization(org).problems[0]
 
 
 def test_a_grant_expressed_in_another_time_zone_verifies(db, cli, clock):
