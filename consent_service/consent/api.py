@@ -15,7 +15,7 @@ from consent_service.clock import utcnow
 from consent_service.consent import service
 from consent_service.consent.decisions import decide
 from consent_service.consent.hotpath import decide_many, decide_with_token
-from consent_service.consent.models import ConsentEvent, ConsentState
+from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.schemas import (
     ActOut,
     BatchActIn,
@@ -35,8 +35,9 @@ from consent_service.consent.schemas import (
 )
 from consent_service.consent.state import fold
 from consent_service.database import read_only_transaction
-from consent_service.errors import DomainError, InvalidInput
+from consent_service.errors import DomainError, InvalidInput, NotFound
 from consent_service.extensions import db
+from consent_service.memo import batch_lookups
 from consent_service.oauth.guard import InvalidToken, bearer_token, require
 from consent_service.policies.models import Organization, Purpose
 from consent_service.policies.service import list_purposes
@@ -107,9 +108,52 @@ def _state_after(event: ConsentEvent) -> dict[str, Any]:
     return _state_dict(event.purpose.code, event_uuid, view)
 
 
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat()
+
+
+def _event_json(e: ConsentEvent) -> dict[str, Any]:
+    """What :class:`EventOut` gives, built directly: a batch answers with thousands of these."""
+    return {
+        "id": e.uuid,
+        "seq": e.seq,
+        "purpose": e.purpose.code,
+        "purpose_version": e.purpose_version,
+        "policy_version": e.policy.label if e.policy_version_id else None,
+        "action": e.action,
+        "consent_type": e.consent_type,
+        "actor": {
+            "kind": e.actor_kind,
+            "name": e.actor_name,
+            "relationship": e.actor_relationship,
+            "reason": e.actor_reason,
+        },
+        "method": e.method,
+        "evidence": e.evidence,
+        "is_subject_initiated": e.is_subject_initiated,
+        "bundle_id": e.bundle_id,
+        "occurred_at": _iso(e.occurred_at),
+        "recorded_at": _iso(e.recorded_at),
+        "expires_at": _iso(e.expires_at),
+        "hash": e.hash,
+        "prev_hash": e.prev_hash,
+    }
+
+
+def _state_json(state: dict[str, Any]) -> dict[str, Any]:
+    """What :class:`StateOut` gives."""
+    return {k: _iso(v) if k in ("occurred_at", "expires_at", "refused_at") else v for k, v in state.items()}
+
+
 def _act_body(subject, result: service.ActResult, codes: list[str]) -> dict[str, Any]:
     events = result.events
-    states = [_state_after(e) for e in events]
+    if result.is_replay:
+        states = [_state_after(e) for e in events]
+    else:  # the rows as they are right after this act
+        states = [
+            _state_dict(e.purpose.code, row.event.uuid, row)
+            for e, row in zip(events, result.states, strict=True)
+        ]
     if not events:  # nothing to withdraw: answer with the current states
         for code in codes:
             purpose = db.session.scalars(
@@ -119,14 +163,16 @@ def _act_body(subject, result: service.ActResult, codes: list[str]) -> dict[str,
             if row is not None:
                 states.append(_state_dict(code, row.event.uuid, row))
     receipts = [result.receipts[e.id] for e in events if e.id in result.receipts]
+    event_json = [_event_json(e) for e in events]
+    state_json = [_state_json(st) for st in states]
     return {
         "subject": subject.external_id,
         "replayed": result.is_replay,
-        "event": events[0] if events else None,
-        "state": states[0] if states else None,
+        "event": event_json[0] if event_json else None,
+        "state": state_json[0] if state_json else None,
         "receipt": receipts[0] if receipts else None,
-        "events": events,
-        "states": states,
+        "events": event_json,
+        "states": state_json,
         "receipts": receipts,
     }
 
@@ -180,7 +226,7 @@ def record_consent(org: Organization, external_id: str, body: dict):
         # A retry gets the first answer as it was, byte for byte; the header marks the replay.
         data["replayed"] = False
         headers["Idempotent-Replayed"] = "true"
-    return Reply(data, 201 if result.events else 200, headers)
+    return Reply(data, 201 if result.events else 200, headers, is_serialized=True)
 
 
 def _check_batch_size(items: list[Any]) -> None:
@@ -221,18 +267,30 @@ def record_batch(org: Organization, body: dict):
     now = utcnow()
     results, errors = [], {}
     savepoint = db.session.begin_nested()
-    for index, item in enumerate(items):
-        try:
-            subject = service.get_subject(org, item["subject"])
-            data, _ = _record(org, subject, item, item.get("idempotency_key"), now)
-            results.append(data)
-        except DomainError as exc:
-            errors[str(index)] = exc.to_dict()
+    with batch_lookups():
+        people = {
+            s.external_id: s
+            for s in db.session.scalars(
+                select(Subject).where(
+                    Subject.org_id == org.id, Subject.external_id.in_({i["subject"] for i in items})
+                )
+            )
+        }
+        service.lock_subjects(list(people.values()))
+        for index, item in enumerate(items):
+            try:
+                subject = people.get(item["subject"])
+                if subject is None:
+                    raise NotFound(f"no subject {item['subject']!r}")
+                data, _ = _record(org, subject, item, item.get("idempotency_key"), now)
+                results.append(data)
+            except DomainError as exc:
+                errors[str(index)] = exc.to_dict()
     if errors:
         savepoint.rollback()
         raise InvalidInput("some items were refused; nothing was recorded", errors)
     savepoint.commit()
-    return {"count": len(results), "results": results}
+    return Reply({"count": len(results), "results": results}, is_serialized=True)
 
 
 @operation(

@@ -39,6 +39,7 @@ from consent_service.errors import (
     StalePolicyVersion,
 )
 from consent_service.extensions import db
+from consent_service.memo import in_batch, remembered
 from consent_service.policies.models import (
     CONSENT_REQUIREMENTS,
     Organization,
@@ -249,15 +250,36 @@ def _validate_act(
 
 def _policy_for(org: Organization, label: str | None, at: datetime) -> PolicyVersion | None:
     """The named published policy, or the one in force at ``at`` when none is named."""
-    query = select(PolicyVersion).where(PolicyVersion.org_id == org.id, PolicyVersion.status == "published")
+    published = remembered(
+        ("published_policies", org.id),
+        lambda: list(
+            db.session.scalars(
+                select(PolicyVersion)
+                .where(PolicyVersion.org_id == org.id, PolicyVersion.status == "published")
+                .order_by(PolicyVersion.seq.desc())
+            )
+        ),
+    )
     if label is not None:
-        policy = db.session.scalars(query.where(PolicyVersion.label == label)).first()
+        policy = next((p for p in published if p.label == label), None)
         if policy is None:
             raise StalePolicyVersion(f"policy version {label!r} is not published")
         return policy
-    return db.session.scalars(
-        query.where(PolicyVersion.published_at <= at).order_by(PolicyVersion.seq.desc()).limit(1)
-    ).first()
+    return next((p for p in published if p.published_at <= at), None)
+
+
+def lock_subjects(subjects: list[Subject]) -> None:
+    """Lock the chains of ``subjects`` in id order (no deadlock between batches) and mark them
+    locked for the batch under way, so that each act need not lock and reload its person."""
+    ids = sorted({s.id for s in subjects})
+    if not ids:
+        return
+    db.session.execute(select(Subject.id).where(Subject.id.in_(ids)).order_by(Subject.id).with_for_update())
+    for subject in subjects:
+        db.session.refresh(subject)
+    batch = in_batch()
+    if batch is not None:
+        batch.setdefault("locked_subjects", set()).update(ids)
 
 
 def _check_grant(
@@ -372,9 +394,12 @@ def record_act(
     if subject.org_id != org.id:
         raise NotFound("no such subject")
 
-    # One writer per person at a time: the subject row is the lock of their chain.
-    db.session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
-    db.session.refresh(subject)
+    # One writer per person at a time: the subject row is the lock of their chain (a batch
+    # locks all its people up front, in id order, and keeps their rows current itself).
+    batch = in_batch()
+    if batch is None or subject.id not in batch.get("locked_subjects", ()):
+        db.session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
+        db.session.refresh(subject)
     if idempotency_key is not None:
         exists = db.session.scalar(
             select(ConsentEvent.id).where(
@@ -384,7 +409,9 @@ def record_act(
         if exists is not None:
             return _replay(org, subject, idempotency_key, action, purposes)
 
-    purpose_rows: list[Purpose] = [get_purpose(org, code) for code in purposes]
+    purpose_rows: list[Purpose] = [
+        remembered(("purpose", org.id, code), lambda code=code: get_purpose(org, code)) for code in purposes
+    ]
     versions = [p.current for p in purpose_rows]
     states = {
         s.purpose_id: s

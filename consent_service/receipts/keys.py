@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from consent_service.errors import DomainError
 from consent_service.extensions import db
+from consent_service.memo import remembered
 from consent_service.receipts.models import SigningKey
 
 ALGORITHM = "ES256"
@@ -59,7 +60,7 @@ def active_key(now: datetime) -> SigningKey:
     and its key is used.
     """
     query = select(SigningKey).where(SigningKey.is_active)
-    row = db.session.scalars(query).first()
+    row = remembered("active_signing_key", lambda: db.session.scalars(query).first())
     if row is not None:
         return row
     try:

@@ -19,6 +19,7 @@ from sqlalchemy import select
 from consent_service.consent.models import ConsentEvent, Subject
 from consent_service.errors import DomainError
 from consent_service.extensions import db
+from consent_service.memo import remembered
 from consent_service.policies.models import (
     LEGAL_BASIS_CLAUSES,
     Organization,
@@ -71,8 +72,11 @@ def build_receipt(
     public_jwk: dict[str, Any],
 ) -> dict[str, Any]:
     """The receipt's claims: the Kantara fields plus a ``pipl`` extension."""
-    categories = list(
-        db.session.scalars(select(PICategory).where(PICategory.code.in_(version.pi_categories)))
+    categories = remembered(
+        ("pi_categories", tuple(version.pi_categories)),
+        lambda: list(
+            db.session.scalars(select(PICategory).where(PICategory.code.in_(version.pi_categories)))
+        ),
     )
     kantara_cats = sorted({k for c in categories for k in c.kantara_categories})
     recipient_names = [r["name"] for r in version.recipients] + [

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from consent_service import secrets_box
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db
+from consent_service.memo import remembered
 from consent_service.policies.models import Organization
 from consent_service.webhooks import EVENT_TYPES
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -111,7 +112,8 @@ def emit(
 ) -> int:
     """Queue ``event_type`` for every endpoint of ``org`` that wants it; return how many."""
     assert event_type in EVENT_TYPES, event_type
-    endpoints = [e for e in list_endpoints(org) if event_type in e.events or "*" in e.events]
+    subscribed = remembered(("webhook_endpoints", org.id), lambda: list_endpoints(org))
+    endpoints = [e for e in subscribed if event_type in e.events or "*" in e.events]
     if not endpoints:
         return 0
     event_id = "evt_" + uuid.uuid4().hex
