@@ -46,7 +46,8 @@ class Defaults:
     #: (e.g. "60000 per minute"), which also spares it the limiter's per-call cost.
     DECISION_RATE_LIMIT = ""
     RATELIMIT_STORAGE_URI = "memory://"
-    RATELIMIT_HEADERS_ENABLED = True
+    #: Retry-After is set on 429 answers only (by the error handler), not on every answer.
+    RATELIMIT_HEADERS_ENABLED = False
     #: Read-only hot paths use their own autocommit connection (off: the request's session).
     READ_AUTOCOMMIT = True
     #: Largest batch of consent acts or decisions in one call.

@@ -69,7 +69,7 @@ class Operation:
 
 OPERATIONS: list[Operation] = []
 #: Answers every operation can give, beyond its own.
-COMMON_ERRORS = (400, 401, 403, 404, 422, 429)
+COMMON_ERRORS = (400, 401, 403, 404, 422, 429, 503)
 
 
 def _nul_errors(value: Any, where: str, errors: dict[str, list[str]]) -> dict[str, list[str]]:

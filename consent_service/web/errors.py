@@ -6,8 +6,11 @@ Never a stack trace, never a 500 for bad input: domain errors carry their own st
 from __future__ import annotations
 
 import logging
+import math
+import time
 
 from flask import Flask, render_template, request
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from consent_service.api.problems import problem
@@ -49,6 +52,27 @@ def _domain_problem(exc: DomainError):
     return problem(exc.status, exc.code, exc.message, errors=errors, headers=headers, **extra)
 
 
+#: SQLSTATEs of waits that ran out: lock_not_available, deadlock_detected, serialization_failure.
+BUSY_SQLSTATES = {"55P03", "40P01", "40001"}
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) in BUSY_SQLSTATES:
+        return True
+    return "database is locked" in str(exc.orig)
+
+
+def _seconds_until_reset() -> int:
+    """Seconds until the exhausted rate-limit window resets (Flask-Limiter keeps wall time)."""
+    from consent_service.extensions import limiter
+
+    current = limiter.current_limit
+    if current is None:
+        return 60
+    window = current.limit.get_expiry()
+    return max(1, min(window, math.ceil(current.reset_at - time.time())))
+
+
 def register(app: Flask) -> None:
     """Install the handlers on ``app``."""
 
@@ -64,8 +88,7 @@ def register(app: Flask) -> None:
         if _is_api():
             headers = {}
             if status == 429:
-                retry = exc.get_response().headers.get("Retry-After") or "60"
-                headers["Retry-After"] = retry
+                headers["Retry-After"] = str(_seconds_until_reset())
             if status == 405 and exc.valid_methods:
                 headers["Allow"] = ", ".join(exc.valid_methods)
             code = {429: "rate_limited", 404: "not_found", 405: "method_not_allowed"}.get(
@@ -73,6 +96,22 @@ def register(app: Flask) -> None:
             )
             return problem(status, code, exc.description or exc.name, headers=headers)
         return _page(status)
+
+    @app.errorhandler(OperationalError)
+    def database_busy(exc: OperationalError):
+        """A write waited too long for a lock (SQLite under heavy write load, a PostgreSQL lock
+        timeout or deadlock): nothing was written, and the same request may simply be retried."""
+        if not _is_busy(exc):
+            return unexpected(exc)
+        log.warning("database busy on %s %s: %s", request.method, request.path, exc.orig)
+        if _is_api():
+            return problem(
+                503,
+                "database_busy",
+                "the database is busy; nothing was written, retry shortly",
+                headers={"Retry-After": "1"},
+            )
+        return _page(503, "服务繁忙，请稍后再试。 / The service is busy; please try again shortly.")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -9,6 +9,7 @@ RFC 9457 problem documents (400, 404, 409, 413, 422, 429), never a 500.
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import timedelta
 
 import pytest
@@ -660,3 +661,29 @@ def test_rate_limit_is_429_with_retry_after(client, api, person, tight_limit, ma
     # The limit is per client: another client is not held back.
     other = make_caller()
     assert client.get("/api/v1/purposes", headers=other.headers).status_code == 200
+
+
+# --- a busy database ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "orig",
+    [
+        sqlite3.OperationalError("database is locked"),
+        type("LockNotAvailable", (Exception,), {"sqlstate": "55P03"})(),
+    ],
+)
+def test_a_busy_database_is_503_with_retry_after_not_500(client, api, person, monkeypatch, orig):
+    from sqlalchemy.exc import OperationalError
+
+    from consent_service.consent import service
+
+    def busy(*args, **kwargs):
+        raise OperationalError("INSERT ...", {}, orig)
+
+    monkeypatch.setattr(service, "record_act", busy)
+    body = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}
+    response = post_act(client, api, person, body)
+    problem = assert_problem(response, 503, "database_busy")
+    assert "nothing was written" in problem["detail"]
+    assert response.headers["Retry-After"] == "1"
