@@ -162,7 +162,7 @@ def _act_body(subject, result: service.ActResult, codes: list[str]) -> dict[str,
             row = db.session.get(ConsentState, (subject.id, purpose.id))
             if row is not None:
                 states.append(_state_dict(code, row.event.uuid, row))
-    receipts = [result.receipts[e.id] for e in events if e.id in result.receipts]
+    receipts = [token for token in result.receipt_tokens if token is not None]
     event_json = [_event_json(e) for e in events]
     state_json = [_state_json(st) for st in states]
     return {

@@ -94,8 +94,11 @@ class ActResult:
 
     events: list[ConsentEvent]
     states: list[ConsentState]
+    #: Receipts by event id (filled once the events are flushed; in a batch, at its end).
     receipts: dict[int, str] = field(default_factory=dict)
     is_replay: bool = False
+    #: The receipt of each event, in the order of ``events`` (``None`` for non-grants).
+    receipt_tokens: list[str | None] = field(default_factory=list)
 
 
 # --- subjects -----------------------------------------------------------------------------
@@ -270,7 +273,8 @@ def _policy_for(org: Organization, label: str | None, at: datetime) -> PolicyVer
 
 def lock_subjects(subjects: list[Subject]) -> None:
     """Lock the chains of ``subjects`` in id order (no deadlock between batches) and mark them
-    locked for the batch under way, so that each act need not lock and reload its person."""
+    locked for the batch under way, so that each act need not lock and reload its person; in a
+    batch, load all their current states at once as well."""
     ids = sorted({s.id for s in subjects})
     if not ids:
         return
@@ -280,6 +284,11 @@ def lock_subjects(subjects: list[Subject]) -> None:
     batch = in_batch()
     if batch is not None:
         batch.setdefault("locked_subjects", set()).update(ids)
+        # Their current states too, in one statement, for the acts that follow.
+        states = batch.setdefault("states", {})
+        for row in db.session.scalars(select(ConsentState).where(ConsentState.subject_id.in_(ids))):
+            states[(row.subject_id, row.purpose_id)] = row
+        batch.setdefault("all_states_of", set()).update(ids)
 
 
 def _check_grant(
@@ -357,7 +366,14 @@ def _replay(org: Organization, subject: Subject, key: str, action: str, codes: l
     states = [db.session.get(ConsentState, (subject.id, e.purpose_id)) for e in events]
     from consent_service.receipts.service import receipts_for
 
-    return ActResult(events=events, states=states, receipts=receipts_for(events), is_replay=True)
+    receipts = receipts_for(events)
+    return ActResult(
+        events=events,
+        states=states,
+        receipts=receipts,
+        is_replay=True,
+        receipt_tokens=[receipts.get(e.id) for e in events],
+    )
 
 
 def record_act(
@@ -401,6 +417,8 @@ def record_act(
         db.session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
         db.session.refresh(subject)
     if idempotency_key is not None:
+        if batch is not None and idempotency_key in batch.setdefault("pending_keys", set()):
+            db.session.flush()  # a key repeated inside one batch: let the database see the first
         exists = db.session.scalar(
             select(ConsentEvent.id).where(
                 ConsentEvent.org_id == org.id, ConsentEvent.idempotency_key == idempotency_key
@@ -408,20 +426,14 @@ def record_act(
         )
         if exists is not None:
             return _replay(org, subject, idempotency_key, action, purposes)
+        if batch is not None:
+            batch["pending_keys"].add(idempotency_key)
 
     purpose_rows: list[Purpose] = [
         remembered(("purpose", org.id, code), lambda code=code: get_purpose(org, code)) for code in purposes
     ]
     versions = [p.current for p in purpose_rows]
-    states = {
-        s.purpose_id: s
-        for s in db.session.scalars(
-            select(ConsentState).where(
-                ConsentState.subject_id == subject.id,
-                ConsentState.purpose_id.in_([p.id for p in purpose_rows]),
-            )
-        )
-    }
+    states = _current_states(subject, [p.id for p in purpose_rows], batch)
     policy = _policy_for(org, policy_version, occurred_at)
     if action == "grant":
         _check_grant(org, subject, versions, consent_type, actor, states, is_subject_initiated, occurred_at)
@@ -450,16 +462,58 @@ def record_act(
             is_subject_initiated=is_subject_initiated,
         )
         result.events.append(event)
-        result.states.append(_project(states.get(version.purpose_id), event))
-    db.session.flush()
+        state = _project(states.get(version.purpose_id), event)
+        states[version.purpose_id] = state
+        if batch is not None:
+            batch.setdefault("states", {})[(subject.id, version.purpose_id)] = state
+        result.states.append(state)
     if action == "grant":
         from consent_service.receipts.service import issue_receipt
 
-        for event, version in zip(result.events, versions, strict=True):
-            result.receipts[event.id] = issue_receipt(org, subject, event, version, policy, now)
+        result.receipt_tokens = [
+            issue_receipt(org, subject, event, version, policy, now)
+            for event, version in zip(result.events, versions, strict=True)
+        ]
+    else:
+        result.receipt_tokens = [None] * len(result.events)
     for event, state in zip(result.events, result.states, strict=True):
         _notify(org, subject, event, state, now)
+    if batch is None:  # a batch flushes once at its end (see finish_batch)
+        finish(result)
     return result
+
+
+def finish(result: ActResult) -> ActResult:
+    """Flush what an act wrote and key its receipts by event id."""
+    db.session.flush()
+    result.receipts = {
+        e.id: token
+        for e, token in zip(result.events, result.receipt_tokens, strict=True)
+        if token is not None
+    }
+    return result
+
+
+def _current_states(subject: Subject, purpose_ids: list[int], batch: dict | None) -> dict[int, ConsentState]:
+    """The state rows of ``subject`` for ``purpose_ids``; in a batch, including rows it created."""
+    known = batch.setdefault("states", {}) if batch is not None else {}
+    missing = [p for p in purpose_ids if (subject.id, p) not in known]
+    if batch is not None and subject.id in batch.get("all_states_of", ()):
+        missing = []  # loaded up front: what is not known does not exist
+    found = {}
+    if missing:
+        with db.session.no_autoflush:
+            found = {
+                s.purpose_id: s
+                for s in db.session.scalars(
+                    select(ConsentState).where(
+                        ConsentState.subject_id == subject.id, ConsentState.purpose_id.in_(missing)
+                    )
+                )
+            }
+    out = {p: known[(subject.id, p)] for p in purpose_ids if (subject.id, p) in known}
+    out.update(found)
+    return out
 
 
 #: The webhook each action sends (PIPL 15: a withdrawal reaches the company at once).
@@ -551,10 +605,11 @@ def _append(
         prev_hash=subject.chain_head,
     )
     event.hash = ledger.event_hash(event, version.purpose.code)
+    event.purpose = version.purpose  # relationships set, so nothing is loaded before the flush
+    event.policy = policy
     subject.chain_seq = event.seq
     subject.chain_head = event.hash
     db.session.add(event)
-    db.session.flush()
     return event
 
 
@@ -577,7 +632,7 @@ def _project(row: ConsentState | None, event: ConsentEvent) -> ConsentState:
         row = ConsentState(subject_id=event.subject_id, purpose_id=event.purpose_id, org_id=event.org_id)
         db.session.add(row)
     row.status = view.status
-    row.event_id = view.event_id
+    row.event = event if view.event_id in (None, event.id) else db.session.get(ConsentEvent, view.event_id)
     row.purpose_version = view.purpose_version
     row.policy_seq = view.policy_seq
     row.consent_type = view.consent_type

@@ -169,11 +169,8 @@ def issue_receipt(
     claims = build_receipt(org, subject, event, version, policy, receipt_id, key.public_jwk)
     kid, token = keys.sign(claims, now, typ=RECEIPT_TYPE)
     db.session.add(
-        ConsentReceipt(
-            receipt_id=receipt_id, event_id=event.id, org_id=org.id, kid=kid, jws=token, issued_at=now
-        )
+        ConsentReceipt(receipt_id=receipt_id, event=event, org_id=org.id, kid=kid, jws=token, issued_at=now)
     )
-    db.session.flush()
     return token
 
 

@@ -140,7 +140,6 @@ def emit(
                 created_at=now,
             )
         )
-    db.session.flush()
     db.session.info[PENDING_FLAG] = True
     return len(endpoints)
 
