@@ -15,7 +15,7 @@ from consent_service.clock import utcnow
 from consent_service.consent import service
 from consent_service.consent.decisions import decide
 from consent_service.consent.hotpath import decide_many, decide_with_token
-from consent_service.consent.models import ConsentEvent, ConsentState, Subject
+from consent_service.consent.models import ConsentEvent, ConsentState
 from consent_service.consent.schemas import (
     ActOut,
     BatchActIn,
@@ -268,15 +268,7 @@ def record_batch(org: Organization, body: dict):
     results, errors = [], {}
     savepoint = db.session.begin_nested()
     with batch_lookups():
-        people = {
-            s.external_id: s
-            for s in db.session.scalars(
-                select(Subject).where(
-                    Subject.org_id == org.id, Subject.external_id.in_({i["subject"] for i in items})
-                )
-            )
-        }
-        service.lock_subjects(list(people.values()))
+        people = service.lock_subjects(org, {i["subject"] for i in items})
         for index, item in enumerate(items):
             try:
                 subject = people.get(item["subject"])

@@ -271,24 +271,29 @@ def _policy_for(org: Organization, label: str | None, at: datetime) -> PolicyVer
     return next((p for p in published if p.published_at <= at), None)
 
 
-def lock_subjects(subjects: list[Subject]) -> None:
-    """Lock the chains of ``subjects`` in id order (no deadlock between batches) and mark them
-    locked for the batch under way, so that each act need not lock and reload its person; in a
-    batch, load all their current states at once as well."""
-    ids = sorted({s.id for s in subjects})
-    if not ids:
-        return
-    db.session.execute(select(Subject.id).where(Subject.id.in_(ids)).order_by(Subject.id).with_for_update())
-    for subject in subjects:
-        db.session.refresh(subject)
+def lock_subjects(org: Organization, external_ids: set[str]) -> dict[str, Subject]:
+    """Load and lock the chains of these people in one statement, in id order (so that two
+    batches never deadlock), with their rows as they are now; in a batch, mark them locked, so
+    that each act need not lock and reload its person, and load all their current states."""
+    people = {
+        s.external_id: s
+        for s in db.session.scalars(
+            select(Subject)
+            .where(Subject.org_id == org.id, Subject.external_id.in_(sorted(external_ids)))
+            .order_by(Subject.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    }
+    ids = [s.id for s in people.values()]
     batch = in_batch()
-    if batch is not None:
+    if batch is not None and ids:
         batch.setdefault("locked_subjects", set()).update(ids)
-        # Their current states too, in one statement, for the acts that follow.
         states = batch.setdefault("states", {})
         for row in db.session.scalars(select(ConsentState).where(ConsentState.subject_id.in_(ids))):
             states[(row.subject_id, row.purpose_id)] = row
         batch.setdefault("all_states_of", set()).update(ids)
+    return people
 
 
 def _check_grant(
