@@ -142,6 +142,8 @@ def wrk(
             str(args.connections),
             "-d",
             f"{seconds}s",
+            "--timeout",
+            "10s",
             "-s",
             script,
             base,
