@@ -23,6 +23,12 @@ def _policy_page(policy: PolicyVersion, lang: str) -> dict:
     for key, zh, en in service.POLICY_ITEMS[4:]:
         body = (policy.sections or {}).get(key, {}).get(lang, "")
         sections.append({"key": key, "title": pick(zh, en), "html": _markdown.render(body)})
+    codes = sorted({code for v in policy.purpose_versions for code in v.pi_categories})
+    names = (
+        {c.code: pick(c.name_zh, c.name_en) for c in service.categories_by_code(codes).values()}
+        if codes
+        else {}
+    )
     purposes = []
     for v in policy.purpose_versions:
         purposes.append(
@@ -35,7 +41,7 @@ def _policy_page(policy: PolicyVersion, lang: str) -> dict:
                 "function_kind": v.function_kind,
                 "legal_basis": v.legal_basis,
                 "consent_requirement": v.consent_requirement,
-                "pi_categories": v.pi_categories,
+                "pi_categories": [names.get(code, code) for code in v.pi_categories],
                 "is_sensitive": v.is_sensitive,
                 "recipients": v.recipients,
                 "cross_border": v.cross_border_recipients,
