@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from consent_service.consent import service as consent
+from consent_service.consent import subjects
 from consent_service.consent.ledger import create_checkpoint
 from consent_service.errors import NotFound
 from consent_service.policies import service as policies
@@ -250,7 +251,7 @@ def seed(now: datetime) -> dict[str, Any]:
     for index, (external_id, act) in enumerate(_acts(now)):
         person = next(p for p in PEOPLE if p["external_id"] == external_id)
         fields = {k: v for k, v in person.items() if k != "external_id"}
-        subject = consent.upsert_subject(org, external_id, now, **fields)
+        subject = subjects.upsert_subject(org, external_id, now, **fields)
         result = consent.record_act(
             org,
             subject,

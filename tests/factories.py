@@ -6,6 +6,7 @@ import itertools
 from typing import Any
 
 from consent_service.consent import service as consent
+from consent_service.consent import subjects
 from consent_service.policies import service as policies
 
 _counter = itertools.count(1)
@@ -62,7 +63,7 @@ def make_contract_purpose(org, now, code: str = "orders"):
 
 
 def make_subject(org, now, external_id: str | None = None, **fields: Any):
-    return consent.upsert_subject(org, external_id or f"user-{next(_counter)}", now, **fields)
+    return subjects.upsert_subject(org, external_id or f"user-{next(_counter)}", now, **fields)
 
 
 def publish_policy(org, now, label: str = "v1", **overrides: Any):

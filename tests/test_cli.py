@@ -15,7 +15,7 @@ from joserfc.jwk import ECKey
 from sqlalchemy import select, update
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
-from consent_service.consent.service import is_minor
+from consent_service.consent.subjects import is_minor
 from consent_service.policies import service as policies
 from consent_service.policies.models import Organization, PolicyVersion, Purpose
 from consent_service.receipts import keys

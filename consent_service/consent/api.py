@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from consent_service.api.registry import PayloadTooLarge, Reply, operation
 from consent_service.clock import utcnow
-from consent_service.consent import service
+from consent_service.consent import service, subjects
 from consent_service.consent.decisions import decide
 from consent_service.consent.hotpath import decide_many, decide_with_token
 from consent_service.consent.models import ConsentEvent, ConsentState
@@ -45,7 +45,7 @@ from consent_service.policies.service import list_purposes
 
 def _subject_view(org: Organization, subject):
     """The subject with ``is_minor`` computed now, for :class:`SubjectOut`."""
-    subject.is_minor = service.is_minor(subject, org, utcnow())
+    subject.is_minor = subjects.is_minor(subject, org, utcnow())
     return subject
 
 
@@ -62,8 +62,8 @@ def _subject_view(org: Organization, subject):
 def put_subject(org: Organization, external_id: str, body: dict):
     """Create the person (by the company's own user id) or update the fields given. A birth
     date or ``is_under_14`` makes consent come from a guardian (PIPL 31)."""
-    existed = service.find_subject(org, external_id) is not None
-    subject = service.upsert_subject(org, external_id, utcnow(), **body)
+    existed = subjects.find_subject(org, external_id) is not None
+    subject = subjects.upsert_subject(org, external_id, utcnow(), **body)
     return Reply(_subject_view(org, subject), 200 if existed else 201)
 
 
@@ -76,7 +76,7 @@ def put_subject(org: Organization, external_id: str, body: dict):
 )
 def get_subject(org: Organization, external_id: str):
     """The person as the service knows them, with the head of their consent chain."""
-    return _subject_view(org, service.get_subject(org, external_id))
+    return _subject_view(org, subjects.get_subject(org, external_id))
 
 
 def _state_dict(code: str, event_uuid: str, view) -> dict[str, Any]:
@@ -219,7 +219,7 @@ def record_consent(org: Organization, external_id: str, body: dict):
         raise InvalidInput(
             "invalid Idempotency-Key", {"Idempotency-Key": ["must be 1-200 characters, without NUL"]}
         )
-    subject = service.get_subject(org, external_id)
+    subject = subjects.get_subject(org, external_id)
     data, result = _record(org, subject, body, key, utcnow())
     headers = {}
     if result.is_replay:
@@ -268,7 +268,7 @@ def record_batch(org: Organization, body: dict):
     results, errors = [], {}
     savepoint = db.session.begin_nested()
     with batch_lookups():
-        people = service.lock_subjects(org, {i["subject"] for i in items})
+        people = subjects.lock_subjects(org, {i["subject"] for i in items})
         for index, item in enumerate(items):
             try:
                 subject = people.get(item["subject"])
@@ -294,7 +294,7 @@ def record_batch(org: Organization, body: dict):
 )
 def list_states(org: Organization, external_id: str):
     """For each purpose, whether processing is allowed now and why."""
-    subject = service.get_subject(org, external_id)
+    subject = subjects.get_subject(org, external_id)
     now = utcnow()
     codes = [p.code for p in list_purposes(org)]
     results = decide_many(org.id, org.timezone, [(external_id, code) for code in codes], now)
@@ -315,7 +315,7 @@ def list_states(org: Organization, external_id: str):
 )
 def history(org: Organization, external_id: str, query: dict):
     """Every consent event of the person, newest first; pass ``next_cursor`` as ``cursor``."""
-    subject = service.get_subject(org, external_id)
+    subject = subjects.get_subject(org, external_id)
     limit = query["limit"]
     q = select(ConsentEvent).where(ConsentEvent.subject_id == subject.id)
     if "cursor" in query:
@@ -393,6 +393,6 @@ def dashboard_link(org: Organization, external_id: str):
     """A single-use link, valid 10 minutes, that signs the person into their privacy dashboard."""
     from consent_service.dashboard.service import create_link
 
-    subject = service.get_subject(org, external_id)
+    subject = subjects.get_subject(org, external_id)
     url, expires_at = create_link(org, subject, utcnow())
     return {"url": url, "expires_at": expires_at}

@@ -29,8 +29,9 @@ from sqlalchemy import func, select, text
 
 from consent_service.consent import ledger
 from consent_service.consent.models import ACTOR_KINDS, CONSENT_TYPES, ConsentEvent, ConsentState, Subject
-from consent_service.consent.service import CONSENT_TYPE_RANK, REQUIREMENT_RANK, minor_at
+from consent_service.consent.service import CONSENT_TYPE_RANK, REQUIREMENT_RANK
 from consent_service.consent.state import StateView, apply, fold
+from consent_service.consent.subjects import minor_at
 from consent_service.errors import DomainError
 from consent_service.extensions import db
 from consent_service.policies.models import Organization, PolicyVersion, Purpose, PurposeVersion

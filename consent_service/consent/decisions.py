@@ -11,8 +11,8 @@ from flask import current_app
 from sqlalchemy import select
 
 from consent_service.consent.models import ConsentEvent, ConsentState
-from consent_service.consent.service import find_subject, is_minor
 from consent_service.consent.state import StateView, fold
+from consent_service.consent.subjects import find_subject, is_minor
 from consent_service.extensions import db
 from consent_service.policies.models import (
     LEGAL_BASIS_CLAUSES,

@@ -19,7 +19,7 @@ from sqlalchemy.sql import Select
 
 from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
-from consent_service.consent.service import minor_at
+from consent_service.consent.subjects import minor_at
 from consent_service.database import SQLITE_BEGIN, configure_engine
 from consent_service.extensions import db
 from consent_service.oauth.guard import InsufficientScope, InvalidToken

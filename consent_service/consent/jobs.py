@@ -14,8 +14,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from consent_service.clock import utcnow
+from consent_service.consent.chain import expire_lapsed
 from consent_service.consent.ledger import create_checkpoint
-from consent_service.consent.service import expire_lapsed
 from consent_service.extensions import db
 from consent_service.policies.models import Organization
 

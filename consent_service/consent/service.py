@@ -9,15 +9,13 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
-from consent_service.consent import ledger
+from consent_service.consent.chain import Actor, append, notify, project
 from consent_service.consent.models import (
     ACTOR_KINDS,
     COLLECTION_METHODS,
@@ -26,7 +24,7 @@ from consent_service.consent.models import (
     ConsentState,
     Subject,
 )
-from consent_service.consent.state import StateView, apply, fold
+from consent_service.consent.subjects import is_minor
 from consent_service.errors import (
     ConsentNotApplicable,
     ConsentTypeInsufficient,
@@ -60,34 +58,6 @@ SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 EVIDENCE_KEYS = {"ip", "user_agent", "locale", "notice_sha256", "document_ref", "note"}
 
 
-@dataclass(frozen=True)
-class Actor:
-    """Who expressed an act: the subject, a guardian, an officer, or the system."""
-
-    kind: str = "subject"
-    name: str | None = None
-    relationship: str | None = None
-    reason: str | None = None
-
-    @classmethod
-    def from_value(cls, value: Actor | dict[str, Any] | None) -> Actor:
-        """Accept an :class:`Actor`, a mapping with the same keys, or ``None`` (the subject)."""
-        if value is None:
-            return cls()
-        if isinstance(value, Actor):
-            return value
-        if not isinstance(value, dict):
-            raise InvalidInput("invalid actor", {"actor": ["must be an object"]})
-        unknown = set(value) - {"kind", "name", "relationship", "reason"}
-        if unknown:
-            raise InvalidInput("invalid actor", {"actor": [f"unknown fields: {sorted(unknown)}"]})
-        return cls(**value)
-
-    @property
-    def is_guardian(self) -> bool:
-        return self.kind == "guardian" or (self.kind == "officer" and bool(self.relationship))
-
-
 @dataclass
 class ActResult:
     """What recording an act produced: new events (none for a no-op), states, receipts."""
@@ -99,98 +69,6 @@ class ActResult:
     is_replay: bool = False
     #: The receipt of each event, in the order of ``events`` (``None`` for non-grants).
     receipt_tokens: list[str | None] = field(default_factory=list)
-
-
-# --- subjects -----------------------------------------------------------------------------
-
-
-def upsert_subject(
-    org: Organization,
-    external_id: str,
-    now: datetime,
-    *,
-    email: str | None = None,
-    phone: str | None = None,
-    birth_date: date | str | None = None,
-    is_under_14: bool | None = None,
-    guardian: dict[str, str | None] | None = None,
-) -> Subject:
-    """Create the subject ``external_id`` of ``org``, or update the fields given."""
-    errors: dict[str, list[str]] = {}
-    if not isinstance(external_id, str) or not external_id.strip() or len(external_id) > 200:
-        errors["external_id"] = ["must be 1-200 characters"]
-    if isinstance(birth_date, str):
-        try:
-            birth_date = date.fromisoformat(birth_date)
-        except ValueError:
-            errors["birth_date"] = ["must be a date, YYYY-MM-DD"]
-    if isinstance(birth_date, date) and birth_date > now.date():
-        errors["birth_date"] = ["is in the future"]
-    if email is not None and (len(email) > 320 or "@" not in email):
-        errors["email"] = ["is not an email address"]
-    if phone is not None and not re.fullmatch(r"\+?[0-9 ()-]{3,64}", phone):
-        errors["phone"] = ["is not a phone number"]
-    guardian = guardian or {}
-    unknown = set(guardian) - {"name", "contact", "relationship"}
-    if unknown:
-        errors["guardian"] = [f"unknown fields: {sorted(unknown)}"]
-    if errors:
-        raise InvalidInput("invalid subject", errors)
-
-    subject = find_subject(org, external_id)
-    if subject is None:
-        subject = Subject(org_id=org.id, external_id=external_id, created_at=now, updated_at=now, chain_seq=0)
-        try:
-            with db.session.begin_nested():
-                db.session.add(subject)
-                db.session.flush()
-        except IntegrityError:
-            # Created at the same moment by another request: use that one.
-            subject = find_subject(org, external_id)
-            if subject is None:
-                raise
-    values = {"email": email, "phone": phone, "birth_date": birth_date, "is_under_14": is_under_14}
-    for name, value in values.items():
-        if value is not None:
-            setattr(subject, name, value)
-    for name in ("name", "contact", "relationship"):
-        if guardian.get(name) is not None:
-            setattr(subject, f"guardian_{name}", guardian[name])
-    subject.updated_at = now
-    db.session.flush()
-    return subject
-
-
-def find_subject(org: Organization, external_id: str) -> Subject | None:
-    """The subject with this external id in ``org``, or ``None``."""
-    return db.session.scalars(
-        select(Subject).where(Subject.org_id == org.id, Subject.external_id == external_id)
-    ).first()
-
-
-def get_subject(org: Organization, external_id: str) -> Subject:
-    """The subject with this external id in ``org``; :class:`NotFound` otherwise."""
-    subject = find_subject(org, external_id)
-    if subject is None:
-        raise NotFound(f"no subject {external_id!r}")
-    return subject
-
-
-def is_minor(subject: Subject, org: Organization, at: datetime) -> bool:
-    """Whether the subject is under the guardian-consent age at ``at`` (PIPL 31, GB/T 5.4 d)."""
-    return minor_at(subject.is_under_14, subject.birth_date, org.timezone, at)
-
-
-def minor_at(is_under_14: bool, birth_date: date | None, timezone: str, at: datetime) -> bool:
-    """The age rule on plain values: age counted on the date at ``at`` in ``timezone``."""
-    if is_under_14:
-        return True
-    if birth_date is None:
-        return False
-    limit = current_app.config["GUARDIAN_CONSENT_UNDER_AGE"]
-    today = at.astimezone(ZoneInfo(timezone)).date()
-    age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
-    return age < limit
 
 
 # --- consent acts -------------------------------------------------------------------------
@@ -269,31 +147,6 @@ def _policy_for(org: Organization, label: str | None, at: datetime) -> PolicyVer
             raise StalePolicyVersion(f"policy version {label!r} is not published")
         return policy
     return next((p for p in published if p.published_at <= at), None)
-
-
-def lock_subjects(org: Organization, external_ids: set[str]) -> dict[str, Subject]:
-    """Load and lock the chains of these people in one statement, in id order (so that two
-    batches never deadlock), with their rows as they are now; in a batch, mark them locked, so
-    that each act need not lock and reload its person, and load all their current states."""
-    people = {
-        s.external_id: s
-        for s in db.session.scalars(
-            select(Subject)
-            .where(Subject.org_id == org.id, Subject.external_id.in_(sorted(external_ids)))
-            .order_by(Subject.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
-    ids = [s.id for s in people.values()]
-    batch = in_batch()
-    if batch is not None and ids:
-        batch.setdefault("locked_subjects", set()).update(ids)
-        states = batch.setdefault("states", {})
-        for row in db.session.scalars(select(ConsentState).where(ConsentState.subject_id.in_(ids))):
-            states[(row.subject_id, row.purpose_id)] = row
-        batch.setdefault("all_states_of", set()).update(ids)
-    return people
 
 
 def _check_grant(
@@ -449,7 +302,7 @@ def record_act(
     bundle_id = str(uuid.uuid4())
     result = ActResult(events=[], states=[])
     for index, version in enumerate(versions):
-        event = _append(
+        event = append(
             org,
             subject,
             version,
@@ -467,7 +320,7 @@ def record_act(
             is_subject_initiated=is_subject_initiated,
         )
         result.events.append(event)
-        state = _project(states.get(version.purpose_id), event)
+        state = project(states.get(version.purpose_id), event)
         states[version.purpose_id] = state
         if batch is not None:
             batch.setdefault("states", {})[(subject.id, version.purpose_id)] = state
@@ -482,7 +335,7 @@ def record_act(
     else:
         result.receipt_tokens = [None] * len(result.events)
     for event, state in zip(result.events, result.states, strict=True):
-        _notify(org, subject, event, state, now)
+        notify(org, subject, event, state, now)
     if batch is None:  # a batch flushes once at its end (see finish_batch)
         finish(result)
     return result
@@ -521,189 +374,5 @@ def _current_states(subject: Subject, purpose_ids: list[int], batch: dict | None
     return out
 
 
-#: The webhook each action sends (PIPL 15: a withdrawal reaches the company at once).
-WEBHOOK_EVENTS = {
-    "grant": "consent.granted",
-    "withdraw": "consent.withdrawn",
-    "refuse": "consent.refused",
-    "expire": "consent.expired",
-    "invalidate": "consent.invalidated",
-}
-
-
-def _notify(
-    org: Organization, subject: Subject, event: ConsentEvent, state: ConsentState, now: datetime
-) -> None:
-    """Queue the webhook for ``event`` in this transaction (the outbox)."""
-    from consent_service.webhooks.service import emit
-
-    emit(
-        org,
-        WEBHOOK_EVENTS[event.action],
-        {
-            "subject": subject.external_id,
-            "purpose": event.purpose.code,
-            "purpose_version": event.purpose_version,
-            "action": event.action,
-            "consent_type": event.consent_type,
-            "consent_event_id": event.uuid,
-            "occurred_at": event.occurred_at.isoformat(),
-            "recorded_at": event.recorded_at.isoformat(),
-            "expires_at": event.expires_at.isoformat() if event.expires_at else None,
-            "status": state.status,
-        },
-        now,
-        ordering_key=subject.external_id,
-    )
-
-
 def _in_force(state: ConsentState | None) -> bool:
     return state is not None and state.status == "granted"
-
-
-def _append(
-    org: Organization,
-    subject: Subject,
-    version: PurposeVersion,
-    now: datetime,
-    *,
-    action: str,
-    consent_type: str | None,
-    method: str,
-    actor: Actor,
-    evidence: dict[str, Any],
-    occurred_at: datetime,
-    policy: PolicyVersion | None,
-    bundle_id: str,
-    bundle_size: int,
-    idempotency_key: str | None,
-    is_subject_initiated: bool,
-) -> ConsentEvent:
-    """Append one event to the subject's chain (the caller holds the subject's lock)."""
-    expires_at = None
-    if action == "grant" and version.consent_validity_days:
-        expires_at = occurred_at + timedelta(days=version.consent_validity_days)
-    event = ConsentEvent(
-        uuid=str(uuid.uuid4()),
-        org_id=org.id,
-        subject_id=subject.id,
-        seq=subject.chain_seq + 1,
-        purpose_id=version.purpose_id,
-        purpose_version=version.version,
-        policy_version_id=policy.id if policy else None,
-        policy_seq=policy.seq if policy else 0,
-        action=action,
-        consent_type=consent_type if action == "grant" else None,
-        actor_kind=actor.kind,
-        actor_name=actor.name,
-        actor_relationship=actor.relationship,
-        actor_reason=actor.reason,
-        method=method,
-        evidence=dict(evidence),
-        is_subject_initiated=is_subject_initiated,
-        bundle_id=bundle_id,
-        bundle_size=bundle_size,
-        idempotency_key=idempotency_key,
-        occurred_at=occurred_at.astimezone(UTC),
-        recorded_at=now,
-        expires_at=expires_at,
-        prev_hash=subject.chain_head,
-    )
-    event.hash = ledger.event_hash(event, version.purpose.code)
-    event.purpose = version.purpose  # relationships set, so nothing is loaded before the flush
-    event.policy = policy
-    subject.chain_seq = event.seq
-    subject.chain_head = event.hash
-    db.session.add(event)
-    return event
-
-
-def _project(row: ConsentState | None, event: ConsentEvent) -> ConsentState:
-    """Update (or create) the state row for ``event``'s (subject, purpose).
-
-    An event recorded after one that happened later (a late paper form) is placed in time by
-    folding the pair's whole history again; otherwise the state moves one step.
-    """
-    if row is not None and event.occurred_at < row.occurred_at:
-        history = db.session.scalars(
-            select(ConsentEvent).where(
-                ConsentEvent.subject_id == event.subject_id, ConsentEvent.purpose_id == event.purpose_id
-            )
-        ).all()
-        view = fold(history)
-    else:
-        view = apply(_view(row), event)
-    if row is None:
-        row = ConsentState(subject_id=event.subject_id, purpose_id=event.purpose_id, org_id=event.org_id)
-        db.session.add(row)
-    row.status = view.status
-    row.event = event if view.event_id in (None, event.id) else db.session.get(ConsentEvent, view.event_id)
-    row.purpose_version = view.purpose_version
-    row.policy_seq = view.policy_seq
-    row.consent_type = view.consent_type
-    row.is_guardian_act = view.is_guardian_act
-    row.occurred_at = view.occurred_at
-    row.expires_at = view.expires_at
-    row.refused_at = view.refused_at
-    return row
-
-
-def _view(row: ConsentState | None) -> StateView | None:
-    if row is None:
-        return None
-    return StateView(
-        status=row.status,
-        event_id=row.event_id,
-        purpose_version=row.purpose_version,
-        policy_seq=row.policy_seq,
-        consent_type=row.consent_type,
-        is_guardian_act=row.is_guardian_act,
-        occurred_at=row.occurred_at,
-        expires_at=row.expires_at,
-        refused_at=row.refused_at,
-    )
-
-
-def expire_lapsed(org: Organization, now: datetime) -> int:
-    """Append an ``expire`` event for every grant whose validity has passed; return how many.
-
-    Idempotent: a lapsed grant is expired once, and a second run finds nothing to do.
-    """
-    rows = db.session.scalars(
-        select(ConsentState).where(
-            ConsentState.org_id == org.id,
-            ConsentState.status == "granted",
-            ConsentState.expires_at <= now,
-        )
-    ).all()
-    count = 0
-    for state in rows:
-        subject = db.session.get(Subject, state.subject_id)
-        db.session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
-        db.session.refresh(subject)
-        db.session.refresh(state)
-        if state.status != "granted" or state.expires_at is None or state.expires_at > now:
-            continue
-        purpose = db.session.get(Purpose, state.purpose_id)
-        version = next(v for v in purpose.versions if v.version == state.purpose_version)
-        event = _append(
-            org,
-            subject,
-            version,
-            now,
-            action="expire",
-            consent_type=None,
-            method="system",
-            actor=Actor(kind="system", reason="consent validity period ended"),
-            evidence={},
-            occurred_at=state.expires_at,
-            policy=None,
-            bundle_id=str(uuid.uuid4()),
-            bundle_size=1,
-            idempotency_key=None,
-            is_subject_initiated=False,
-        )
-        _notify(org, subject, event, _project(state, event), now)
-        count += 1
-    db.session.flush()
-    return count

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from consent_service.consent import service as consent
+from consent_service.consent import subjects
 from consent_service.webhooks.delivery import SIGNATURE_HEADER, deliver_due, verify_signature
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.api.conftest import issue_token
@@ -200,7 +201,7 @@ def test_a_refused_act_writes_no_delivery(client, api, hook, people, db, body):
 
 
 def test_the_delivery_shares_the_transaction_of_the_change(api, hook, people, db, clock):
-    subject = consent.get_subject(api.org, "u1")
+    subject = subjects.get_subject(api.org, "u1")
     consent.record_act(
         api.org, subject, clock.now(), purposes=["marketing"], action="grant", consent_type="explicit"
     )

@@ -29,8 +29,9 @@ from sqlalchemy.exc import OperationalError
 
 from consent_service.consent.ledger import verify_organization
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
-from consent_service.consent.service import get_subject, record_act
+from consent_service.consent.service import record_act
 from consent_service.consent.state import StateView, apply, fold
+from consent_service.consent.subjects import get_subject
 from consent_service.extensions import db
 from consent_service.policies.service import get_organization
 from consent_service.receipts import keys

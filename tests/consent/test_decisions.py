@@ -327,7 +327,7 @@ def test_backdated_paper_consent_does_not_override_later_withdrawal(org, clock):
 
 def test_late_recorded_renewal_outlives_the_expiry_of_the_grant_before_it(org, clock, db):
     """An expiry ends only the grant it marks, even when a renewal is recorded after it."""
-    from consent_service.consent.service import expire_lapsed
+    from consent_service.consent.chain import expire_lapsed
 
     subject = make_subject(org, clock.now(), "alice")
     first = clock.now()

@@ -19,9 +19,9 @@ import pytest
 from sqlalchemy import func, select, text
 
 from consent_service.consent import ledger
+from consent_service.consent.chain import expire_lapsed
 from consent_service.consent.ledger import merkle_root, verify_organization
 from consent_service.consent.models import ConsentEvent, ConsentState, LedgerCheckpoint, Subject
-from consent_service.consent.service import expire_lapsed
 from consent_service.receipts import keys
 from tests.factories import act, grant, make_org, make_purpose, make_subject
 

@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from consent_service.consent import service as consent
+from consent_service.consent import subjects
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.errors import (
     IdempotencyKeyReused,
@@ -164,8 +165,8 @@ def test_policy_in_force_is_recorded_when_none_named(org, clock):
 
 
 def test_upsert_subject(org, clock, db):
-    subject = consent.upsert_subject(org, "alice", clock.now(), email="a@example.com")
-    same = consent.upsert_subject(
+    subject = subjects.upsert_subject(org, "alice", clock.now(), email="a@example.com")
+    same = subjects.upsert_subject(
         org,
         "alice",
         clock.now(),
@@ -174,7 +175,7 @@ def test_upsert_subject(org, clock, db):
     )
     assert same.id == subject.id and same.email == "a@example.com"
     assert same.birth_date == date(2015, 3, 1) and same.guardian_relationship == "mother"
-    assert consent.is_minor(same, org, clock.now())
+    assert subjects.is_minor(same, org, clock.now())
     assert "a@example.com" not in repr(same)
     assert db.session.scalar(select(func.count()).select_from(Subject)) == 1
 
@@ -194,12 +195,12 @@ def test_upsert_subject(org, clock, db):
 def test_subject_bad_input(org, clock, args, field):
     external_id = args.pop("external_id", "alice")
     with pytest.raises(InvalidInput) as error:
-        consent.upsert_subject(org, external_id, clock.now(), **args)
+        subjects.upsert_subject(org, external_id, clock.now(), **args)
     assert field in error.value.details
 
 
 def test_get_subject(org, clock):
     make_subject(org, clock.now(), "alice")
-    assert consent.get_subject(org, "alice").external_id == "alice"
+    assert subjects.get_subject(org, "alice").external_id == "alice"
     with pytest.raises(NotFound):
-        consent.get_subject(org, "bob")
+        subjects.get_subject(org, "bob")
