@@ -59,6 +59,8 @@ class Defaults:
     WEBHOOK_FIRST_RETRY_SECONDS = 10
     WEBHOOK_TIMEOUT_SECONDS = 5
     WEBHOOK_POLL_SECONDS = 10
+    #: Whether webhook URLs may point at loopback or private addresses (turn off when hosted).
+    WEBHOOK_ALLOW_PRIVATE_HOSTS = True
     #: "thread": deliver from a background thread right after commit; "off": scheduler only.
     WEBHOOK_DISPATCH = "thread"
 

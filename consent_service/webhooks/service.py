@@ -32,7 +32,7 @@ def _check_url(url: str) -> None:
     problems = []
     if parts.scheme not in ("http", "https") or not parts.hostname:
         problems.append("must be an absolute http or https URL")
-    elif not current_app.config.get("WEBHOOK_ALLOW_PRIVATE_HOSTS", True):
+    elif not current_app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"]:
         try:
             address = ipaddress.ip_address(parts.hostname)
         except ValueError:

@@ -418,3 +418,28 @@ def test_a_failed_delivery_stops_holding_the_line(client, api, hook, people, db,
     deliver_due(clock.now(), sender=sender)  # the next run
     assert sender.types == ["consent.granted", "consent.granted", "consent.withdrawn"]
     assert [d.status for d in rows(db)] == ["failed", "delivered"]
+
+
+@pytest.fixture
+def public_hosts_only(app):
+    app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"] = False
+    yield
+    app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"] = True
+
+
+@pytest.mark.parametrize(
+    ("url", "status"),
+    [
+        ("http://127.0.0.1:9000/hook", 422),
+        ("http://localhost/hook", 422),
+        ("http://10.1.2.3/hook", 422),
+        ("http://[::1]/hook", 422),
+        ("https://hooks.shop.example/consent", 201),
+    ],
+)
+def test_hosted_deployments_refuse_private_webhook_targets(client, api, db, public_hosts_only, url, status):
+    """With WEBHOOK_ALLOW_PRIVATE_HOSTS off, the service never posts into its own network."""
+    response = client.post("/api/v1/webhooks", json={"url": url, "events": ["*"]}, headers=api.headers)
+    assert response.status_code == status, response.json
+    if status == 422:
+        assert "url" in response.json["errors"]
