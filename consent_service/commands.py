@@ -71,10 +71,10 @@ def _echo_json(value) -> None:
 @transactional
 def orgs_create(slug: str, **options) -> None:
     """Create the organization SLUG."""
-    from consent_service.policies import service
+    from consent_service.policies import organizations
 
-    service.load_catalogue()
-    org = service.create_organization(slug, utcnow(), **options)
+    organizations.load_catalogue()
+    org = organizations.create_organization(slug, utcnow(), **options)
     _echo_json({"slug": org.slug, "name_en": org.name_en, "name_zh": org.name_zh, "timezone": org.timezone})
 
 
@@ -219,7 +219,7 @@ def scheduler_run(once: bool) -> None:
 def clients_create(slug: str, name: str, scopes: str) -> None:
     """Create an API client; prints its id and secret once (the secret is stored hashed)."""
     from consent_service.oauth import service
-    from consent_service.policies.service import get_organization
+    from consent_service.policies.organizations import get_organization
 
     issued = service.create_client(get_organization(slug), name, scopes, utcnow())
     click.echo(json.dumps({"client_id": issued.client.client_id, "client_secret": issued.client_secret}))
@@ -252,7 +252,7 @@ def clients_revoke(client_id: str) -> None:
 def clients_list(slug: str | None) -> None:
     """List clients: id, organization, name, scopes, state."""
     from consent_service.oauth import service
-    from consent_service.policies.service import get_organization
+    from consent_service.policies.organizations import get_organization
 
     try:
         org = get_organization(slug) if slug else None
@@ -279,7 +279,7 @@ def consents_import(file: Path, slug: str, chunk_size: int) -> None:
     import time
 
     from consent_service.consent.bulk import import_acts, read_rows
-    from consent_service.policies.service import get_organization
+    from consent_service.policies.organizations import get_organization
 
     started = time.perf_counter()
     report = import_acts(get_organization(slug), read_rows(file), utcnow(), chunk_size=chunk_size)

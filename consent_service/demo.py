@@ -13,6 +13,7 @@ from consent_service.consent import service as consent
 from consent_service.consent import subjects
 from consent_service.consent.ledger import create_checkpoint
 from consent_service.errors import NotFound
+from consent_service.policies import organizations
 from consent_service.policies import service as policies
 from consent_service.policies.models import Organization
 
@@ -220,12 +221,12 @@ def _acts(now: datetime) -> list[tuple[str, dict[str, Any]]]:
 
 def seed(now: datetime) -> dict[str, Any]:
     """Create (or complete) the demo organization; return what was created."""
-    policies.load_catalogue()
+    organizations.load_catalogue()
     created: dict[str, Any] = {"organization": False, "purposes": 0, "policy": False, "events": 0}
     try:
-        org = policies.get_organization(SLUG)
+        org = organizations.get_organization(SLUG)
     except NotFound:
-        org = policies.create_organization(
+        org = organizations.create_organization(
             SLUG,
             now,
             name_zh="寒山优选商城",
@@ -284,7 +285,7 @@ def _policy_data() -> dict[str, Any]:
 
 def demo_organization() -> Organization:
     """The demo organization (after :func:`seed`)."""
-    return policies.get_organization(SLUG)
+    return organizations.get_organization(SLUG)
 
 
 __all__ = ["seed", "demo_organization", "PEOPLE", "PURPOSES"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from consent_service.consent import service as consent
 from consent_service.consent import subjects
+from consent_service.policies import organizations
 from consent_service.policies import service as policies
 
 _counter = itertools.count(1)
@@ -25,7 +26,7 @@ def make_org(now, slug: str | None = None, **overrides: Any):
         "pipo_name": "Officer",
         "pipo_contact": "pipo@shop.example",
     } | overrides
-    return policies.create_organization(slug or f"org-{next(_counter)}", now, **options)
+    return organizations.create_organization(slug or f"org-{next(_counter)}", now, **options)
 
 
 def purpose_data(code: str, **overrides: Any) -> dict[str, Any]:

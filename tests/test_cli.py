@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.subjects import is_minor
+from consent_service.policies import organizations
 from consent_service.policies import service as policies
 from consent_service.policies.models import Organization, PolicyVersion, Purpose
 from consent_service.receipts import keys
@@ -133,7 +134,7 @@ def test_orgs_list(cli):
 
 def test_demo_seed_creates_the_demo_organization(db, clock, seeded):
     assert seeded == {"organization": True, "purposes": 6, "policy": True, "events": 7, "checkpoint": 1}
-    org = policies.get_organization("demo")
+    org = organizations.get_organization("demo")
     codes = set(db.session.scalars(select(Purpose.code).where(Purpose.org_id == org.id)))
     assert codes == {
         "account",
@@ -167,7 +168,7 @@ def test_demo_seed_twice_creates_nothing_new(cli, db, seeded):
         "checkpoint": None,
     }
     assert db.session.scalar(select(Organization.id).where(Organization.slug == "demo")) is not None
-    org = policies.get_organization("demo")
+    org = organizations.get_organization("demo")
     events = list(db.session.scalars(select(ConsentEvent.id).where(ConsentEvent.org_id == org.id)))
     assert len(events) == seeded["events"] == 7
     assert len(list(db.session.scalars(select(PolicyVersion.id).where(PolicyVersion.org_id == org.id)))) == 1
@@ -183,7 +184,7 @@ def test_audit_verify_ok_after_seed(cli, seeded):
 
 
 def test_audit_verify_finds_an_edited_event(cli, db, seeded):
-    org = policies.get_organization("demo")
+    org = organizations.get_organization("demo")
     first = db.session.scalars(
         select(ConsentEvent).where(ConsentEvent.org_id == org.id).order_by(ConsentEvent.id)
     ).first()
@@ -206,7 +207,7 @@ def test_audit_checkpoint(cli, db, clock, seeded):
     assert_ok(result)
     assert "demo: unchanged since the last checkpoint" in result.output
 
-    org = policies.get_organization("demo")
+    org = organizations.get_organization("demo")
     subject = make_subject(org, clock.now(), "u-2000")
     grant(org, subject, clock.now(), "recommendations")
     db.session.commit()

@@ -8,7 +8,7 @@ from markdown_it import MarkdownIt
 from consent_service.clock import utcnow
 from consent_service.errors import NotFound
 from consent_service.i18n import page_language
-from consent_service.policies import bp, service
+from consent_service.policies import bp, organizations, service
 from consent_service.policies.models import PolicyVersion
 
 # Raw HTML in policy text is escaped, never rendered.
@@ -25,7 +25,7 @@ def _policy_page(policy: PolicyVersion, lang: str) -> dict:
         sections.append({"key": key, "title": pick(zh, en), "html": _markdown.render(body)})
     codes = sorted({code for v in policy.purpose_versions for code in v.pi_categories})
     names = (
-        {c.code: pick(c.name_zh, c.name_en) for c in service.categories_by_code(codes).values()}
+        {c.code: pick(c.name_zh, c.name_en) for c in organizations.categories_by_code(codes).values()}
         if codes
         else {}
     )
@@ -73,7 +73,7 @@ def _policy_page(policy: PolicyVersion, lang: str) -> dict:
 
 def _org_or_404(slug: str):
     try:
-        return service.get_organization(slug)
+        return organizations.get_organization(slug)
     except NotFound:
         abort(404)
 

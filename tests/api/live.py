@@ -27,7 +27,7 @@ from consent_service.clock import FixedClock
 from consent_service.extensions import db
 from consent_service.oauth import SCOPES
 from consent_service.oauth import service as oauth
-from consent_service.policies import service as policies
+from consent_service.policies import organizations
 from tests.conftest import T0
 from tests.factories import (
     make_contract_purpose,
@@ -54,7 +54,7 @@ def make_live_app(folder: Path, **overrides: Any) -> Flask:
     app.instance_path = str(folder / "instance")
     with app.app_context():
         upgrade()
-        policies.load_catalogue()
+        organizations.load_catalogue()
         db.session.commit()
         db.session.remove()
     return app

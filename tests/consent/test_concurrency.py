@@ -33,7 +33,7 @@ from consent_service.consent.service import record_act
 from consent_service.consent.state import StateView, apply, fold
 from consent_service.consent.subjects import get_subject
 from consent_service.extensions import db
-from consent_service.policies.service import get_organization
+from consent_service.policies.organizations import get_organization
 from consent_service.receipts import keys
 from consent_service.receipts.models import ConsentReceipt, SigningKey
 from tests.conftest import T0

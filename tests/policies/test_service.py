@@ -13,6 +13,7 @@ from consent_service.errors import (
     PolicyNotDraft,
     PurposeExists,
 )
+from consent_service.policies import organizations
 from consent_service.policies import service as policies
 from consent_service.policies.models import PICategory
 from tests.factories import SECTIONS, make_org, make_purpose, purpose_data
@@ -25,12 +26,12 @@ def test_catalogue_marks_annex_b_and_children_sensitive(db):
     assert not rows["basic"].is_sensitive
     assert rows["location"].sensitive_items  # location tracks are sensitive item by item
     assert rows["biometric"].name_zh == "个人生物识别信息"
-    assert policies.load_catalogue() == 14  # idempotent
+    assert organizations.load_catalogue() == 14  # idempotent
 
 
 def test_create_organization(db, clock):
     org = make_org(clock.now(), "shop", timezone="Asia/Shanghai")
-    assert policies.get_organization("shop").id == org.id
+    assert organizations.get_organization("shop").id == org.id
     with pytest.raises(OrganizationExists):
         make_org(clock.now(), "shop")
 
@@ -48,13 +49,13 @@ def test_create_organization(db, clock):
 def test_organization_bad_input(db, clock, options, field):
     args = {"slug": "ok-slug", "name_en": "Shop"} | options
     with pytest.raises(InvalidInput) as error:
-        policies.create_organization(args.pop("slug"), clock.now(), **args)
+        organizations.create_organization(args.pop("slug"), clock.now(), **args)
     assert field in error.value.details
 
 
 def test_unknown_organization(db):
     with pytest.raises(NotFound):
-        policies.get_organization("nope")
+        organizations.get_organization("nope")
 
 
 def test_purpose_sensitivity_is_derived_from_categories(db, clock):

@@ -11,6 +11,7 @@ import html
 import pytest
 
 from consent_service import demo
+from consent_service.policies import organizations
 from consent_service.policies import service as policies
 from tests.factories import SECTIONS, make_org, make_purpose, publish_policy
 
@@ -25,7 +26,7 @@ def page(response) -> str:
 @pytest.fixture
 def seeded(db, clock):
     demo.seed(clock.now())
-    return policies.get_organization(demo.SLUG)
+    return organizations.get_organization(demo.SLUG)
 
 
 # --- landing page and health check --------------------------------------------------------------
