@@ -30,7 +30,7 @@ from sqlalchemy import func, select, text
 from consent_service.consent import ledger
 from consent_service.consent.models import ACTOR_KINDS, CONSENT_TYPES, ConsentEvent, ConsentState, Subject
 from consent_service.consent.service import CONSENT_TYPE_RANK, REQUIREMENT_RANK
-from consent_service.consent.state import StateView, apply, fold
+from consent_service.consent.state import STATE_FIELDS, StateView, apply, fold
 from consent_service.consent.subjects import minor_at
 from consent_service.errors import DomainError
 from consent_service.extensions import db
@@ -68,20 +68,7 @@ EVENT_COLUMNS = (
 )
 
 
-STATE_COLUMNS = (
-    "subject_id",
-    "purpose_id",
-    "org_id",
-    "status",
-    "event_id",
-    "purpose_version",
-    "policy_seq",
-    "consent_type",
-    "is_guardian_act",
-    "occurred_at",
-    "expires_at",
-    "refused_at",
-)
+STATE_COLUMNS = ("subject_id", "purpose_id", "org_id", *STATE_FIELDS)
 
 
 #: Imports at least this large refresh the planner's statistics.

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 
 from consent_service.consent.models import ConsentEvent, ConsentState, LedgerCheckpoint, Subject
-from consent_service.consent.state import fold
+from consent_service.consent.state import STATE_FIELDS, fold
 from consent_service.extensions import db
 from consent_service.policies.models import Organization, Purpose
 from consent_service.receipts import keys
@@ -212,24 +212,11 @@ def verify_organization(org: Organization) -> VerifyReport:
     return report
 
 
-_STATE_FIELDS = (
-    "status",
-    "event_id",
-    "purpose_version",
-    "policy_seq",
-    "consent_type",
-    "is_guardian_act",
-    "occurred_at",
-    "expires_at",
-    "refused_at",
-)
-
-
 def _states_by_subject(org: Organization) -> dict[int, dict[int, tuple]]:
     table = ConsentState.__table__
     out: dict[int, dict[int, tuple]] = {}
     rows = db.session.execute(
-        select(table.c.subject_id, table.c.purpose_id, *(table.c[f] for f in _STATE_FIELDS)).where(
+        select(table.c.subject_id, table.c.purpose_id, *(table.c[f] for f in STATE_FIELDS)).where(
             table.c.org_id == org.id
         )
     )
@@ -248,7 +235,7 @@ def _verify_states(
         by_purpose.setdefault(event.purpose_id, []).append(event)
     for purpose_id in sorted(set(by_purpose) | set(stored)):
         view = fold(by_purpose.get(purpose_id, []))
-        expected = None if view is None else tuple(getattr(view, f) for f in _STATE_FIELDS)
+        expected = None if view is None else tuple(getattr(view, f) for f in STATE_FIELDS)
         if stored.get(purpose_id) != expected:
             return (
                 f"subject {subject.external_id!r} (id {subject.id}), purpose "

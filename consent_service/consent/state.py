@@ -8,7 +8,7 @@ the history with the same function, so both always agree.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 
 from consent_service.consent.models import STATUSES, ConsentEvent
@@ -27,6 +27,10 @@ class StateView:
     occurred_at: datetime
     expires_at: datetime | None
     refused_at: datetime | None
+
+
+#: The fields of a state, in order: also the columns of ``consent_state`` beside its keys.
+STATE_FIELDS = tuple(f.name for f in fields(StateView))
 
 
 def apply(state: StateView | None, event: ConsentEvent) -> StateView:
