@@ -154,10 +154,6 @@ class PurposeVersion(db.Model):
             or self.is_publicly_disclosed
         )
 
-    @property
-    def is_cross_border(self) -> bool:
-        return bool(self.cross_border_recipients)
-
 
 policy_purpose_version = Table(
     "policy_purpose_version",
