@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
@@ -63,3 +65,29 @@ def snapshot_transaction(session) -> None:
         session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     else:
         read_only_transaction(session)
+
+
+def stored_time(dialect: str, value: datetime | None) -> datetime | str | None:
+    """A UTC time as :class:`~consent_service.types.UTCDateTime` stores it, for rows written
+    with the driver directly (SQLite keeps times as text, compared as text)."""
+    if value is None:
+        return None
+    value = value.astimezone(UTC)
+    return value.replace(tzinfo=None) if dialect == "postgresql" else f"{value:%Y-%m-%d %H:%M:%S.%f}"
+
+
+def insert_rows(session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """Insert plain rows in the session's transaction: ``COPY`` on PostgreSQL, ``executemany``
+    on SQLite. ``table`` and ``columns`` are constants of the code, never input."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    connection = session.connection()
+    cursor = connection.connection.driver_connection.cursor()
+    if connection.dialect.name == "postgresql":
+        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholders = ", ".join("?" * len(columns))
+    cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)  # noqa: S608

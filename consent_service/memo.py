@@ -37,8 +37,3 @@ def remembered(key: Hashable, compute: Callable[[], T]) -> T:
     if key not in store:
         store[key] = compute()
     return store[key]
-
-
-def in_batch() -> dict[Hashable, Any] | None:
-    """The current batch's store, if a batch is under way."""
-    return db.session.info.get(_KEY)

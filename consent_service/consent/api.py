@@ -15,7 +15,8 @@ from consent_service.clock import utcnow
 from consent_service.consent import service, subjects
 from consent_service.consent.decisions import decide
 from consent_service.consent.hotpath import decide_many, decide_with_token
-from consent_service.consent.models import ConsentEvent, ConsentState
+from consent_service.consent.models import ConsentEvent
+from consent_service.consent.rows import EventRow
 from consent_service.consent.schemas import (
     ActOut,
     BatchActIn,
@@ -33,13 +34,12 @@ from consent_service.consent.schemas import (
     SubjectIn,
     SubjectOut,
 )
-from consent_service.consent.state import fold
+from consent_service.consent.state import StateView
 from consent_service.database import read_only_transaction
-from consent_service.errors import DomainError, InvalidInput, NotFound
+from consent_service.errors import InvalidInput
 from consent_service.extensions import db
-from consent_service.memo import batch_lookups
 from consent_service.oauth.guard import InvalidToken, bearer_token, require
-from consent_service.policies.models import Organization, Purpose
+from consent_service.policies.models import Organization
 from consent_service.policies.service import list_purposes
 
 
@@ -79,47 +79,18 @@ def get_subject(org: Organization, external_id: str):
     return _subject_view(org, subjects.get_subject(org, external_id))
 
 
-def _state_dict(code: str, event_uuid: str, view) -> dict[str, Any]:
-    return {
-        "purpose": code,
-        "status": view.status,
-        "purpose_version": view.purpose_version,
-        "consent_type": view.consent_type,
-        "consent_event_id": event_uuid,
-        "occurred_at": view.occurred_at,
-        "expires_at": view.expires_at,
-        "refused_at": view.refused_at,
-    }
-
-
-def _state_after(event: ConsentEvent) -> dict[str, Any]:
-    """The state of the event's (subject, purpose) right after it was recorded."""
-    events = db.session.scalars(
-        select(ConsentEvent)
-        .where(
-            ConsentEvent.subject_id == event.subject_id,
-            ConsentEvent.purpose_id == event.purpose_id,
-            ConsentEvent.seq <= event.seq,
-        )
-        .order_by(ConsentEvent.seq)
-    ).all()
-    view = fold(events)
-    event_uuid = next(e.uuid for e in events if e.id == view.event_id)
-    return _state_dict(event.purpose.code, event_uuid, view)
-
-
 def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-def _event_json(e: ConsentEvent) -> dict[str, Any]:
+def _event_json(e: EventRow) -> dict[str, Any]:
     """What :class:`EventOut` gives, built directly: a batch answers with thousands of these."""
     return {
         "id": e.uuid,
         "seq": e.seq,
-        "purpose": e.purpose.code,
+        "purpose": e.purpose_code,
         "purpose_version": e.purpose_version,
-        "policy_version": e.policy.label if e.policy_version_id else None,
+        "policy_version": e.policy_label,
         "action": e.action,
         "consent_type": e.consent_type,
         "actor": {
@@ -140,50 +111,46 @@ def _event_json(e: ConsentEvent) -> dict[str, Any]:
     }
 
 
-def _state_json(state: dict[str, Any]) -> dict[str, Any]:
+def _state_json(code: str, event_uuid: str, view: StateView) -> dict[str, Any]:
     """What :class:`StateOut` gives."""
-    return {k: _iso(v) if k in ("occurred_at", "expires_at", "refused_at") else v for k, v in state.items()}
-
-
-def _act_body(subject, result: service.ActResult, codes: list[str]) -> dict[str, Any]:
-    events = result.events
-    if result.is_replay:
-        states = [_state_after(e) for e in events]
-    else:  # the rows as they are right after this act
-        states = [
-            _state_dict(e.purpose.code, row.event.uuid, row)
-            for e, row in zip(events, result.states, strict=True)
-        ]
-    if not events:  # nothing to withdraw: answer with the current states
-        for code in codes:
-            purpose = db.session.scalars(
-                select(Purpose).where(Purpose.org_id == subject.org_id, Purpose.code == code)
-            ).one()
-            row = db.session.get(ConsentState, (subject.id, purpose.id))
-            if row is not None:
-                states.append(_state_dict(code, row.event.uuid, row))
-    receipts = [token for token in result.receipt_tokens if token is not None]
-    event_json = [_event_json(e) for e in events]
-    state_json = [_state_json(st) for st in states]
     return {
-        "subject": subject.external_id,
+        "purpose": code,
+        "status": view.status,
+        "purpose_version": view.purpose_version,
+        "consent_type": view.consent_type,
+        "consent_event_id": event_uuid,
+        "occurred_at": _iso(view.occurred_at),
+        "expires_at": _iso(view.expires_at),
+        "refused_at": _iso(view.refused_at),
+    }
+
+
+def _act_body(external_id: str, result: service.ActResult, codes: list[str]) -> dict[str, Any]:
+    events = [_event_json(e) for e in result.events]
+    # The states follow the events; an act that changed nothing answers with the current
+    # states of the purposes it named, in that order.
+    state_codes = [e.purpose_code for e in result.events] if result.events else codes
+    states = [
+        _state_json(code, uuid, view)
+        for code, uuid, view in zip(state_codes, result.state_events, result.states, strict=False)
+    ]
+    receipts = [token for token in result.receipt_tokens if token is not None]
+    return {
+        "subject": external_id,
         "replayed": result.is_replay,
-        "event": event_json[0] if event_json else None,
-        "state": state_json[0] if state_json else None,
+        "event": events[0] if events else None,
+        "state": states[0] if states else None,
         "receipt": receipts[0] if receipts else None,
-        "events": event_json,
-        "states": state_json,
+        "events": events,
+        "states": states,
         "receipts": receipts,
     }
 
 
-def _record(org: Organization, subject, act: dict[str, Any], key: str | None, now: datetime):
-    codes = act.get("purposes") or [act["purpose"]]
-    result = service.record_act(
-        org,
-        subject,
-        now,
-        purposes=codes,
+def _request(external_id: str, act: dict[str, Any], key: str | None) -> service.ActRequest:
+    return service.ActRequest(
+        subject=external_id,
+        purposes=act.get("purposes") or [act["purpose"]],
         action=act["action"],
         consent_type=act.get("consent_type"),
         method=act.get("method", "api"),
@@ -194,7 +161,6 @@ def _record(org: Organization, subject, act: dict[str, Any], key: str | None, no
         idempotency_key=key,
         is_subject_initiated=act.get("is_subject_initiated", False),
     )
-    return _act_body(subject, result, codes), result
 
 
 @operation(
@@ -220,7 +186,12 @@ def record_consent(org: Organization, external_id: str, body: dict):
             "invalid Idempotency-Key", {"Idempotency-Key": ["must be 1-200 characters, without NUL"]}
         )
     subject = subjects.get_subject(org, external_id)
-    data, result = _record(org, subject, body, key, utcnow())
+    request_ = _request(subject.external_id, body, key)
+    try:
+        result = service.record_acts(org, [request_], utcnow())[0]
+    except service.ActsRefused as refused:
+        raise refused.errors[0] from None
+    data = _act_body(subject.external_id, result, request_.purposes)
     headers = {}
     if result.is_replay:
         # A retry gets the first answer as it was, byte for byte; the header marks the replay.
@@ -264,25 +235,10 @@ def record_batch(org: Organization, body: dict):
     """Every item is validated first; if any is invalid or refused, the answer lists the errors
     per item (by index) and nothing is written."""
     items = _load_items(body["items"], BatchActIn())
-    now = utcnow()
-    results, errors = [], {}
-    savepoint = db.session.begin_nested()
-    with batch_lookups():
-        people = subjects.lock_subjects(org, {i["subject"] for i in items})
-        for index, item in enumerate(items):
-            try:
-                subject = people.get(item["subject"])
-                if subject is None:
-                    raise NotFound(f"no subject {item['subject']!r}")
-                data, _ = _record(org, subject, item, item.get("idempotency_key"), now)
-                results.append(data)
-            except DomainError as exc:
-                errors[str(index)] = exc.to_dict()
-    if errors:
-        savepoint.rollback()
-        raise InvalidInput("some items were refused; nothing was recorded", errors)
-    savepoint.commit()
-    return Reply({"count": len(results), "results": results}, is_serialized=True)
+    requests = [_request(item["subject"], item, item.get("idempotency_key")) for item in items]
+    results = service.record_acts(org, requests, utcnow())
+    answers = [_act_body(r.subject, result, r.purposes) for r, result in zip(requests, results, strict=True)]
+    return Reply({"count": len(answers), "results": answers}, is_serialized=True)
 
 
 @operation(

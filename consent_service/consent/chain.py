@@ -1,13 +1,17 @@
-"""Writing to a person's chain: append one event, move the state, queue its webhook; and the
-scheduled expiry sweep, which writes through the same path.
+"""Writing to people's chains: events planned in memory, then written in a few statements.
 
-The caller holds the person's lock (:func:`consent_service.consent.subjects.lock_subjects` or
-the row lock taken by ``record_act``) and owns the transaction.
+:class:`ChainWriter` is the one way events are written, whether a person records one act, a
+company sends a batch of a thousand, or the scheduled expiry sweep ends lapsed grants. It locks
+the people's chains, appends events (each hashed onto its person's chain), moves their states
+with the same :func:`~consent_service.consent.state.apply` that folds history, signs receipts,
+queues webhooks, and writes it all with :mod:`consent_service.consent.rows`. The caller owns
+the transaction.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +19,16 @@ from typing import Any
 from sqlalchemy import select
 
 from consent_service.consent import ledger
-from consent_service.consent.models import ConsentEvent, ConsentState, Subject
+from consent_service.consent.models import ConsentState, Subject
+from consent_service.consent.rows import (
+    Chain,
+    EventRow,
+    Writer,
+    forget,
+    history,
+    load_states,
+    lock_chains,
+)
 from consent_service.consent.state import StateView, apply, fold
 from consent_service.errors import InvalidInput
 from consent_service.extensions import db
@@ -60,133 +73,151 @@ WEBHOOK_EVENTS = {
 }
 
 
-def notify(
-    org: Organization, subject: Subject, event: ConsentEvent, state: ConsentState, now: datetime
-) -> None:
-    """Queue the webhook for ``event`` in this transaction (the outbox)."""
-    from consent_service.webhooks.service import emit
-
-    emit(
-        org,
-        WEBHOOK_EVENTS[event.action],
-        {
-            "subject": subject.external_id,
-            "purpose": event.purpose.code,
-            "purpose_version": event.purpose_version,
-            "action": event.action,
-            "consent_type": event.consent_type,
-            "consent_event_id": event.uuid,
-            "occurred_at": event.occurred_at.isoformat(),
-            "recorded_at": event.recorded_at.isoformat(),
-            "expires_at": event.expires_at.isoformat() if event.expires_at else None,
-            "status": state.status,
-        },
-        now,
-        ordering_key=subject.external_id,
-    )
+def webhook_data(chain: Chain, event: EventRow, state: StateView) -> dict[str, Any]:
+    """What the ``consent.*`` webhook of ``event`` says."""
+    return {
+        "subject": chain.external_id,
+        "purpose": event.purpose_code,
+        "purpose_version": event.purpose_version,
+        "action": event.action,
+        "consent_type": event.consent_type,
+        "consent_event_id": event.uuid,
+        "occurred_at": event.occurred_at.isoformat(),
+        "recorded_at": event.recorded_at.isoformat(),
+        "expires_at": event.expires_at.isoformat() if event.expires_at else None,
+        "status": state.status,
+    }
 
 
-def append(
-    org: Organization,
-    subject: Subject,
-    version: PurposeVersion,
-    now: datetime,
-    *,
-    action: str,
-    consent_type: str | None,
-    method: str,
-    actor: Actor,
-    evidence: dict[str, Any],
-    occurred_at: datetime,
-    policy: PolicyVersion | None,
-    bundle_id: str,
-    bundle_size: int,
-    idempotency_key: str | None,
-    is_subject_initiated: bool,
-) -> ConsentEvent:
-    """Append one event to the subject's chain (the caller holds the subject's lock)."""
-    expires_at = None
-    if action == "grant" and version.consent_validity_days:
-        expires_at = occurred_at + timedelta(days=version.consent_validity_days)
-    event = ConsentEvent(
-        uuid=str(uuid.uuid4()),
-        org_id=org.id,
-        subject_id=subject.id,
-        seq=subject.chain_seq + 1,
-        purpose_id=version.purpose_id,
-        purpose_version=version.version,
-        policy_version_id=policy.id if policy else None,
-        policy_seq=policy.seq if policy else 0,
-        action=action,
-        consent_type=consent_type if action == "grant" else None,
-        actor_kind=actor.kind,
-        actor_name=actor.name,
-        actor_relationship=actor.relationship,
-        actor_reason=actor.reason,
-        method=method,
-        evidence=dict(evidence),
-        is_subject_initiated=is_subject_initiated,
-        bundle_id=bundle_id,
-        bundle_size=bundle_size,
-        idempotency_key=idempotency_key,
-        occurred_at=occurred_at.astimezone(UTC),
-        recorded_at=now,
-        expires_at=expires_at,
-        prev_hash=subject.chain_head,
-    )
-    event.hash = ledger.event_hash(event, version.purpose.code)
-    event.purpose = version.purpose  # relationships set, so nothing is loaded before the flush
-    event.policy = policy
-    subject.chain_seq = event.seq
-    subject.chain_head = event.hash
-    db.session.add(event)
-    return event
+class ChainWriter:
+    """Events for many people, planned in memory and written together by :meth:`write`.
 
-
-def project(row: ConsentState | None, event: ConsentEvent) -> ConsentState:
-    """Update (or create) the state row for ``event``'s (subject, purpose).
-
-    An event recorded after one that happened later (a late paper form) is placed in time by
-    folding the pair's whole history again; otherwise the state moves one step.
+    Nothing reaches the database before :meth:`write`, so a caller that finds a problem
+    halfway simply does not call it.
     """
-    if row is not None and event.occurred_at < row.occurred_at:
-        history = db.session.scalars(
-            select(ConsentEvent).where(
-                ConsentEvent.subject_id == event.subject_id, ConsentEvent.purpose_id == event.purpose_id
-            )
-        ).all()
-        view = fold(history)
-    else:
-        view = apply(_view(row), event)
-    if row is None:
-        row = ConsentState(subject_id=event.subject_id, purpose_id=event.purpose_id, org_id=event.org_id)
-        db.session.add(row)
-    row.status = view.status
-    row.event = event if view.event_id in (None, event.id) else db.session.get(ConsentEvent, view.event_id)
-    row.purpose_version = view.purpose_version
-    row.policy_seq = view.policy_seq
-    row.consent_type = view.consent_type
-    row.is_guardian_act = view.is_guardian_act
-    row.occurred_at = view.occurred_at
-    row.expires_at = view.expires_at
-    row.refused_at = view.refused_at
-    return row
+
+    def __init__(self, org: Organization, now: datetime) -> None:
+        self.org = org
+        self.now = now
+        self.rows = Writer()
+        self.chains: dict[str, Chain] = {}
+        self.states: dict[tuple[int, int], StateView] = {}
+        self.events: list[EventRow] = []
+        self.touched: set[tuple[int, int]] = set()
+        self.receipts: list[tuple] = []
+        self.webhooks: list[tuple[str, dict[str, Any], str]] = []
+        self._ids: Iterable[int] = iter(())
+
+    def lock(self, external_ids: Iterable[str]) -> dict[str, Chain]:
+        """Lock these people's chains (one statement, id order) and load their states."""
+        chains = lock_chains(self.org.id, external_ids)
+        self.chains.update(chains)
+        self.states.update(load_states([c.id for c in chains.values()]))
+        return chains
+
+    def reserve(self, count: int) -> None:
+        """Reserve ids for up to ``count`` events (in one statement)."""
+        self._ids = iter(self.rows.reserve_event_ids(count))
+
+    def append(
+        self,
+        chain: Chain,
+        version: PurposeVersion,
+        policy: PolicyVersion | None,
+        *,
+        action: str,
+        consent_type: str | None,
+        method: str,
+        actor: Actor,
+        evidence: dict[str, Any],
+        occurred_at: datetime,
+        bundle_id: str,
+        bundle_size: int,
+        idempotency_key: str | None,
+        is_subject_initiated: bool,
+    ) -> tuple[EventRow, StateView]:
+        """Append one event to ``chain`` and move its state; return both."""
+        occurred_at = occurred_at.astimezone(UTC)
+        expires_at = None
+        if action == "grant" and version.consent_validity_days:
+            expires_at = occurred_at + timedelta(days=version.consent_validity_days)
+        event = EventRow(
+            id=next(self._ids),
+            uuid=str(uuid.uuid4()),
+            org_id=self.org.id,
+            subject_id=chain.id,
+            seq=chain.seq + 1,
+            purpose_id=version.purpose_id,
+            purpose_version=version.version,
+            policy_version_id=policy.id if policy else None,
+            policy_seq=policy.seq if policy else 0,
+            action=action,
+            consent_type=consent_type if action == "grant" else None,
+            actor_kind=actor.kind,
+            actor_name=actor.name,
+            actor_relationship=actor.relationship,
+            actor_reason=actor.reason,
+            method=method,
+            evidence=dict(evidence),
+            is_subject_initiated=is_subject_initiated,
+            bundle_id=bundle_id,
+            bundle_size=bundle_size,
+            idempotency_key=idempotency_key,
+            occurred_at=occurred_at,
+            recorded_at=self.now,
+            expires_at=expires_at,
+            prev_hash=chain.head,
+            purpose_code=version.purpose.code,
+            policy_label=policy.label if policy else None,
+        )
+        event.hash = ledger.event_hash(event, event.purpose_code)
+        chain.seq, chain.head, chain.touched = event.seq, event.hash, True
+        self.events.append(event)
+        key = (chain.id, version.purpose_id)
+        state = self._project(key, event)
+        self.states[key] = state
+        self.touched.add(key)
+        self.webhooks.append((WEBHOOK_EVENTS[action], webhook_data(chain, event, state), chain.external_id))
+        return event, state
+
+    def _project(self, key: tuple[int, int], event: EventRow) -> StateView:
+        """The state after ``event``. An event recorded after one that happened later (a late
+        paper form) is placed in time by folding the pair's whole history again."""
+        state = self.states.get(key)
+        if state is not None and event.occurred_at < state.occurred_at:
+            pending = [e for e in self.events if (e.subject_id, e.purpose_id) == key]
+            return fold([*history(*key), *pending])
+        return apply(state, event)
+
+    def receipt(
+        self, chain: Chain, event: EventRow, version: PurposeVersion, policy: PolicyVersion | None
+    ) -> str:
+        """Sign the receipt of a grant; it is stored with the event by :meth:`write`."""
+        from consent_service.receipts.service import sign_receipt
+
+        record, token = sign_receipt(self.org, chain.external_id, event, version, policy, self.now)
+        self.receipts.append(record)
+        return token
+
+    def write(self) -> None:
+        """Write every planned event, state, chain head, receipt and webhook."""
+        from consent_service.receipts.service import store_receipts
+        from consent_service.webhooks.service import emit_many
+
+        if not self.events:
+            return
+        self.rows.insert_events(self.events)
+        self.rows.upsert_states(
+            [self.rows.state_tuple(key, self.org.id, self.states[key]) for key in sorted(self.touched)]
+        )
+        self.rows.update_heads(self.chains.values(), self.now)
+        store_receipts(self.receipts)
+        emit_many(self.org, self.webhooks, self.now)
+        forget([c.id for c in self.chains.values() if c.touched], self.touched)
 
 
-def _view(row: ConsentState | None) -> StateView | None:
-    if row is None:
-        return None
-    return StateView(
-        status=row.status,
-        event_id=row.event_id,
-        purpose_version=row.purpose_version,
-        policy_seq=row.policy_seq,
-        consent_type=row.consent_type,
-        is_guardian_act=row.is_guardian_act,
-        occurred_at=row.occurred_at,
-        expires_at=row.expires_at,
-        refused_at=row.refused_at,
-    )
+#: How many people the expiry sweep writes for at a time.
+EXPIRY_CHUNK = 1000
 
 
 def expire_lapsed(org: Organization, now: datetime) -> int:
@@ -194,41 +225,43 @@ def expire_lapsed(org: Organization, now: datetime) -> int:
 
     Idempotent: a lapsed grant is expired once, and a second run finds nothing to do.
     """
-    rows = db.session.scalars(
-        select(ConsentState).where(
-            ConsentState.org_id == org.id,
-            ConsentState.status == "granted",
-            ConsentState.expires_at <= now,
+    people = db.session.scalars(
+        select(Subject.external_id)
+        .join(ConsentState, ConsentState.subject_id == Subject.id)
+        .where(
+            ConsentState.org_id == org.id, ConsentState.status == "granted", ConsentState.expires_at <= now
         )
+        .distinct()
     ).all()
     count = 0
-    for state in rows:
-        subject = db.session.get(Subject, state.subject_id)
-        db.session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
-        db.session.refresh(subject)
-        db.session.refresh(state)
-        if state.status != "granted" or state.expires_at is None or state.expires_at > now:
-            continue
-        purpose = db.session.get(Purpose, state.purpose_id)
-        version = next(v for v in purpose.versions if v.version == state.purpose_version)
-        event = append(
-            org,
-            subject,
-            version,
-            now,
-            action="expire",
-            consent_type=None,
-            method="system",
-            actor=Actor(kind="system", reason="consent validity period ended"),
-            evidence={},
-            occurred_at=state.expires_at,
-            policy=None,
-            bundle_id=str(uuid.uuid4()),
-            bundle_size=1,
-            idempotency_key=None,
-            is_subject_initiated=False,
+    for start in range(0, len(people), EXPIRY_CHUNK):
+        writer = ChainWriter(org, now)
+        chains = {c.id: c for c in writer.lock(people[start : start + EXPIRY_CHUNK]).values()}
+        due = sorted(  # checked again under the lock
+            key
+            for key, state in writer.states.items()
+            if state.status == "granted" and state.expires_at is not None and state.expires_at <= now
         )
-        notify(org, subject, event, project(state, event), now)
-        count += 1
-    db.session.flush()
+        writer.reserve(len(due))
+        for subject_id, purpose_id in due:
+            state = writer.states[(subject_id, purpose_id)]
+            purpose = db.session.get(Purpose, purpose_id)
+            version = next(v for v in purpose.versions if v.version == state.purpose_version)
+            writer.append(
+                chains[subject_id],
+                version,
+                None,
+                action="expire",
+                consent_type=None,
+                method="system",
+                actor=Actor(kind="system", reason="consent validity period ended"),
+                evidence={},
+                occurred_at=state.expires_at,
+                bundle_id=str(uuid.uuid4()),
+                bundle_size=1,
+                idempotency_key=None,
+                is_subject_initiated=False,
+            )
+        writer.write()
+        count += len(due)
     return count

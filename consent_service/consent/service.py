@@ -1,33 +1,36 @@
 """Write side of the ledger: subjects and consent acts (PIPL 13-17, 29, 31; GB/T 5.3-5.6).
 
-Functions here flush but never commit: the request or command that calls them owns the
-transaction (house style 5).
+Every act, one or a thousand, is planned in memory and written by one
+:class:`~consent_service.consent.chain.ChainWriter`. Functions here write but never commit: the
+request or command that calls them owns the transaction (house style 5).
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
 
-from consent_service.consent.chain import Actor, append, notify, project
+from consent_service.consent.chain import Actor, ChainWriter
 from consent_service.consent.models import (
     ACTOR_KINDS,
     COLLECTION_METHODS,
     CONSENT_TYPES,
     ConsentEvent,
-    ConsentState,
     Subject,
 )
+from consent_service.consent.rows import Chain, EventRow, history
+from consent_service.consent.state import StateView, fold
 from consent_service.consent.subjects import is_minor
 from consent_service.errors import (
     ConsentNotApplicable,
     ConsentTypeInsufficient,
+    DomainError,
     GuardianRequired,
     IdempotencyKeyReused,
     InvalidInput,
@@ -37,7 +40,7 @@ from consent_service.errors import (
     StalePolicyVersion,
 )
 from consent_service.extensions import db
-from consent_service.memo import in_batch, remembered
+from consent_service.memo import batch_lookups, remembered
 from consent_service.policies.models import (
     CONSENT_REQUIREMENTS,
     Organization,
@@ -59,16 +62,54 @@ EVIDENCE_KEYS = {"ip", "user_agent", "locale", "notice_sha256", "document_ref", 
 
 
 @dataclass
-class ActResult:
-    """What recording an act produced: new events (none for a no-op), states, receipts."""
+class ActRequest:
+    """One consent act as asked: by one person (their external id), on one or more purposes."""
 
-    events: list[ConsentEvent]
-    states: list[ConsentState]
-    #: Receipts by event id (filled once the events are flushed; in a batch, at its end).
-    receipts: dict[int, str] = field(default_factory=dict)
-    is_replay: bool = False
+    subject: str
+    purposes: list[str]
+    action: str
+    consent_type: str | None = None
+    method: str = "api"
+    actor: Actor | dict[str, Any] | None = None
+    evidence: dict[str, Any] | None = None
+    occurred_at: datetime | None = None
+    policy_version: str | None = None
+    idempotency_key: str | None = None
+    is_subject_initiated: bool = False
+
+
+@dataclass
+class ActResult:
+    """What recording an act produced: its events (none for a withdrawal of nothing), the
+    state of each purpose after it, and the signed receipt of each grant."""
+
+    events: list[EventRow]
+    states: list[StateView]
+    #: The uuid of the event each state rests on, in the order of ``states``.
+    state_events: list[str]
     #: The receipt of each event, in the order of ``events`` (``None`` for non-grants).
     receipt_tokens: list[str | None] = field(default_factory=list)
+    is_replay: bool = False
+
+    @property
+    def receipts(self) -> dict[int, str]:
+        """Receipts by event id."""
+        return {
+            e.id: token
+            for e, token in zip(self.events, self.receipt_tokens, strict=True)
+            if token is not None
+        }
+
+
+class ActsRefused(InvalidInput):
+    """Some acts of a batch were invalid or refused; nothing was recorded."""
+
+    def __init__(self, errors: dict[int, DomainError]) -> None:
+        super().__init__(
+            "some items were refused; nothing was recorded",
+            {str(index): error.to_dict() for index, error in sorted(errors.items())},
+        )
+        self.errors = errors
 
 
 # --- consent acts -------------------------------------------------------------------------
@@ -151,11 +192,11 @@ def _policy_for(org: Organization, label: str | None, at: datetime) -> PolicyVer
 
 def _check_grant(
     org: Organization,
-    subject: Subject,
+    subject: Subject | Chain,
     versions: list[PurposeVersion],
     consent_type: str,
     actor: Actor,
-    states: dict[int, ConsentState],
+    states: dict[int, StateView | None],
     is_subject_initiated: bool,
     occurred_at: datetime,
 ) -> None:
@@ -205,7 +246,7 @@ def _check_grant(
             )
 
 
-def _replay(org: Organization, subject: Subject, key: str, action: str, codes: list[str]) -> ActResult:
+def _replay(org: Organization, chain: Chain, key: str, action: str, codes: list[str]) -> ActResult:
     """Return the act first recorded under ``key``, or refuse a different act with it."""
     first = db.session.scalars(
         select(ConsentEvent).where(ConsentEvent.org_id == org.id, ConsentEvent.idempotency_key == key)
@@ -216,22 +257,173 @@ def _replay(org: Organization, subject: Subject, key: str, action: str, codes: l
         )
     )
     if (
-        first.subject_id != subject.id
+        first.subject_id != chain.id
         or first.action != action
         or sorted(e.purpose.code for e in events) != sorted(codes)
     ):
         raise IdempotencyKeyReused(f"idempotency key {key!r} was used for a different act")
-    states = [db.session.get(ConsentState, (subject.id, e.purpose_id)) for e in events]
     from consent_service.receipts.service import receipts_for
 
     receipts = receipts_for(events)
+    states, state_events = [], []
+    for event in events:  # the state of each purpose right after the act
+        earlier = [e for e in history(event.subject_id, event.purpose_id) if e.seq <= event.seq]
+        view = fold(earlier)
+        states.append(view)
+        state_events.append(next(e.uuid for e in earlier if e.id == view.event_id))
     return ActResult(
-        events=events,
+        events=[EventRow.from_model(e) for e in events],
         states=states,
-        receipts=receipts,
-        is_replay=True,
+        state_events=state_events,
         receipt_tokens=[receipts.get(e.id) for e in events],
+        is_replay=True,
     )
+
+
+class _Batch:
+    """Plans a batch of acts on a :class:`ChainWriter`: lookups made once, rules checked per act."""
+
+    def __init__(self, org: Organization, requests: list[ActRequest], now: datetime) -> None:
+        self.org = org
+        self.now = now
+        self.writer = ChainWriter(org, now)
+        self.writer.lock(r.subject for r in requests if isinstance(r.subject, str))
+        keys = {r.idempotency_key for r in requests if isinstance(r.idempotency_key, str)}
+        self.used_keys = set()
+        if keys:
+            self.used_keys = set(
+                db.session.scalars(
+                    select(ConsentEvent.idempotency_key).where(
+                        ConsentEvent.org_id == org.id, ConsentEvent.idempotency_key.in_(sorted(keys))
+                    )
+                )
+            )
+        #: Keys first used in this batch: (subject, action, purposes) and the result.
+        self.pending_keys: dict[str, tuple[tuple, ActResult]] = {}
+        self.purposes: dict[str, Purpose] = {}
+        self.writer.reserve(sum(len(r.purposes) for r in requests if isinstance(r.purposes, list)))
+
+    def purpose(self, code: str) -> Purpose:
+        if code not in self.purposes:
+            self.purposes[code] = get_purpose(self.org, code)
+        return self.purposes[code]
+
+    def plan(self, request: ActRequest) -> ActResult:
+        """Check one act against every rule and append its events; raise a DomainError if it
+        is refused (the caller then writes nothing)."""
+        actor = Actor.from_value(request.actor)
+        evidence = {} if request.evidence is None else request.evidence
+        occurred_at = self.now if request.occurred_at is None else request.occurred_at
+        action, purposes = request.action, request.purposes
+        _validate_act(
+            action, request.consent_type, request.method, actor, evidence, occurred_at, purposes, self.now
+        )
+        key = request.idempotency_key
+        if key is not None and not (isinstance(key, str) and 0 < len(key) <= 200):
+            raise InvalidInput("invalid idempotency key", {"idempotency_key": ["must be 1-200 characters"]})
+        chain = self.writer.chains.get(request.subject)
+        if chain is None:
+            raise NotFound(f"no subject {request.subject!r}")
+        if key is not None:
+            if key in self.pending_keys:  # the same key twice in one batch: the second replays
+                signature, first = self.pending_keys[key]
+                if signature != (request.subject, action, sorted(purposes)):
+                    raise IdempotencyKeyReused(f"idempotency key {key!r} was used for a different act")
+                return replace(first, is_replay=True)
+            if key in self.used_keys:
+                return _replay(self.org, chain, key, action, purposes)
+
+        versions = [self.purpose(code).current for code in purposes]
+        states = {v.purpose_id: self.writer.states.get((chain.id, v.purpose_id)) for v in versions}
+        policy = _policy_for(self.org, request.policy_version, occurred_at)
+        if action == "grant":
+            _check_grant(
+                self.org,
+                chain,
+                versions,
+                request.consent_type,
+                actor,
+                states,
+                request.is_subject_initiated,
+                occurred_at,
+            )
+        elif action in ("withdraw", "invalidate"):
+            # Withdrawing what is not in force changes nothing and records nothing.
+            versions = [v for v in versions if _in_force(states.get(v.purpose_id))]
+            if not versions:
+                result = self._unchanged(chain, purposes)
+                if key is not None:
+                    self.pending_keys[key] = ((request.subject, action, sorted(purposes)), result)
+                return result
+
+        bundle_id = str(uuid.uuid4())
+        result = ActResult(events=[], states=[], state_events=[])
+        for index, version in enumerate(versions):
+            event, state = self.writer.append(
+                chain,
+                version,
+                policy,
+                action=action,
+                consent_type=request.consent_type,
+                method=request.method,
+                actor=actor,
+                evidence=evidence,
+                occurred_at=occurred_at,
+                bundle_id=bundle_id,
+                bundle_size=len(versions),
+                idempotency_key=key if index == 0 else None,
+                is_subject_initiated=request.is_subject_initiated,
+            )
+            result.events.append(event)
+            result.states.append(state)
+            result.state_events.append(self._event_uuid(state.event_id))
+            token = self.writer.receipt(chain, event, version, policy) if action == "grant" else None
+            result.receipt_tokens.append(token)
+        if key is not None:
+            self.pending_keys[key] = ((request.subject, action, sorted(purposes)), result)
+        return result
+
+    def _event_uuid(self, event_id: int) -> str:
+        planned = self.writer.events
+        if planned and planned[-1].id == event_id:
+            return planned[-1].uuid
+        found = next((e.uuid for e in planned if e.id == event_id), None)
+        if found is None:
+            found = db.session.scalar(select(ConsentEvent.uuid).where(ConsentEvent.id == event_id))
+        return found
+
+    def _unchanged(self, chain: Chain, codes: list[str]) -> ActResult:
+        """The result of an act that changed nothing: the current states of its purposes."""
+        result = ActResult(events=[], states=[], state_events=[])
+        for code in codes:
+            state = self.writer.states.get((chain.id, self.purpose(code).id))
+            if state is not None:
+                result.states.append(state)
+                result.state_events.append(self._event_uuid(state.event_id))
+        return result
+
+
+def record_acts(org: Organization, requests: list[ActRequest], now: datetime) -> list[ActResult]:
+    """Record many consent acts in one go (PIPL 14-16, 29, 31), all or nothing.
+
+    Every act is checked against the same rules as :func:`record_act`, in order, each seeing
+    the acts before it. If any is refused, :class:`ActsRefused` lists the errors by index and
+    nothing is written.
+    """
+    db.session.flush()  # what the session holds (a subject just created) is seen below
+    batch = _Batch(org, requests, now)
+    results: list[ActResult] = []
+    errors: dict[int, DomainError] = {}
+    with batch_lookups():
+        for index, request in enumerate(requests):
+            try:
+                results.append(batch.plan(request))
+            except DomainError as exc:
+                errors[index] = exc
+        if errors:
+            raise ActsRefused(errors)
+        batch.writer.write()
+    return results
 
 
 def record_act(
@@ -257,122 +449,26 @@ def record_act(
     always accepted; withdrawing what is not granted records nothing (idempotent, PIPL 15).
     With ``idempotency_key``, a retry returns the first act and writes nothing.
     """
-    actor = Actor.from_value(actor)
-    evidence = {} if evidence is None else evidence
-    occurred_at = now if occurred_at is None else occurred_at
-    _validate_act(action, consent_type, method, actor, evidence, occurred_at, purposes, now)
-    if idempotency_key is not None and not (
-        isinstance(idempotency_key, str) and 0 < len(idempotency_key) <= 200
-    ):
-        raise InvalidInput("invalid idempotency key", {"idempotency_key": ["must be 1-200 characters"]})
     if subject.org_id != org.id:
         raise NotFound("no such subject")
-
-    # One writer per person at a time: the subject row is the lock of their chain (a batch
-    # locks all its people up front, in id order, and keeps their rows current itself).
-    batch = in_batch()
-    if batch is None or subject.id not in batch.get("locked_subjects", ()):
-        db.session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
-        db.session.refresh(subject)
-    if idempotency_key is not None:
-        if batch is not None and idempotency_key in batch.setdefault("pending_keys", set()):
-            db.session.flush()  # a key repeated inside one batch: let the database see the first
-        exists = db.session.scalar(
-            select(ConsentEvent.id).where(
-                ConsentEvent.org_id == org.id, ConsentEvent.idempotency_key == idempotency_key
-            )
-        )
-        if exists is not None:
-            return _replay(org, subject, idempotency_key, action, purposes)
-        if batch is not None:
-            batch["pending_keys"].add(idempotency_key)
-
-    purpose_rows: list[Purpose] = [
-        remembered(("purpose", org.id, code), lambda code=code: get_purpose(org, code)) for code in purposes
-    ]
-    versions = [p.current for p in purpose_rows]
-    states = _current_states(subject, [p.id for p in purpose_rows], batch)
-    policy = _policy_for(org, policy_version, occurred_at)
-    if action == "grant":
-        _check_grant(org, subject, versions, consent_type, actor, states, is_subject_initiated, occurred_at)
-    elif action in ("withdraw", "invalidate"):
-        # Withdrawing what is not in force changes nothing and records nothing.
-        versions = [v for v in versions if _in_force(states.get(v.purpose_id))]
-
-    bundle_id = str(uuid.uuid4())
-    result = ActResult(events=[], states=[])
-    for index, version in enumerate(versions):
-        event = append(
-            org,
-            subject,
-            version,
-            now,
-            action=action,
-            consent_type=consent_type,
-            method=method,
-            actor=actor,
-            evidence=evidence,
-            occurred_at=occurred_at,
-            policy=policy,
-            bundle_id=bundle_id,
-            bundle_size=len(versions),
-            idempotency_key=idempotency_key if index == 0 else None,
-            is_subject_initiated=is_subject_initiated,
-        )
-        result.events.append(event)
-        state = project(states.get(version.purpose_id), event)
-        states[version.purpose_id] = state
-        if batch is not None:
-            batch.setdefault("states", {})[(subject.id, version.purpose_id)] = state
-        result.states.append(state)
-    if action == "grant":
-        from consent_service.receipts.service import issue_receipt
-
-        result.receipt_tokens = [
-            issue_receipt(org, subject, event, version, policy, now)
-            for event, version in zip(result.events, versions, strict=True)
-        ]
-    else:
-        result.receipt_tokens = [None] * len(result.events)
-    for event, state in zip(result.events, result.states, strict=True):
-        notify(org, subject, event, state, now)
-    if batch is None:  # a batch flushes once at its end (see finish_batch)
-        finish(result)
-    return result
+    request = ActRequest(
+        subject=subject.external_id,
+        purposes=purposes,
+        action=action,
+        consent_type=consent_type,
+        method=method,
+        actor=actor,
+        evidence=evidence,
+        occurred_at=occurred_at,
+        policy_version=policy_version,
+        idempotency_key=idempotency_key,
+        is_subject_initiated=is_subject_initiated,
+    )
+    try:
+        return record_acts(org, [request], now)[0]
+    except ActsRefused as refused:
+        raise refused.errors[0] from None
 
 
-def finish(result: ActResult) -> ActResult:
-    """Flush what an act wrote and key its receipts by event id."""
-    db.session.flush()
-    result.receipts = {
-        e.id: token
-        for e, token in zip(result.events, result.receipt_tokens, strict=True)
-        if token is not None
-    }
-    return result
-
-
-def _current_states(subject: Subject, purpose_ids: list[int], batch: dict | None) -> dict[int, ConsentState]:
-    """The state rows of ``subject`` for ``purpose_ids``; in a batch, including rows it created."""
-    known = batch.setdefault("states", {}) if batch is not None else {}
-    missing = [p for p in purpose_ids if (subject.id, p) not in known]
-    if batch is not None and subject.id in batch.get("all_states_of", ()):
-        missing = []  # loaded up front: what is not known does not exist
-    found = {}
-    if missing:
-        with db.session.no_autoflush:
-            found = {
-                s.purpose_id: s
-                for s in db.session.scalars(
-                    select(ConsentState).where(
-                        ConsentState.subject_id == subject.id, ConsentState.purpose_id.in_(missing)
-                    )
-                )
-            }
-    out = {p: known[(subject.id, p)] for p in purpose_ids if (subject.id, p) in known}
-    out.update(found)
-    return out
-
-
-def _in_force(state: ConsentState | None) -> bool:
+def _in_force(state: StateView | None) -> bool:
     return state is not None and state.status == "granted"

@@ -14,10 +14,9 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from consent_service.consent.models import ConsentState, Subject
+from consent_service.consent.models import Subject
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db
-from consent_service.memo import in_batch
 from consent_service.policies.models import Organization
 
 
@@ -108,28 +107,3 @@ def minor_at(is_under_14: bool, birth_date: date | None, timezone: str, at: date
     today = at.astimezone(ZoneInfo(timezone)).date()
     age = today.year - birth_date.year - ((today.month, today.day) < (birth_date.month, birth_date.day))
     return age < limit
-
-
-def lock_subjects(org: Organization, external_ids: set[str]) -> dict[str, Subject]:
-    """Load and lock the chains of these people in one statement, in id order (so that two
-    batches never deadlock), with their rows as they are now; in a batch, mark them locked, so
-    that each act need not lock and reload its person, and load all their current states."""
-    people = {
-        s.external_id: s
-        for s in db.session.scalars(
-            select(Subject)
-            .where(Subject.org_id == org.id, Subject.external_id.in_(sorted(external_ids)))
-            .order_by(Subject.id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-    }
-    ids = [s.id for s in people.values()]
-    batch = in_batch()
-    if batch is not None and ids:
-        batch.setdefault("locked_subjects", set()).update(ids)
-        states = batch.setdefault("states", {})
-        for row in db.session.scalars(select(ConsentState).where(ConsentState.subject_id.in_(ids))):
-            states[(row.subject_id, row.purpose_id)] = row
-        batch.setdefault("all_states_of", set()).update(ids)
-    return people

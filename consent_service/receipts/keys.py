@@ -60,14 +60,16 @@ def active_key(now: datetime) -> SigningKey:
     and its key is used.
     """
     query = select(SigningKey).where(SigningKey.is_active)
-    row = remembered("active_signing_key", lambda: db.session.scalars(query).first())
-    if row is not None:
-        return row
+    row = remembered("active_signing_key", lambda: db.session.scalars(query).first() or _first_key(now))
+    return row
+
+
+def _first_key(now: datetime) -> SigningKey:
     try:
         with db.session.begin_nested():
             return create_key(now)
     except IntegrityError:
-        return db.session.scalars(query).one()
+        return db.session.scalars(select(SigningKey).where(SigningKey.is_active)).one()
 
 
 def jwks() -> dict[str, list[dict[str, Any]]]:

@@ -16,7 +16,9 @@ import jsonschema
 from flask import current_app
 from sqlalchemy import select
 
-from consent_service.consent.models import ConsentEvent, Subject
+from consent_service.consent.models import ConsentEvent
+from consent_service.consent.rows import EventRow
+from consent_service.database import insert_rows, stored_time
 from consent_service.errors import DomainError
 from consent_service.extensions import db
 from consent_service.memo import remembered
@@ -64,8 +66,8 @@ def policy_url(org: Organization, policy: PolicyVersion | None) -> str:
 
 def build_receipt(
     org: Organization,
-    subject: Subject,
-    event: ConsentEvent,
+    subject_external_id: str,
+    event: ConsentEvent | EventRow,
     version: PurposeVersion,
     policy: PolicyVersion | None,
     receipt_id: str,
@@ -109,7 +111,7 @@ def build_receipt(
         "consentReceiptID": receipt_id,
         "publicKey": json.dumps(public_jwk, sort_keys=True),
         "language": (event.evidence or {}).get("locale") or "zh-CN",
-        "piiPrincipalId": subject.external_id,
+        "piiPrincipalId": subject_external_id,
         "piiControllers": [
             {
                 "piiController": f"{org.name_zh} ({org.name_en})",
@@ -127,7 +129,7 @@ def build_receipt(
         "spiCat": sorted({c.pipl28_kind or c.name_en for c in categories if c.is_sensitive}),
         # JWT claims (RFC 7519)
         "iss": base,
-        "sub": subject.external_id,
+        "sub": subject_external_id,
         "iat": int(event.recorded_at.timestamp()),
         "jti": receipt_id,
         # PIPL extension
@@ -155,23 +157,31 @@ def build_receipt(
     }
 
 
-def issue_receipt(
+#: The columns :func:`store_receipts` writes, in the order of :func:`sign_receipt`'s records.
+RECEIPT_COLUMNS = ("receipt_id", "event_id", "org_id", "kid", "jws", "issued_at")
+
+
+def sign_receipt(
     org: Organization,
-    subject: Subject,
-    event: ConsentEvent,
+    subject_external_id: str,
+    event: ConsentEvent | EventRow,
     version: PurposeVersion,
     policy: PolicyVersion | None,
     now: datetime,
-) -> str:
-    """Sign and store the receipt for a grant; return the compact JWS."""
+) -> tuple[tuple, str]:
+    """Sign the receipt of a grant; return its record for :func:`store_receipts` and the JWS."""
     key = keys.active_key(now)
     receipt_id = str(uuid.uuid4())
-    claims = build_receipt(org, subject, event, version, policy, receipt_id, key.public_jwk)
+    claims = build_receipt(org, subject_external_id, event, version, policy, receipt_id, key.public_jwk)
     kid, token = keys.sign(claims, now, typ=RECEIPT_TYPE)
-    db.session.add(
-        ConsentReceipt(receipt_id=receipt_id, event=event, org_id=org.id, kid=kid, jws=token, issued_at=now)
-    )
-    return token
+    return (receipt_id, event.id, org.id, kid, token, now), token
+
+
+def store_receipts(records: list[tuple]) -> None:
+    """Store signed receipts (records from :func:`sign_receipt`) in the caller's transaction."""
+    dialect = db.session.get_bind().dialect.name
+    rows = [(*record[:-1], stored_time(dialect, record[-1])) for record in records]
+    insert_rows(db.session, ConsentReceipt.__tablename__, RECEIPT_COLUMNS, rows)
 
 
 def receipts_for(events: list[ConsentEvent]) -> dict[int, str]:

@@ -7,6 +7,7 @@ change and its notification commit or roll back together; delivery happens after
 from __future__ import annotations
 
 import ipaddress
+import json
 import secrets
 import uuid
 from datetime import datetime
@@ -17,6 +18,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from consent_service import secrets_box
+from consent_service.database import insert_rows, stored_time
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db
 from consent_service.memo import remembered
@@ -111,37 +113,72 @@ def emit(
     org: Organization, event_type: str, data: dict[str, Any], now: datetime, ordering_key: str | None = None
 ) -> int:
     """Queue ``event_type`` for every endpoint of ``org`` that wants it; return how many."""
-    assert event_type in EVENT_TYPES, event_type
-    subscribed = remembered(("webhook_endpoints", org.id), lambda: list_endpoints(org))
-    endpoints = [e for e in subscribed if event_type in e.events or "*" in e.events]
-    if not endpoints:
+    return emit_many(org, [(event_type, data, ordering_key or org.slug)], now)
+
+
+DELIVERY_COLUMNS = (
+    "public_id",
+    "endpoint_id",
+    "org_id",
+    "event_id",
+    "event_type",
+    "ordering_key",
+    "payload",
+    "status",
+    "attempts",
+    "next_attempt_at",
+    "created_at",
+)
+
+
+def emit_many(org: Organization, events: list[tuple[str, dict[str, Any], str]], now: datetime) -> int:
+    """Queue ``(event type, data, ordering key)`` events, in order, for every endpoint of
+    ``org`` that wants each; return how many deliveries were queued."""
+    if not events:
         return 0
-    event_id = "evt_" + uuid.uuid4().hex
-    payload = {
-        "id": event_id,
-        "type": event_type,
-        "created_at": now.isoformat(),
-        "organization": org.slug,
-        "data": data,
-    }
-    for endpoint in endpoints:
-        db.session.add(
-            WebhookDelivery(
-                public_id="whd_" + uuid.uuid4().hex[:24],
-                endpoint_id=endpoint.id,
-                org_id=org.id,
-                event_id=event_id,
-                event_type=event_type,
-                ordering_key=ordering_key or org.slug,
-                payload=payload,
-                status="pending",
-                attempts=0,
-                next_attempt_at=now,
-                created_at=now,
-            )
+    subscribed = remembered(("webhook_endpoints", org.id), lambda: list_endpoints(org))
+    if not subscribed:
+        return 0
+    dialect = db.session.get_bind().dialect.name
+    stamp = stored_time(dialect, now)
+    created = now.isoformat()
+    rows = []
+    for event_type, data, ordering_key in events:
+        assert event_type in EVENT_TYPES, event_type
+        endpoints = [e for e in subscribed if event_type in e.events or "*" in e.events]
+        if not endpoints:
+            continue
+        event_id = "evt_" + uuid.uuid4().hex
+        payload = json.dumps(
+            {
+                "id": event_id,
+                "type": event_type,
+                "created_at": created,
+                "organization": org.slug,
+                "data": data,
+            },
+            ensure_ascii=False,
         )
-    db.session.info[PENDING_FLAG] = True
-    return len(endpoints)
+        rows += [
+            (
+                "whd_" + uuid.uuid4().hex[:24],
+                endpoint.id,
+                org.id,
+                event_id,
+                event_type,
+                ordering_key,
+                payload,
+                "pending",
+                0,
+                stamp,
+                stamp,
+            )
+            for endpoint in endpoints
+        ]
+    if rows:
+        insert_rows(db.session, WebhookDelivery.__tablename__, DELIVERY_COLUMNS, rows)
+        db.session.info[PENDING_FLAG] = True
+    return len(rows)
 
 
 def list_deliveries(

@@ -681,7 +681,7 @@ def test_a_busy_database_is_503_with_retry_after_not_500(client, api, person, mo
     def busy(*args, **kwargs):
         raise OperationalError("INSERT ...", {}, orig)
 
-    monkeypatch.setattr(service, "record_act", busy)
+    monkeypatch.setattr(service, "record_acts", busy)
     body = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}
     response = post_act(client, api, person, body)
     problem = assert_problem(response, 503, "database_busy")

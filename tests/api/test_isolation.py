@@ -128,7 +128,9 @@ def assert_not_found(response) -> None:
 
 
 def a_rows(model, org) -> list:
-    return list(_db.session.scalars(select(model).where(model.org_id == org.id)))
+    """Organization A's rows of ``model``, in the order they were created."""
+    key = model.__mapper__.primary_key
+    return list(_db.session.scalars(select(model).where(model.org_id == org.id).order_by(*key)))
 
 
 # --- the cases, one per route ----------------------------------------------------------------

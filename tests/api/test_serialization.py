@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from consent_service.consent.api import _event_json, _state_after, _state_json
+from consent_service.consent.api import _event_json, _state_json
+from consent_service.consent.models import ConsentEvent
 from consent_service.consent.schemas import EventOut, StateOut
 from tests.factories import act, grant, make_org, make_purpose, make_subject, publish_policy
 
@@ -15,28 +16,37 @@ def test_hand_built_events_and_states_equal_the_schemas(db, clock):
     make_purpose(org, clock.now(), "ads", consent_validity_days=30)
     publish_policy(org, clock.now(), "v1")
     kid = make_subject(org, clock.now(), "kid", is_under_14=True)
-    events = grant(
-        org,
-        kid,
-        clock.now(),
-        "ads",
-        policy_version="v1",
-        method="paper",
-        evidence={"document_ref": "form 7", "notice_sha256": "b" * 64},
-        actor={"kind": "guardian", "name": "Mum", "relationship": "mother"},
-        occurred_at=clock.now() - timedelta(hours=2),
-    ).events
-    events += act(
-        org,
-        kid,
-        clock.now(),
-        "withdraw",
-        "ads",
-        actor={"kind": "guardian", "name": "Mum", "relationship": "mother"},
-    ).events
-    events += act(org, kid, clock.now(), "refuse", "ads").events
-    assert len(events) == 3
-    for event in events:
-        assert _event_json(event) == EventOut().dump(event)
-        state = _state_after(event)
-        assert _state_json(state) == StateOut().dump(state)
+    results = [
+        grant(
+            org,
+            kid,
+            clock.now(),
+            "ads",
+            policy_version="v1",
+            method="paper",
+            evidence={"document_ref": "form 7", "notice_sha256": "b" * 64},
+            actor={"kind": "guardian", "name": "Mum", "relationship": "mother"},
+            occurred_at=clock.now() - timedelta(hours=2),
+        ),
+        act(
+            org,
+            kid,
+            clock.now(),
+            "withdraw",
+            "ads",
+            actor={"kind": "guardian", "name": "Mum", "relationship": "mother"},
+        ),
+        act(org, kid, clock.now(), "refuse", "ads"),
+    ]
+    pairs = [
+        (event, state, uuid)
+        for result in results
+        for event, state, uuid in zip(result.events, result.states, result.state_events, strict=True)
+    ]
+    assert len(pairs) == 3
+    for event, state, uuid in pairs:
+        stored = db.session.get(ConsentEvent, event.id)
+        assert _event_json(event) == EventOut().dump(stored)
+        assert _state_json("ads", uuid, state) == StateOut().dump(
+            {"purpose": "ads", "consent_event_id": uuid} | vars(state)
+        )

@@ -1,0 +1,278 @@
+"""The ledger as plain rows: how consent events, state rows and chain heads are written.
+
+Every consent act (one person's request, a batch of a thousand, the expiry sweep, an import of
+a million) is planned in memory as :class:`EventRow` objects and written here in a few
+statements per batch: ids reserved in one statement, events copied (PostgreSQL ``COPY``) or
+inserted with ``executemany``, state rows upserted, chain heads updated. The ORM's unit of work
+is not involved: its bookkeeping per object cost more than everything else an act does.
+
+Objects the session already holds for rows written here are expired (:func:`forget`), so a
+caller that reads them afterwards sees the new values.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select, text
+from sqlalchemy.orm.util import identity_key
+
+from consent_service.consent.models import ConsentEvent, ConsentState, Subject
+from consent_service.consent.state import STATE_FIELDS, StateView
+from consent_service.database import insert_rows, stored_time
+from consent_service.extensions import db
+
+EVENT_COLUMNS = (
+    "id",
+    "uuid",
+    "org_id",
+    "subject_id",
+    "seq",
+    "purpose_id",
+    "purpose_version",
+    "policy_version_id",
+    "policy_seq",
+    "action",
+    "consent_type",
+    "actor_kind",
+    "actor_name",
+    "actor_relationship",
+    "actor_reason",
+    "method",
+    "evidence",
+    "is_subject_initiated",
+    "bundle_id",
+    "bundle_size",
+    "idempotency_key",
+    "occurred_at",
+    "recorded_at",
+    "expires_at",
+    "prev_hash",
+    "hash",
+)
+STATE_COLUMNS = ("subject_id", "purpose_id", "org_id", *STATE_FIELDS)
+# Built from the constant column lists above, never from input.
+STATE_UPSERT = f"INSERT INTO consent_state ({', '.join(STATE_COLUMNS)})"  # noqa: S608
+STATE_CONFLICT = "ON CONFLICT (subject_id, purpose_id) DO UPDATE SET " + ", ".join(
+    f"{c} = excluded.{c}" for c in STATE_COLUMNS[2:]
+)
+
+
+@dataclass(slots=True)
+class EventRow:
+    """One consent event as written: the columns of ``consent_event``, plus the purpose's code
+    and the policy's label (which the hash and the answers name)."""
+
+    id: int
+    uuid: str
+    org_id: int
+    subject_id: int
+    seq: int
+    purpose_id: int
+    purpose_version: int
+    policy_version_id: int | None
+    policy_seq: int
+    action: str
+    consent_type: str | None
+    actor_kind: str
+    actor_name: str | None
+    actor_relationship: str | None
+    actor_reason: str | None
+    method: str
+    evidence: dict
+    is_subject_initiated: bool
+    bundle_id: str
+    bundle_size: int
+    idempotency_key: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    expires_at: datetime | None
+    prev_hash: str | None
+    hash: str = ""
+    purpose_code: str = ""
+    policy_label: str | None = None
+
+    @property
+    def is_guardian_act(self) -> bool:
+        """A guardian expressed this act, directly or on paper recorded by an officer."""
+        return self.actor_kind == "guardian" or (
+            self.actor_kind == "officer" and bool(self.actor_relationship)
+        )
+
+    @classmethod
+    def from_model(cls, event: ConsentEvent) -> EventRow:
+        """The row of an event loaded through the ORM."""
+        values = {name: getattr(event, name) for name in EVENT_COLUMNS}
+        return cls(
+            **values,
+            purpose_code=event.purpose.code,
+            policy_label=event.policy.label if event.policy_version_id else None,
+        )
+
+
+@dataclass(slots=True)
+class Chain:
+    """A person's chain as it is being written: its head, and what the age rule needs."""
+
+    id: int
+    external_id: str
+    seq: int
+    head: str | None
+    is_under_14: bool
+    birth_date: object = None
+    touched: bool = False
+
+
+def lock_chains(org_id: int, external_ids: Iterable[str]) -> dict[str, Chain]:
+    """Lock these people's chains in one statement, in id order (two batches never deadlock),
+    and return them as they are now. On SQLite the transaction already holds the write lock."""
+    query = (
+        select(
+            Subject.id,
+            Subject.external_id,
+            Subject.chain_seq,
+            Subject.chain_head,
+            Subject.is_under_14,
+            Subject.birth_date,
+        )
+        .where(Subject.org_id == org_id, Subject.external_id.in_(sorted(set(external_ids))))
+        .order_by(Subject.id)
+        .with_for_update()
+    )
+    return {
+        r.external_id: Chain(r.id, r.external_id, r.chain_seq, r.chain_head, r.is_under_14, r.birth_date)
+        for r in db.session.execute(query)
+    }
+
+
+def load_states(subject_ids: list[int]) -> dict[tuple[int, int], StateView]:
+    """The current state rows of these people, by (subject, purpose)."""
+    table = ConsentState.__table__
+    rows = db.session.execute(
+        select(table.c.subject_id, table.c.purpose_id, *(table.c[f] for f in STATE_FIELDS)).where(
+            table.c.subject_id.in_(subject_ids)
+        )
+    )
+    return {(r[0], r[1]): StateView(*r[2:]) for r in rows}
+
+
+def history(subject_id: int, purpose_id: int) -> list[ConsentEvent]:
+    """Every written event of one (subject, purpose), for folding again."""
+    return list(
+        db.session.scalars(
+            select(ConsentEvent).where(
+                ConsentEvent.subject_id == subject_id, ConsentEvent.purpose_id == purpose_id
+            )
+        )
+    )
+
+
+class Writer:
+    """Writes planned rows in the session's transaction, with the fastest means of its database."""
+
+    def __init__(self) -> None:
+        self.dialect = db.session.get_bind().dialect.name
+        self.mark = "%s" if self.dialect == "postgresql" else "?"
+
+    def time(self, value: datetime | None):
+        return stored_time(self.dialect, value)
+
+    def reserve_event_ids(self, count: int) -> list[int] | range:
+        """``count`` new event ids, in one statement."""
+        if count == 0:
+            return []
+        if self.dialect == "postgresql":
+            return db.session.scalars(
+                text(
+                    "SELECT nextval(pg_get_serial_sequence('consent_event', 'id')) "
+                    "FROM generate_series(1, :n)"
+                ),
+                {"n": count},
+            ).all()
+        start = (db.session.scalar(select(func.max(ConsentEvent.id))) or 0) + 1
+        return range(start, start + count)  # the transaction holds the write lock (BEGIN IMMEDIATE)
+
+    def event_tuple(self, e: EventRow) -> tuple:
+        time = self.time
+        return (
+            e.id,
+            e.uuid,
+            e.org_id,
+            e.subject_id,
+            e.seq,
+            e.purpose_id,
+            e.purpose_version,
+            e.policy_version_id,
+            e.policy_seq,
+            e.action,
+            e.consent_type,
+            e.actor_kind,
+            e.actor_name,
+            e.actor_relationship,
+            e.actor_reason,
+            e.method,
+            json.dumps(e.evidence),
+            e.is_subject_initiated,
+            e.bundle_id,
+            e.bundle_size,
+            e.idempotency_key,
+            time(e.occurred_at),
+            time(e.recorded_at),
+            time(e.expires_at),
+            e.prev_hash,
+            e.hash,
+        )
+
+    def state_tuple(self, key: tuple[int, int], org_id: int, view: StateView) -> tuple:
+        time = self.time
+        return (
+            key[0],
+            key[1],
+            org_id,
+            view.status,
+            view.event_id,
+            view.purpose_version,
+            view.policy_seq,
+            view.consent_type,
+            view.is_guardian_act,
+            time(view.occurred_at),
+            time(view.expires_at),
+            time(view.refused_at),
+        )
+
+    def insert_events(self, events: list[EventRow]) -> None:
+        insert_rows(db.session, "consent_event", EVENT_COLUMNS, [self.event_tuple(e) for e in events])
+
+    def upsert_states(self, rows: list[tuple]) -> None:
+        """Insert or replace state rows (tuples in :data:`STATE_COLUMNS` order)."""
+        if rows:
+            placeholders = ", ".join([self.mark] * len(STATE_COLUMNS))
+            self.cursor().executemany(f"{STATE_UPSERT} VALUES ({placeholders}) {STATE_CONFLICT}", rows)
+
+    def update_heads(self, chains: Iterable[Chain], now: datetime) -> None:
+        """Move the heads of the chains that were written to."""
+        rows = [(c.seq, c.head, self.time(now), c.id) for c in chains if c.touched]
+        if rows:
+            m = self.mark
+            self.cursor().executemany(
+                f"UPDATE subject SET chain_seq = {m}, chain_head = {m}, updated_at = {m} WHERE id = {m}",  # noqa: S608
+                rows,
+            )
+
+    @staticmethod
+    def cursor():
+        return db.session.connection().connection.driver_connection.cursor()
+
+
+def forget(subject_ids: Iterable[int], state_keys: Iterable[tuple[int, int]]) -> None:
+    """Expire what the session holds of rows written beside it, so that it reads them again."""
+    session = db.session()
+    for key in [identity_key(Subject, sid) for sid in subject_ids] + [
+        identity_key(ConsentState, k) for k in state_keys
+    ]:
+        held = session.identity_map.get(key)
+        if held is not None:
+            session.expire(held)
