@@ -109,11 +109,14 @@ class ChainWriter:
         self._ids: Iterable[int] = iter(())
 
     def lock(self, external_ids: Iterable[str]) -> dict[str, Chain]:
-        """Lock these people's chains (one statement, id order) and load their states."""
+        """Lock these people's chains (one statement, in id order)."""
         chains = lock_chains(self.org.id, external_ids)
         self.chains.update(chains)
-        self.states.update(load_states([c.id for c in chains.values()]))
         return chains
+
+    def load_states(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Load the current states of these (subject id, purpose id) pairs (after locking)."""
+        self.states.update(load_states(pairs))
 
     def reserve(self, count: int) -> None:
         """Reserve ids for up to ``count`` events (in one statement)."""
@@ -225,18 +228,22 @@ def expire_lapsed(org: Organization, now: datetime) -> int:
 
     Idempotent: a lapsed grant is expired once, and a second run finds nothing to do.
     """
-    people = db.session.scalars(
-        select(Subject.external_id)
+    lapsed = db.session.execute(
+        select(Subject.external_id, ConsentState.subject_id, ConsentState.purpose_id)
         .join(ConsentState, ConsentState.subject_id == Subject.id)
         .where(
-            ConsentState.org_id == org.id, ConsentState.status == "granted", ConsentState.expires_at <= now
+            ConsentState.org_id == org.id,
+            ConsentState.status == "granted",
+            ConsentState.expires_at <= now,
         )
-        .distinct()
+        .order_by(ConsentState.subject_id, ConsentState.purpose_id)
     ).all()
     count = 0
-    for start in range(0, len(people), EXPIRY_CHUNK):
+    for start in range(0, len(lapsed), EXPIRY_CHUNK):
+        chunk = lapsed[start : start + EXPIRY_CHUNK]
         writer = ChainWriter(org, now)
-        chains = {c.id: c for c in writer.lock(people[start : start + EXPIRY_CHUNK]).values()}
+        chains = {c.id: c for c in writer.lock(row.external_id for row in chunk).values()}
+        writer.load_states((row.subject_id, row.purpose_id) for row in chunk)
         due = sorted(  # checked again under the lock
             key
             for key, state in writer.states.items()

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.orm.util import identity_key
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
@@ -148,12 +148,25 @@ def lock_chains(org_id: int, external_ids: Iterable[str]) -> dict[str, Chain]:
     }
 
 
-def load_states(subject_ids: list[int]) -> dict[tuple[int, int], StateView]:
-    """The current state rows of these people, by (subject, purpose)."""
+def load_states(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], StateView]:
+    """The current state rows of these (subject, purpose) pairs, where they exist.
+
+    One statement, grouped by purpose so that each group probes the primary key.
+    """
+    by_purpose: dict[int, set[int]] = {}
+    for subject_id, purpose_id in pairs:
+        by_purpose.setdefault(purpose_id, set()).add(subject_id)
+    if not by_purpose:
+        return {}
     table = ConsentState.__table__
     rows = db.session.execute(
         select(table.c.subject_id, table.c.purpose_id, *(table.c[f] for f in STATE_FIELDS)).where(
-            table.c.subject_id.in_(subject_ids)
+            or_(
+                *(
+                    and_(table.c.purpose_id == purpose_id, table.c.subject_id.in_(sorted(subject_ids)))
+                    for purpose_id, subject_ids in sorted(by_purpose.items())
+                )
+            )
         )
     )
     return {(r[0], r[1]): StateView(*r[2:]) for r in rows}

@@ -287,7 +287,15 @@ class _Batch:
         self.org = org
         self.now = now
         self.writer = ChainWriter(org, now)
-        self.writer.lock(r.subject for r in requests if isinstance(r.subject, str))
+        self.purposes: dict[str, Purpose] = {}
+        self.versions: dict[str, PurposeVersion] = {}
+        chains = self.writer.lock(r.subject for r in requests if isinstance(r.subject, str))
+        pairs = set()
+        for r in requests:
+            chain = chains.get(r.subject) if isinstance(r.subject, str) else None
+            if chain is not None and isinstance(r.purposes, list):
+                pairs.update((chain.id, p.id) for p in map(self._known_purpose, r.purposes) if p is not None)
+        self.writer.load_states(pairs)
         keys = {r.idempotency_key for r in requests if isinstance(r.idempotency_key, str)}
         self.used_keys = set()
         if keys:
@@ -300,13 +308,25 @@ class _Batch:
             )
         #: Keys first used in this batch: (subject, action, purposes) and the result.
         self.pending_keys: dict[str, tuple[tuple, ActResult]] = {}
-        self.purposes: dict[str, Purpose] = {}
         self.writer.reserve(sum(len(r.purposes) for r in requests if isinstance(r.purposes, list)))
 
     def purpose(self, code: str) -> Purpose:
         if code not in self.purposes:
             self.purposes[code] = get_purpose(self.org, code)
         return self.purposes[code]
+
+    def version(self, code: str) -> PurposeVersion:
+        """The purpose's current version (what a consent given now is to)."""
+        if code not in self.versions:
+            self.versions[code] = self.purpose(code).current
+        return self.versions[code]
+
+    def _known_purpose(self, code: object) -> Purpose | None:
+        """The purpose, or ``None`` for a code that names none (refused later, per act)."""
+        try:
+            return self.purpose(code) if isinstance(code, str) else None
+        except DomainError:
+            return None
 
     def plan(self, request: ActRequest) -> ActResult:
         """Check one act against every rule and append its events; raise a DomainError if it
@@ -333,7 +353,7 @@ class _Batch:
             if key in self.used_keys:
                 return _replay(self.org, chain, key, action, purposes)
 
-        versions = [self.purpose(code).current for code in purposes]
+        versions = [self.version(code) for code in purposes]
         states = {v.purpose_id: self.writer.states.get((chain.id, v.purpose_id)) for v in versions}
         policy = _policy_for(self.org, request.policy_version, occurred_at)
         if action == "grant":

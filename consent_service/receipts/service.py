@@ -74,6 +74,45 @@ def build_receipt(
     public_jwk: dict[str, Any],
 ) -> dict[str, Any]:
     """The receipt's claims: the Kantara fields plus a ``pipl`` extension."""
+    fixed, fixed_pipl = remembered(
+        ("receipt_claims", version.id, policy.id if policy else None, event.consent_type, public_jwk["kid"]),
+        lambda: _fixed_claims(org, version, policy, event.consent_type, public_jwk),
+    )
+    evidence = event.evidence or {}
+    guardian = None
+    if event.is_guardian_act:
+        guardian = {"name": event.actor_name, "relationship": event.actor_relationship}
+    return fixed | {
+        "consentTimestamp": int(event.occurred_at.timestamp()),
+        "collectionMethod": event.method,
+        "consentReceiptID": receipt_id,
+        "language": evidence.get("locale") or "zh-CN",
+        "piiPrincipalId": subject_external_id,
+        # JWT claims (RFC 7519)
+        "sub": subject_external_id,
+        "iat": int(event.recorded_at.timestamp()),
+        "jti": receipt_id,
+        # PIPL extension
+        "pipl": fixed_pipl
+        | {
+            "guardian": guardian,
+            "noticeSha256": evidence.get("notice_sha256"),
+            "eventId": event.uuid,
+            "eventHash": event.hash,
+            "expiresAt": event.expires_at.isoformat() if event.expires_at else None,
+        },
+    }
+
+
+def _fixed_claims(
+    org: Organization,
+    version: PurposeVersion,
+    policy: PolicyVersion | None,
+    consent_type: str,
+    public_jwk: dict[str, Any],
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The claims every receipt of one purpose version, policy and consent type shares (a
+    batch signs a thousand receipts with the same ones): the top level, and the ``pipl`` part."""
     categories = remembered(
         ("pi_categories", tuple(version.pi_categories)),
         lambda: list(
@@ -86,7 +125,7 @@ def build_receipt(
     ]
     purpose_entry: dict[str, Any] = {
         "purpose": version.description_en,
-        "consentType": KANTARA_CONSENT_TYPES[event.consent_type],
+        "consentType": KANTARA_CONSENT_TYPES[consent_type],
         "purposeCategory": [f"{version.function_kind} business function"],
         "piiCategory": kantara_cats,
         "primaryPurpose": version.function_kind == "basic",
@@ -99,19 +138,11 @@ def build_receipt(
     }
     if recipient_names:
         purpose_entry["thirdPartyName"] = ", ".join(recipient_names)
-    guardian = None
-    if event.is_guardian_act:
-        guardian = {"name": event.actor_name, "relationship": event.actor_relationship}
     base = current_app.config["BASE_URL"].rstrip("/")
-    return {
+    fixed = {
         "version": KANTARA_VERSION,
         "jurisdiction": JURISDICTIONS.get(org.default_regime, org.default_regime),
-        "consentTimestamp": int(event.occurred_at.timestamp()),
-        "collectionMethod": event.method,
-        "consentReceiptID": receipt_id,
         "publicKey": json.dumps(public_jwk, sort_keys=True),
-        "language": (event.evidence or {}).get("locale") or "zh-CN",
-        "piiPrincipalId": subject_external_id,
         "piiControllers": [
             {
                 "piiController": f"{org.name_zh} ({org.name_en})",
@@ -127,34 +158,25 @@ def build_receipt(
         "services": [{"service": f"{version.name_zh} / {version.name_en}", "purposes": [purpose_entry]}],
         "sensitive": version.is_sensitive,
         "spiCat": sorted({c.pipl28_kind or c.name_en for c in categories if c.is_sensitive}),
-        # JWT claims (RFC 7519)
         "iss": base,
-        "sub": subject_external_id,
-        "iat": int(event.recorded_at.timestamp()),
-        "jti": receipt_id,
-        # PIPL extension
-        "pipl": {
-            "consentType": event.consent_type,
-            "isSeparate": event.consent_type in ("separate", "written"),
-            "isWritten": event.consent_type == "written",
-            "guardian": guardian,
-            "purposeCode": version.purpose.code,
-            "purposeVersion": version.version,
-            "legalBasis": version.legal_basis,
-            "legalBasisClause": LEGAL_BASIS_CLAUSES[version.legal_basis],
-            "piCategories": version.pi_categories,
-            "recipients": version.recipients,
-            "crossBorder": version.cross_border_recipients,
-            "isPubliclyDisclosed": version.is_publicly_disclosed,
-            "retentionDays": version.retention_days,
-            "policyVersion": policy.label if policy else None,
-            "policySha256": policy.content_sha256 if policy else None,
-            "noticeSha256": (event.evidence or {}).get("notice_sha256"),
-            "eventId": event.uuid,
-            "eventHash": event.hash,
-            "expiresAt": event.expires_at.isoformat() if event.expires_at else None,
-        },
     }
+    pipl = {
+        "consentType": consent_type,
+        "isSeparate": consent_type in ("separate", "written"),
+        "isWritten": consent_type == "written",
+        "purposeCode": version.purpose.code,
+        "purposeVersion": version.version,
+        "legalBasis": version.legal_basis,
+        "legalBasisClause": LEGAL_BASIS_CLAUSES[version.legal_basis],
+        "piCategories": version.pi_categories,
+        "recipients": version.recipients,
+        "crossBorder": version.cross_border_recipients,
+        "isPubliclyDisclosed": version.is_publicly_disclosed,
+        "retentionDays": version.retention_days,
+        "policyVersion": policy.label if policy else None,
+        "policySha256": policy.content_sha256 if policy else None,
+    }
+    return fixed, pipl
 
 
 #: The columns :func:`store_receipts` writes, in the order of :func:`sign_receipt`'s records.
