@@ -96,9 +96,11 @@ class ChainWriter:
     halfway simply does not call it.
     """
 
-    def __init__(self, org: Organization, now: datetime) -> None:
+    def __init__(self, org: Organization, now: datetime, *, notify: bool = True) -> None:
         self.org = org
         self.now = now
+        #: Queue a webhook per event (not for history being imported).
+        self.notify = notify
         self.rows = Writer()
         self.chains: dict[str, Chain] = {}
         self.states: dict[tuple[int, int], StateView] = {}

@@ -54,6 +54,9 @@ EVENT_COLUMNS = (
     "hash",
 )
 STATE_COLUMNS = ("subject_id", "purpose_id", "org_id", *STATE_FIELDS)
+#: From this many rows on, PostgreSQL upserts states and moves heads through a COPY into a
+#: temporary table (an import); fewer (an online batch) go by ``executemany``.
+BULK_ROWS = 2000
 # Built from the constant column lists above, never from input.
 STATE_UPSERT = f"INSERT INTO consent_state ({', '.join(STATE_COLUMNS)})"  # noqa: S608
 STATE_CONFLICT = "ON CONFLICT (subject_id, purpose_id) DO UPDATE SET " + ", ".join(
@@ -261,19 +264,42 @@ class Writer:
 
     def upsert_states(self, rows: list[tuple]) -> None:
         """Insert or replace state rows (tuples in :data:`STATE_COLUMNS` order)."""
-        if rows:
+        if len(rows) >= BULK_ROWS and self.dialect == "postgresql":
+            self._bulk("import_state", "(LIKE consent_state)", STATE_COLUMNS, rows)
+            columns = ", ".join(STATE_COLUMNS)
+            self.cursor().execute(f"{STATE_UPSERT} SELECT {columns} FROM import_state {STATE_CONFLICT}")  # noqa: S608
+        elif rows:
             placeholders = ", ".join([self.mark] * len(STATE_COLUMNS))
             self.cursor().executemany(f"{STATE_UPSERT} VALUES ({placeholders}) {STATE_CONFLICT}", rows)
 
     def update_heads(self, chains: Iterable[Chain], now: datetime) -> None:
         """Move the heads of the chains that were written to."""
-        rows = [(c.seq, c.head, self.time(now), c.id) for c in chains if c.touched]
-        if rows:
-            m = self.mark
-            self.cursor().executemany(
-                f"UPDATE subject SET chain_seq = {m}, chain_head = {m}, updated_at = {m} WHERE id = {m}",  # noqa: S608
+        rows = [(c.seq, c.head, c.id) for c in chains if c.touched]
+        m, stamp = self.mark, self.time(now)
+        if len(rows) >= BULK_ROWS and self.dialect == "postgresql":
+            self._bulk(
+                "import_head",
+                "(chain_seq int, chain_head varchar(64), id bigint)",
+                ("chain_seq", "chain_head", "id"),
                 rows,
             )
+            self.cursor().execute(
+                "UPDATE subject SET chain_seq = h.chain_seq, chain_head = h.chain_head, updated_at = %s "
+                "FROM import_head h WHERE subject.id = h.id",
+                (stamp,),
+            )
+        elif rows:
+            self.cursor().executemany(
+                f"UPDATE subject SET chain_seq = {m}, chain_head = {m}, updated_at = {m} WHERE id = {m}",  # noqa: S608
+                [(seq, head, stamp, sid) for seq, head, sid in rows],
+            )
+
+    def _bulk(self, name: str, definition: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+        """PostgreSQL: COPY many rows into an emptied temporary table (dropped at commit)."""
+        self.cursor().execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS {name} {definition} ON COMMIT DROP; TRUNCATE {name}"
+        )
+        insert_rows(db.session, name, columns, rows)
 
     @staticmethod
     def cursor():
