@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import ARRAY, BigInteger, Integer, any_, bindparam, event
 from sqlalchemy.engine import Engine
 
 
@@ -91,3 +93,14 @@ def insert_rows(session, table: str, columns: tuple[str, ...], rows: list[tuple]
         return
     placeholders = ", ".join("?" * len(columns))
     cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
+
+
+def in_values(session, column, values: Iterable[Any]):
+    """``column IN (values)``; on PostgreSQL as ``= ANY(array)``, one parameter, because a
+    batch or an import names thousands of values and each would be a parameter to send and
+    parse."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        item_type = BigInteger() if isinstance(column.type, Integer) else column.type
+        return column == any_(bindparam(None, values, type_=ARRAY(item_type)))
+    return column.in_(values)

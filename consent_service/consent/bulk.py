@@ -31,6 +31,7 @@ from consent_service.consent.models import ACTOR_KINDS, CONSENT_TYPES, Subject
 from consent_service.consent.rows import Chain
 from consent_service.consent.service import CONSENT_TYPE_RANK, REQUIREMENT_RANK
 from consent_service.consent.subjects import minor_at
+from consent_service.database import in_values
 from consent_service.errors import DomainError
 from consent_service.extensions import db
 from consent_service.policies.models import Organization, PolicyVersion, Purpose, PurposeVersion
@@ -130,8 +131,10 @@ class _Importer:
     def chunk(self, rows: list[tuple[int, dict[str, Any]]]) -> None:
         parsed = [self._parse(number, row) for number, row in rows]
         writer = ChainWriter(self.org, self.now, notify=False)
-        chains = self._chains(writer, {p["subject"] for p in parsed})
-        writer.load_states((chains[p["subject"]].id, p["version"].purpose_id) for p in parsed)
+        chains, created = self._chains(writer, {p["subject"] for p in parsed})
+        writer.load_states(  # people created just now have no states yet
+            (chains[p["subject"]].id, p["version"].purpose_id) for p in parsed if p["subject"] not in created
+        )
         writer.reserve(len(parsed))
         for item in parsed:
             self._append(writer, item, chains[item["subject"]])
@@ -191,12 +194,13 @@ class _Importer:
             "evidence": {k: str(row[k]) for k in EVIDENCE_FIELDS if row.get(k) not in (None, "")},
         }
 
-    def _chains(self, writer: ChainWriter, external_ids: set[str]) -> dict[str, Chain]:
-        """Lock the chains of these people, creating the people not known yet."""
+    def _chains(self, writer: ChainWriter, external_ids: set[str]) -> tuple[dict[str, Chain], set[str]]:
+        """Lock the chains of these people, creating the people not known yet (also returned)."""
         missing = external_ids - set(
             db.session.scalars(
                 select(Subject.external_id).where(
-                    Subject.org_id == self.org.id, Subject.external_id.in_(sorted(external_ids))
+                    Subject.org_id == self.org.id,
+                    in_values(db.session, Subject.external_id, sorted(external_ids)),
                 )
             )
         )
@@ -216,7 +220,7 @@ class _Importer:
                 ],
             )
             self.report.subjects_created += len(missing)
-        return writer.lock(external_ids)
+        return writer.lock(external_ids), missing
 
     def _append(self, writer: ChainWriter, item: dict[str, Any], chain: Chain) -> None:
         version: PurposeVersion = item["version"]

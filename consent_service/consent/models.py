@@ -88,7 +88,8 @@ class ConsentEvent(db.Model):
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    #: Indexed by the (org_id, idempotency_key) constraint, whose first column it is.
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
     subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"))
     #: Position in the subject's chain: 1, 2, 3...
     seq: Mapped[int] = mapped_column(Integer)
@@ -110,7 +111,8 @@ class ConsentEvent(db.Model):
     #: The person started this act themselves (GB/T C.4 b: not a re-prompt).
     is_subject_initiated: Mapped[bool] = mapped_column(Boolean, default=False)
     #: Events recorded in one act share a bundle id; the key sits on the act's first event.
-    bundle_id: Mapped[str] = mapped_column(String(36), index=True)
+    #: A bundle is consecutive in its person's chain, so it is found by (subject_id, seq).
+    bundle_id: Mapped[str] = mapped_column(String(36))
     bundle_size: Mapped[int] = mapped_column(Integer, default=1)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -22,7 +22,7 @@ from sqlalchemy.orm.util import identity_key
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.state import STATE_FIELDS, StateView
-from consent_service.database import insert_rows, stored_time
+from consent_service.database import in_values, insert_rows, stored_time
 from consent_service.extensions import db
 
 EVENT_COLUMNS = (
@@ -141,7 +141,9 @@ def lock_chains(org_id: int, external_ids: Iterable[str]) -> dict[str, Chain]:
             Subject.is_under_14,
             Subject.birth_date,
         )
-        .where(Subject.org_id == org_id, Subject.external_id.in_(sorted(set(external_ids))))
+        .where(
+            Subject.org_id == org_id, in_values(db.session, Subject.external_id, sorted(set(external_ids)))
+        )
         .order_by(Subject.id)
         .with_for_update()
     )
@@ -166,7 +168,10 @@ def load_states(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], State
         select(table.c.subject_id, table.c.purpose_id, *(table.c[f] for f in STATE_FIELDS)).where(
             or_(
                 *(
-                    and_(table.c.purpose_id == purpose_id, table.c.subject_id.in_(sorted(subject_ids)))
+                    and_(
+                        table.c.purpose_id == purpose_id,
+                        in_values(db.session, table.c.subject_id, sorted(subject_ids)),
+                    )
                     for purpose_id, subject_ids in sorted(by_purpose.items())
                 )
             )

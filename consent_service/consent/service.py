@@ -253,7 +253,12 @@ def _replay(org: Organization, chain: Chain, key: str, action: str, codes: list[
     ).one()
     events = list(
         db.session.scalars(
-            select(ConsentEvent).where(ConsentEvent.bundle_id == first.bundle_id).order_by(ConsentEvent.seq)
+            select(ConsentEvent)
+            .where(
+                ConsentEvent.subject_id == first.subject_id,
+                ConsentEvent.seq.between(first.seq, first.seq + first.bundle_size - 1),
+            )
+            .order_by(ConsentEvent.seq)
         )
     )
     if (
