@@ -106,6 +106,8 @@ class ChainWriter:
         self.states: dict[tuple[int, int], StateView] = {}
         self.events: list[EventRow] = []
         self.touched: set[tuple[int, int]] = set()
+        #: Pairs with a state row in the database (the others are inserted, not upserted).
+        self.stored: set[tuple[int, int]] = set()
         self.receipts: list[tuple] = []
         self.webhooks: list[tuple[str, dict[str, Any], str]] = []
         self._ids: Iterable[int] = iter(())
@@ -117,8 +119,13 @@ class ChainWriter:
         return chains
 
     def load_states(self, pairs: Iterable[tuple[int, int]]) -> None:
-        """Load the current states of these (subject id, purpose id) pairs (after locking)."""
-        self.states.update(load_states(pairs))
+        """Load the current states of these (subject id, purpose id) pairs (after locking).
+
+        Every pair an event is appended to must have been loaded, or belong to a person
+        created in this transaction (who has no states yet)."""
+        found = load_states(pairs)
+        self.states.update(found)
+        self.stored.update(found)
 
     def reserve(self, count: int) -> None:
         """Reserve ids for up to ``count`` events (in one statement)."""
@@ -212,8 +219,12 @@ class ChainWriter:
         if not self.events:
             return
         self.rows.insert_events(self.events)
+        state_row = self.rows.state_tuple
         self.rows.upsert_states(
-            [self.rows.state_tuple(key, self.org.id, self.states[key]) for key in sorted(self.touched)]
+            [state_row(key, self.org.id, self.states[key]) for key in sorted(self.touched & self.stored)]
+        )
+        self.rows.insert_states(
+            [state_row(key, self.org.id, self.states[key]) for key in sorted(self.touched - self.stored)]
         )
         self.rows.update_heads(self.chains.values(), self.now)
         store_receipts(self.receipts)

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, text
-from sqlalchemy.orm.util import identity_key
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.state import STATE_FIELDS, StateView
@@ -267,6 +266,10 @@ class Writer:
     def insert_events(self, events: list[EventRow]) -> None:
         insert_rows(db.session, "consent_event", EVENT_COLUMNS, [self.event_tuple(e) for e in events])
 
+    def insert_states(self, rows: list[tuple]) -> None:
+        """Insert the state rows of pairs that have none yet."""
+        insert_rows(db.session, "consent_state", STATE_COLUMNS, rows)
+
     def upsert_states(self, rows: list[tuple]) -> None:
         """Insert or replace state rows (tuples in :data:`STATE_COLUMNS` order)."""
         if len(rows) >= BULK_ROWS and self.dialect == "postgresql":
@@ -314,9 +317,10 @@ class Writer:
 def forget(subject_ids: Iterable[int], state_keys: Iterable[tuple[int, int]]) -> None:
     """Expire what the session holds of rows written beside it, so that it reads them again."""
     session = db.session()
-    for key in [identity_key(Subject, sid) for sid in subject_ids] + [
-        identity_key(ConsentState, k) for k in state_keys
-    ]:
-        held = session.identity_map.get(key)
-        if held is not None:
-            session.expire(held)
+    held = [(key, obj) for key, obj in session.identity_map.items() if key[0] in (Subject, ConsentState)]
+    if not held:
+        return
+    subjects, states = {(sid,) for sid in subject_ids}, set(state_keys)
+    for (model, primary_key, *_), obj in held:
+        if primary_key in (subjects if model is Subject else states):
+            session.expire(obj)
