@@ -294,6 +294,7 @@ class _Batch:
         self.writer = ChainWriter(org, now)
         self.purposes: dict[str, Purpose] = {}
         self.versions: dict[str, PurposeVersion] = {}
+        self._load_purposes({c for r in requests if isinstance(r.purposes, list) for c in r.purposes})
         chains = self.writer.lock(r.subject for r in requests if isinstance(r.subject, str))
         pairs = set()
         for r in requests:
@@ -314,6 +315,24 @@ class _Batch:
         #: Keys first used in this batch: (subject, action, purposes) and the result.
         self.pending_keys: dict[str, tuple[tuple, ActResult]] = {}
         self.writer.reserve(sum(len(r.purposes) for r in requests if isinstance(r.purposes, list)))
+
+    def _load_purposes(self, codes: set[Any]) -> None:
+        """The purposes named and their current versions, in one statement."""
+        codes = sorted(c for c in codes if isinstance(c, str))
+        if not codes:
+            return
+        rows = db.session.execute(
+            select(Purpose, PurposeVersion)
+            .join(
+                PurposeVersion,
+                (PurposeVersion.purpose_id == Purpose.id)
+                & (PurposeVersion.version == Purpose.current_version),
+            )
+            .where(Purpose.org_id == self.org.id, Purpose.code.in_(codes))
+        )
+        for purpose, version in rows:
+            self.purposes[purpose.code] = purpose
+            self.versions[purpose.code] = version
 
     def purpose(self, code: str) -> Purpose:
         if code not in self.purposes:
