@@ -95,12 +95,12 @@ def insert_rows(session, table: str, columns: tuple[str, ...], rows: list[tuple]
     cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
 
 
-def in_values(session, column, values: Iterable[Any]):
+def in_values(dialect: str, column, values: Iterable[Any]):
     """``column IN (values)``; on PostgreSQL as ``= ANY(array)``, one parameter, because a
     batch or an import names thousands of values and each would be a parameter to send and
     parse."""
     values = list(values)
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         item_type = BigInteger() if isinstance(column.type, Integer) else column.type
         return column == any_(bindparam(None, values, type_=ARRAY(item_type)))
     return column.in_(values)

@@ -200,7 +200,7 @@ class _Importer:
             db.session.scalars(
                 select(Subject.external_id).where(
                     Subject.org_id == self.org.id,
-                    in_values(db.session, Subject.external_id, sorted(external_ids)),
+                    in_values(db.session.get_bind().dialect.name, Subject.external_id, sorted(external_ids)),
                 )
             )
         )

@@ -20,7 +20,7 @@ from sqlalchemy.sql import Select
 from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.subjects import minor_at
-from consent_service.database import SQLITE_BEGIN, configure_engine
+from consent_service.database import SQLITE_BEGIN, configure_engine, in_values
 from consent_service.extensions import db
 from consent_service.oauth.guard import InsufficientScope, InvalidToken
 from consent_service.oauth.models import OAuthClient, OAuthToken
@@ -188,6 +188,7 @@ def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: d
     external_ids = sorted({s for s, _ in pairs})
     connection = read_engine().connect() if current_app.config["READ_AUTOCOMMIT"] else None
     run = connection.execute if connection is not None else db.session.execute
+    dialect = (connection.dialect if connection is not None else db.session.get_bind().dialect).name
     try:
         purposes = {
             r.code: r
@@ -214,7 +215,7 @@ def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: d
             for r in run(
                 select(
                     subject.c.id, subject.c.external_id, subject.c.is_under_14, subject.c.birth_date
-                ).where(subject.c.org_id == org_id, subject.c.external_id.in_(external_ids))
+                ).where(subject.c.org_id == org_id, in_values(dialect, subject.c.external_id, external_ids))
             )
         }
         states = {}
@@ -230,7 +231,10 @@ def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: d
                 .where(
                     or_(
                         *(
-                            and_(state.c.purpose_id == purpose_id, state.c.subject_id.in_(sorted(ids)))
+                            and_(
+                                state.c.purpose_id == purpose_id,
+                                in_values(dialect, state.c.subject_id, sorted(ids)),
+                            )
                             for purpose_id, ids in sorted(wanted.items())
                         )
                     )

@@ -141,7 +141,8 @@ def lock_chains(org_id: int, external_ids: Iterable[str]) -> dict[str, Chain]:
             Subject.birth_date,
         )
         .where(
-            Subject.org_id == org_id, in_values(db.session, Subject.external_id, sorted(set(external_ids)))
+            Subject.org_id == org_id,
+            in_values(db.session.get_bind().dialect.name, Subject.external_id, sorted(set(external_ids))),
         )
         .order_by(Subject.id)
         .with_for_update()
@@ -169,7 +170,9 @@ def load_states(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], State
                 *(
                     and_(
                         table.c.purpose_id == purpose_id,
-                        in_values(db.session, table.c.subject_id, sorted(subject_ids)),
+                        in_values(
+                            db.session.get_bind().dialect.name, table.c.subject_id, sorted(subject_ids)
+                        ),
                     )
                     for purpose_id, subject_ids in sorted(by_purpose.items())
                 )
