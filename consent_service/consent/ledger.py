@@ -10,23 +10,18 @@ whole chain, is then detectable by :func:`verify_organization`.
 from __future__ import annotations
 
 import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from consent_service.canonical import canonical_json, json_value
 from consent_service.consent.models import ConsentEvent, ConsentState, LedgerCheckpoint, Subject
 from consent_service.consent.state import STATE_FIELDS, fold
 from consent_service.extensions import db
 from consent_service.policies.models import Organization, Purpose
 from consent_service.receipts import keys
-
-
-def canonical_json(value: Any) -> bytes:
-    """Serialize deterministically: sorted keys, no spaces, UTF-8."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -71,30 +66,30 @@ def event_hash(event: ConsentEvent, purpose_code: str) -> str:
     e = event
     evidence = e.evidence
     text = _EVENT_TEMPLATE % (
-        _scalar(e.action),
-        _scalar(e.actor_kind),
-        _scalar(e.actor_name),
-        _scalar(e.actor_relationship),
-        _scalar(e.actor_reason),
-        _scalar(e.bundle_id),
-        _scalar(e.bundle_size),
-        _scalar(e.consent_type),
+        json_value(e.action),
+        json_value(e.actor_kind),
+        json_value(e.actor_name),
+        json_value(e.actor_relationship),
+        json_value(e.actor_reason),
+        json_value(e.bundle_id),
+        json_value(e.bundle_size),
+        json_value(e.consent_type),
         "{}" if not evidence else canonical_json(evidence).decode(),
-        _scalar(_iso(e.expires_at)),
-        _scalar(e.idempotency_key),
-        _scalar(e.is_subject_initiated),
-        _scalar(e.method),
-        _scalar(_iso(e.occurred_at)),
-        _scalar(e.org_id),
-        _scalar(e.policy_seq),
-        _scalar(e.policy_version_id),
-        _scalar(e.prev_hash),
-        _scalar(purpose_code),
-        _scalar(e.purpose_version),
-        _scalar(_iso(e.recorded_at)),
-        _scalar(e.seq),
-        _scalar(e.subject_id),
-        _scalar(e.uuid),
+        json_value(_iso(e.expires_at)),
+        json_value(e.idempotency_key),
+        json_value(e.is_subject_initiated),
+        json_value(e.method),
+        json_value(_iso(e.occurred_at)),
+        json_value(e.org_id),
+        json_value(e.policy_seq),
+        json_value(e.policy_version_id),
+        json_value(e.prev_hash),
+        json_value(purpose_code),
+        json_value(e.purpose_version),
+        json_value(_iso(e.recorded_at)),
+        json_value(e.seq),
+        json_value(e.subject_id),
+        json_value(e.uuid),
     )
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -106,23 +101,6 @@ _EVENT_TEMPLATE = (
     '"org_id":%s,"policy_seq":%s,"policy_version_id":%s,"prev_hash":%s,"purpose":%s,'
     '"purpose_version":%s,"recorded_at":%s,"seq":%s,"subject_id":%s,"uuid":%s}'
 )
-#: The string encoder ``json.dumps(..., ensure_ascii=False)`` uses.
-_encode_string = json.encoder.encode_basestring
-
-
-def _scalar(value: Any) -> str:
-    """One JSON scalar exactly as :func:`canonical_json` writes it."""
-    if value is None:
-        return "null"
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if isinstance(value, str):
-        return _encode_string(value)
-    if isinstance(value, int):
-        return int.__repr__(value)
-    return canonical_json(value).decode()
 
 
 def _leaf_hash(subject_id: int, seq: int, head: str) -> bytes:

@@ -18,6 +18,7 @@ from joserfc.jwk import ECKey, KeySet
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from consent_service.canonical import canonical_json
 from consent_service.errors import DomainError
 from consent_service.extensions import db
 from consent_service.memo import remembered
@@ -93,9 +94,13 @@ def _private_key(row: SigningKey) -> ECKey:
 
 def sign(payload: dict[str, Any], now: datetime, typ: str = "JWT") -> tuple[str, str]:
     """Sign ``payload`` as a compact JWS (RFC 7515) with the active key; return ``(kid, token)``."""
+    return sign_json(canonical_json(payload), now, typ)
+
+
+def sign_json(body: bytes, now: datetime, typ: str = "JWT") -> tuple[str, str]:
+    """Sign a payload already serialized (canonical JSON) with the active key."""
     row = active_key(now)
     header = {"alg": row.alg, "kid": row.kid, "typ": typ}
-    body = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":")).encode()
     return row.kid, _compact_es256(header, body, _private_key(row).private_key)
 
 

@@ -16,6 +16,7 @@ import jsonschema
 from flask import current_app
 from sqlalchemy import select
 
+from consent_service.canonical import Template
 from consent_service.consent.models import ConsentEvent
 from consent_service.consent.rows import EventRow
 from consent_service.database import insert_rows, stored_time
@@ -64,6 +65,67 @@ def policy_url(org: Organization, policy: PolicyVersion | None) -> str:
     return f"{base}/o/{org.slug}/policy/{policy.label}"
 
 
+#: The claims that differ from one receipt to the next, as paths into the document; the rest
+#: is shared by every receipt of one purpose version, policy, consent type and key.
+EVENT_CLAIMS = (
+    ("consentTimestamp",),
+    ("collectionMethod",),
+    ("consentReceiptID",),
+    ("language",),
+    ("piiPrincipalId",),
+    ("sub",),  # JWT claims (RFC 7519)
+    ("iat",),
+    ("jti",),
+    ("pipl", "guardian"),
+    ("pipl", "noticeSha256"),
+    ("pipl", "eventId"),
+    ("pipl", "eventHash"),
+    ("pipl", "expiresAt"),
+)
+
+
+def _event_values(subject_external_id: str, event: ConsentEvent | EventRow, receipt_id: str) -> list[Any]:
+    """The values of :data:`EVENT_CLAIMS` for one event."""
+    evidence = event.evidence or {}
+    guardian = None
+    if event.is_guardian_act:
+        guardian = {"name": event.actor_name, "relationship": event.actor_relationship}
+    return [
+        int(event.occurred_at.timestamp()),
+        event.method,
+        receipt_id,
+        evidence.get("locale") or "zh-CN",
+        subject_external_id,
+        subject_external_id,
+        int(event.recorded_at.timestamp()),
+        receipt_id,
+        guardian,
+        evidence.get("notice_sha256"),
+        event.uuid,
+        event.hash,
+        event.expires_at.isoformat() if event.expires_at else None,
+    ]
+
+
+def _shared(
+    org: Organization,
+    version: PurposeVersion,
+    policy: PolicyVersion | None,
+    consent_type: str,
+    public_jwk: dict[str, Any],
+) -> tuple[dict[str, Any], Template]:
+    """The shared claims of receipts for this purpose version, policy, consent type and key,
+    and their template; remembered for a batch."""
+    key = ("receipt_claims", version.id, policy.id if policy else None, consent_type, public_jwk["kid"])
+
+    def build() -> tuple[dict[str, Any], Template]:
+        fixed, pipl = _fixed_claims(org, version, policy, consent_type, public_jwk)
+        document = fixed | {"pipl": pipl}
+        return document, Template(document, EVENT_CLAIMS)
+
+    return remembered(key, build)
+
+
 def build_receipt(
     org: Organization,
     subject_external_id: str,
@@ -74,34 +136,25 @@ def build_receipt(
     public_jwk: dict[str, Any],
 ) -> dict[str, Any]:
     """The receipt's claims: the Kantara fields plus a ``pipl`` extension."""
-    fixed, fixed_pipl = remembered(
-        ("receipt_claims", version.id, policy.id if policy else None, event.consent_type, public_jwk["kid"]),
-        lambda: _fixed_claims(org, version, policy, event.consent_type, public_jwk),
-    )
-    evidence = event.evidence or {}
-    guardian = None
-    if event.is_guardian_act:
-        guardian = {"name": event.actor_name, "relationship": event.actor_relationship}
-    return fixed | {
-        "consentTimestamp": int(event.occurred_at.timestamp()),
-        "collectionMethod": event.method,
-        "consentReceiptID": receipt_id,
-        "language": evidence.get("locale") or "zh-CN",
-        "piiPrincipalId": subject_external_id,
-        # JWT claims (RFC 7519)
-        "sub": subject_external_id,
-        "iat": int(event.recorded_at.timestamp()),
-        "jti": receipt_id,
-        # PIPL extension
-        "pipl": fixed_pipl
-        | {
-            "guardian": guardian,
-            "noticeSha256": evidence.get("notice_sha256"),
-            "eventId": event.uuid,
-            "eventHash": event.hash,
-            "expiresAt": event.expires_at.isoformat() if event.expires_at else None,
-        },
-    }
+    document, _ = _shared(org, version, policy, event.consent_type, public_jwk)
+    claims = document | {"pipl": dict(document["pipl"])}
+    for path, value in zip(EVENT_CLAIMS, _event_values(subject_external_id, event, receipt_id), strict=True):
+        (claims if len(path) == 1 else claims[path[0]])[path[-1]] = value
+    return claims
+
+
+def receipt_json(
+    org: Organization,
+    subject_external_id: str,
+    event: ConsentEvent | EventRow,
+    version: PurposeVersion,
+    policy: PolicyVersion | None,
+    receipt_id: str,
+    public_jwk: dict[str, Any],
+) -> bytes:
+    """``canonical_json(build_receipt(...))``, written from the shared template."""
+    _, template = _shared(org, version, policy, event.consent_type, public_jwk)
+    return template.render(_event_values(subject_external_id, event, receipt_id))
 
 
 def _fixed_claims(
@@ -194,8 +247,8 @@ def sign_receipt(
     """Sign the receipt of a grant; return its record for :func:`store_receipts` and the JWS."""
     key = keys.active_key(now)
     receipt_id = str(uuid.uuid4())
-    claims = build_receipt(org, subject_external_id, event, version, policy, receipt_id, key.public_jwk)
-    kid, token = keys.sign(claims, now, typ=RECEIPT_TYPE)
+    body = receipt_json(org, subject_external_id, event, version, policy, receipt_id, key.public_jwk)
+    kid, token = keys.sign_json(body, now, typ=RECEIPT_TYPE)
     return (receipt_id, event.id, org.id, kid, token, now), token
 
 

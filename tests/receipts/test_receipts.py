@@ -394,3 +394,38 @@ def test_replayed_idempotent_grant_returns_the_same_receipt(db, org, clock):
         select(func.count()).select_from(ConsentReceipt).where(ConsentReceipt.org_id == org.id)
     )
     assert count == 1
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"actor": {"kind": "guardian", "name": "王芳 \"Fang\"", "relationship": "mother"}},
+        {"evidence": {"locale": "en", "notice_sha256": "c" * 64, "note": "线下\\表格"}, "method": "paper"},
+    ],
+)
+def test_signed_payload_is_the_canonical_json_of_the_claims(db, org, clock, options):
+    """Receipts are written from a template shared by a purpose version (for speed); the signed
+    bytes must be exactly the canonical JSON of the claims :func:`build_receipt` describes."""
+    from consent_service.canonical import canonical_json
+    from consent_service.policies.service import get_purpose
+    from consent_service.receipts.service import build_receipt
+
+    make_purpose(org, clock.now(), "marketing", consent_validity_days=90)
+    published = publish_policy(org, clock.now(), "v1").policy
+    subject = make_subject(org, clock.now(), "alice", is_under_14="actor" in options)
+    result = grant(org, subject, clock.now(), "marketing", policy_version="v1", **options)
+    token = only_receipt(result)
+    header, payload = decode(token)
+    signed = _b64decode(token.split(".")[1])
+    jwk = next(k for k in keys.jwks()["keys"] if k["kid"] == header["kid"])
+    claims = build_receipt(
+        org,
+        "alice",
+        result.events[0],
+        get_purpose(org, "marketing").current,
+        published,
+        payload["consentReceiptID"],
+        jwk,
+    )
+    assert signed == canonical_json(claims)
