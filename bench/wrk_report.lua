@@ -12,6 +12,19 @@ if body_file then
   for line in io.lines(body_file) do bodies[#bodies + 1] = line end
 end
 
+-- Each wrk thread has its own Lua state and, unseeded, the same random sequence: two threads
+-- would send the same bodies at the same moment (the same people, so their batches would
+-- wait on each other's locks). Seed each thread differently.
+local threads = 0
+setup = function(thread)
+  threads = threads + 1
+  thread:set("thread_id", threads)
+end
+
+init = function(args)
+  math.randomseed(thread_id * 1000003 + os.time())
+end
+
 request = function()
   local headers = {}
   if token then headers["Authorization"] = "Bearer " .. token end
