@@ -111,14 +111,14 @@ def _event_json(e: EventRow) -> dict[str, Any]:
     }
 
 
-def _state_json(code: str, event_uuid: str, view: StateView) -> dict[str, Any]:
+def _state_json(code: str, view: StateView) -> dict[str, Any]:
     """What :class:`StateOut` gives."""
     return {
         "purpose": code,
         "status": view.status,
         "purpose_version": view.purpose_version,
         "consent_type": view.consent_type,
-        "consent_event_id": event_uuid,
+        "consent_event_id": view.event_uuid,
         "occurred_at": _iso(view.occurred_at),
         "expires_at": _iso(view.expires_at),
         "refused_at": _iso(view.refused_at),
@@ -130,10 +130,7 @@ def _act_body(external_id: str, result: service.ActResult, codes: list[str]) -> 
     # The states follow the events; an act that changed nothing answers with the current
     # states of the purposes it named, in that order.
     state_codes = [e.purpose_code for e in result.events] if result.events else codes
-    states = [
-        _state_json(code, uuid, view)
-        for code, uuid, view in zip(state_codes, result.state_events, result.states, strict=False)
-    ]
+    states = [_state_json(code, view) for code, view in zip(state_codes, result.states, strict=False)]
     receipts = [token for token in result.receipt_tokens if token is not None]
     return {
         "subject": external_id,

@@ -225,7 +225,7 @@ def decide(
             is_guardian_act=state.is_guardian_act,
             expires_at=state.expires_at,
             refused_at=state.refused_at,
-            event_uuid=db.session.scalar(select(ConsentEvent.uuid).where(ConsentEvent.id == state.event_id)),
+            event_uuid=state.event_uuid,
         )
     facts = Facts(subject_known=True, is_minor=is_minor(subject, org, at), state=state_facts, **known)
     return evaluate(facts, at, now, reprompt_hours)

@@ -18,7 +18,7 @@ from sqlalchemy import Engine, and_, bindparam, create_engine, or_, select
 from sqlalchemy.sql import Select
 
 from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
-from consent_service.consent.models import ConsentEvent, ConsentState, Subject
+from consent_service.consent.models import ConsentState, Subject
 from consent_service.consent.subjects import minor_at
 from consent_service.database import SQLITE_BEGIN, configure_engine, in_values
 from consent_service.extensions import db
@@ -31,7 +31,7 @@ from consent_service.policies.models import Organization, Purpose, PurposeVersio
 def _statement() -> Select:
     token, client, org = OAuthToken.__table__, OAuthClient.__table__, Organization.__table__
     purpose, version = Purpose.__table__, PurposeVersion.__table__
-    subject, state, event = Subject.__table__, ConsentState.__table__, ConsentEvent.__table__
+    subject, state = Subject.__table__, ConsentState.__table__
     return (
         select(
             token.c.scope,
@@ -53,7 +53,7 @@ def _statement() -> Select:
             state.c.is_guardian_act,
             state.c.expires_at.label("state_expires_at"),
             state.c.refused_at,
-            event.c.uuid.label("event_uuid"),
+            state.c.event_uuid,
         )
         .select_from(token)
         .join(client, client.c.id == token.c.client_pk)
@@ -67,7 +67,6 @@ def _statement() -> Select:
             subject, and_(subject.c.org_id == token.c.org_id, subject.c.external_id == bindparam("subject"))
         )
         .outerjoin(state, and_(state.c.subject_id == subject.c.id, state.c.purpose_id == purpose.c.id))
-        .outerjoin(event, event.c.id == state.c.event_id)
         .where(token.c.access_token_hash == bindparam("token_hash"))
     )
 
@@ -183,7 +182,7 @@ def decide_with_token(token: str, subject: str, purpose: str, scope: str, now: d
 def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: datetime) -> list[Decision]:
     """Decide for many (subject, purpose) pairs with three set-based queries, in order."""
     purpose, version = Purpose.__table__, PurposeVersion.__table__
-    subject, state, event = Subject.__table__, ConsentState.__table__, ConsentEvent.__table__
+    subject, state = Subject.__table__, ConsentState.__table__
     codes = sorted({p for _, p in pairs})
     external_ids = sorted({s for s, _ in pairs})
     connection = read_engine().connect() if current_app.config["READ_AUTOCOMMIT"] else None
@@ -226,9 +225,7 @@ def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: d
                 wanted.setdefault(purposes[p].id, set()).add(subjects[s].id)
         if wanted:
             rows = run(
-                select(state, event.c.uuid.label("event_uuid"))
-                .join(event, event.c.id == state.c.event_id)
-                .where(
+                select(state).where(
                     or_(
                         *(
                             and_(

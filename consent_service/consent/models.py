@@ -143,6 +143,8 @@ class ConsentState(db.Model):
     org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     status: Mapped[str] = mapped_column(String(16))
     event_id: Mapped[int] = mapped_column(ForeignKey("consent_event.id"))
+    #: That event's uuid, copied here: a decision answers with it and need not read the event.
+    event_uuid: Mapped[str] = mapped_column(String(36))
     purpose_version: Mapped[int] = mapped_column(Integer)
     policy_seq: Mapped[int] = mapped_column(Integer, default=0)
     consent_type: Mapped[str | None] = mapped_column(String(16))

@@ -257,6 +257,7 @@ class Writer:
             org_id,
             view.status,
             view.event_id,
+            view.event_uuid,
             view.purpose_version,
             view.policy_seq,
             view.consent_type,

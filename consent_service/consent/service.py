@@ -85,8 +85,6 @@ class ActResult:
 
     events: list[EventRow]
     states: list[StateView]
-    #: The uuid of the event each state rests on, in the order of ``states``.
-    state_events: list[str]
     #: The receipt of each event, in the order of ``events`` (``None`` for non-grants).
     receipt_tokens: list[str | None] = field(default_factory=list)
     is_replay: bool = False
@@ -270,16 +268,12 @@ def _replay(org: Organization, chain: Chain, key: str, action: str, codes: list[
     from consent_service.receipts.service import receipts_for
 
     receipts = receipts_for(events)
-    states, state_events = [], []
-    for event in events:  # the state of each purpose right after the act
-        earlier = [e for e in history(event.subject_id, event.purpose_id) if e.seq <= event.seq]
-        view = fold(earlier)
-        states.append(view)
-        state_events.append(next(e.uuid for e in earlier if e.id == view.event_id))
+    states = [  # the state of each purpose right after the act
+        fold(e for e in history(event.subject_id, event.purpose_id) if e.seq <= event.seq) for event in events
+    ]
     return ActResult(
         events=[EventRow.from_model(e) for e in events],
         states=states,
-        state_events=state_events,
         receipt_tokens=[receipts.get(e.id) for e in events],
         is_replay=True,
     )
@@ -401,7 +395,7 @@ class _Batch:
                 return result
 
         bundle_id = str(uuid.uuid4())
-        result = ActResult(events=[], states=[], state_events=[])
+        result = ActResult(events=[], states=[])
         for index, version in enumerate(versions):
             event, state = self.writer.append(
                 chain,
@@ -420,30 +414,19 @@ class _Batch:
             )
             result.events.append(event)
             result.states.append(state)
-            result.state_events.append(self._event_uuid(state.event_id))
             token = self.writer.receipt(chain, event, version, policy) if action == "grant" else None
             result.receipt_tokens.append(token)
         if key is not None:
             self.pending_keys[key] = ((request.subject, action, sorted(purposes)), result)
         return result
 
-    def _event_uuid(self, event_id: int) -> str:
-        planned = self.writer.events
-        if planned and planned[-1].id == event_id:
-            return planned[-1].uuid
-        found = next((e.uuid for e in planned if e.id == event_id), None)
-        if found is None:
-            found = db.session.scalar(select(ConsentEvent.uuid).where(ConsentEvent.id == event_id))
-        return found
-
     def _unchanged(self, chain: Chain, codes: list[str]) -> ActResult:
         """The result of an act that changed nothing: the current states of its purposes."""
-        result = ActResult(events=[], states=[], state_events=[])
+        result = ActResult(events=[], states=[])
         for code in codes:
             state = self.writer.states.get((chain.id, self.purpose(code).id))
             if state is not None:
                 result.states.append(state)
-                result.state_events.append(self._event_uuid(state.event_id))
         return result
 
 

@@ -20,6 +20,8 @@ class StateView:
 
     status: str
     event_id: int | None
+    #: The public id of that event (kept on the state so that answers need not look it up).
+    event_uuid: str | None
     purpose_version: int
     policy_seq: int
     consent_type: str | None
@@ -54,6 +56,7 @@ def apply(state: StateView | None, event: ConsentEvent) -> StateView:
     return StateView(
         status=STATUSES[event.action],
         event_id=event.id,
+        event_uuid=event.uuid,
         purpose_version=event.purpose_version,
         policy_seq=event.policy_seq,
         consent_type=event.consent_type,

@@ -38,15 +38,12 @@ def test_hand_built_events_and_states_equal_the_schemas(db, clock):
         ),
         act(org, kid, clock.now(), "refuse", "ads"),
     ]
-    pairs = [
-        (event, state, uuid)
-        for result in results
-        for event, state, uuid in zip(result.events, result.states, result.state_events, strict=True)
-    ]
+    pairs = [pair for result in results for pair in zip(result.events, result.states, strict=True)]
     assert len(pairs) == 3
-    for event, state, uuid in pairs:
+    for event, state in pairs:
         stored = db.session.get(ConsentEvent, event.id)
         assert _event_json(event) == EventOut().dump(stored)
-        assert _state_json("ads", uuid, state) == StateOut().dump(
-            {"purpose": "ads", "consent_event_id": uuid} | vars(state)
+        assert state.event_uuid == event.uuid
+        assert _state_json("ads", state) == StateOut().dump(
+            {"purpose": "ads", "consent_event_id": state.event_uuid} | vars(state)
         )

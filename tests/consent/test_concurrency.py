@@ -122,6 +122,7 @@ def _as_view(state: ConsentState) -> StateView:
     return StateView(
         status=state.status,
         event_id=state.event_id,
+        event_uuid=state.event_uuid,
         purpose_version=state.purpose_version,
         policy_seq=state.policy_seq,
         consent_type=state.consent_type,

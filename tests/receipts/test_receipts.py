@@ -400,7 +400,7 @@ def test_replayed_idempotent_grant_returns_the_same_receipt(db, org, clock):
     "options",
     [
         {},
-        {"actor": {"kind": "guardian", "name": "王芳 \"Fang\"", "relationship": "mother"}},
+        {"actor": {"kind": "guardian", "name": '王芳 "Fang"', "relationship": "mother"}},
         {"evidence": {"locale": "en", "notice_sha256": "c" * 64, "note": "线下\\表格"}, "method": "paper"},
     ],
 )
