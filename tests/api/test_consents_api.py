@@ -9,6 +9,7 @@ RFC 9457 problem documents (400, 404, 409, 413, 422, 429), never a 500.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from datetime import timedelta
 
@@ -601,6 +602,27 @@ def test_malformed_body_is_400(client, api, person, db, data, content_type):
         f"/api/v1/subjects/{person}/consents", data=data, content_type=content_type, headers=api.headers
     )
     assert_problem(response, 400, "malformed_json")
+    assert count(db, ConsentEvent, api.org) == 0
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16", "utf-32"])
+def test_a_nul_character_anywhere_in_the_body_is_422_naming_where(client, api, person, db, encoding):
+    """PostgreSQL text cannot hold NUL: it is refused before anything is parsed further, in
+    every encoding JSON allows (the quick check for it looks at UTF-8 bytes)."""
+    body = {
+        "purpose": "marketing",
+        "action": "grant",
+        "consent_type": "explicit",
+        "evidence": {"note": "a\x00b"},
+    }
+    response = client.post(
+        f"/api/v1/subjects/{person}/consents",
+        data=json.dumps(body).encode(encoding),
+        content_type="application/json",
+        headers=api.headers,
+    )
+    problem = assert_problem(response, 422, "invalid_input")
+    assert "evidence.note" in problem["errors"]
     assert count(db, ConsentEvent, api.org) == 0
 
 
