@@ -206,15 +206,11 @@ def _check_batch_size(items: list[Any]) -> None:
 
 def _load_items(items: list[Any], schema) -> list[dict]:
     _check_batch_size(items)
-    loaded, errors = [], {}
-    for index, item in enumerate(items):
-        try:
-            loaded.append(schema.load(item))
-        except ValidationError as exc:
-            errors[str(index)] = exc.messages
-    if errors:
-        raise InvalidInput("some items are invalid; nothing was recorded", errors)
-    return loaded
+    try:
+        return schema.load(items, many=True)
+    except ValidationError as exc:
+        errors = {str(index): messages for index, messages in exc.messages.items()}
+        raise InvalidInput("some items are invalid; nothing was recorded", errors) from exc
 
 
 @operation(

@@ -110,6 +110,7 @@ class ChainWriter:
         self.stored: set[tuple[int, int]] = set()
         self.receipts: list[tuple] = []
         self.webhooks: list[tuple[str, dict[str, Any], str]] = []
+        self._wanted: dict[str, bool] = {}
         self._ids: Iterable[int] = iter(())
 
     def lock(self, external_ids: Iterable[str]) -> dict[str, Chain]:
@@ -189,8 +190,21 @@ class ChainWriter:
         state = self._project(key, event)
         self.states[key] = state
         self.touched.add(key)
-        self.webhooks.append((WEBHOOK_EVENTS[action], webhook_data(chain, event, state), chain.external_id))
+        if self._wants(WEBHOOK_EVENTS[action]):
+            self.webhooks.append(
+                (WEBHOOK_EVENTS[action], webhook_data(chain, event, state), chain.external_id)
+            )
         return event, state
+
+    def _wants(self, event_type: str) -> bool:
+        """Whether any endpoint of the organization subscribes to ``event_type`` (asked once)."""
+        if not self.notify:
+            return False
+        if event_type not in self._wanted:
+            from consent_service.webhooks.service import subscribers
+
+            self._wanted[event_type] = bool(subscribers(self.org, event_type))
+        return self._wanted[event_type]
 
     def _project(self, key: tuple[int, int], event: EventRow) -> StateView:
         """The state after ``event``. An event recorded after one that happened later (a late

@@ -116,6 +116,14 @@ def emit(
     return emit_many(org, [(event_type, data, ordering_key or org.slug)], now)
 
 
+def subscribers(org: Organization, event_type: str | None = None) -> list[WebhookEndpoint]:
+    """The organization's active endpoints that want ``event_type`` (all, without one)."""
+    endpoints = remembered(("webhook_endpoints", org.id), lambda: list_endpoints(org))
+    if event_type is None:
+        return endpoints
+    return [e for e in endpoints if event_type in e.events or "*" in e.events]
+
+
 DELIVERY_COLUMNS = (
     "public_id",
     "endpoint_id",
@@ -136,8 +144,7 @@ def emit_many(org: Organization, events: list[tuple[str, dict[str, Any], str]], 
     ``org`` that wants each; return how many deliveries were queued."""
     if not events:
         return 0
-    subscribed = remembered(("webhook_endpoints", org.id), lambda: list_endpoints(org))
-    if not subscribed:
+    if not subscribers(org):
         return 0
     dialect = db.session.get_bind().dialect.name
     stamp = stored_time(dialect, now)
@@ -145,7 +152,7 @@ def emit_many(org: Organization, events: list[tuple[str, dict[str, Any], str]], 
     rows = []
     for event_type, data, ordering_key in events:
         assert event_type in EVENT_TYPES, event_type
-        endpoints = [e for e in subscribed if event_type in e.events or "*" in e.events]
+        endpoints = subscribers(org, event_type)
         if not endpoints:
             continue
         event_id = "evt_" + uuid.uuid4().hex

@@ -253,3 +253,30 @@ def test_read_rows_skips_blank_lines(tmp_path):
     path = tmp_path / "x.ndjson"
     path.write_text('{"a": 1}\n\n{"b": 2}\n')
     assert list(read_rows(path)) == [(1, {"a": 1}), (3, {"b": 2})]
+
+
+def test_an_import_sends_no_webhooks_while_online_acts_do(db, clock, org):
+    """History from another platform is not news to the company: no deliveries are queued for
+    it, even with an endpoint subscribed to every event."""
+    from consent_service.webhooks.models import WebhookDelivery
+    from consent_service.webhooks.service import create_endpoint
+
+    create_endpoint(org, "https://hooks.example/consent", ["*"], clock.now())
+    import_acts(
+        org,
+        rows(
+            {
+                "subject": "a",
+                "purpose": "marketing",
+                "action": "grant",
+                "consent_type": "explicit",
+                "occurred_at": at(clock),
+            },
+            {"subject": "a", "purpose": "marketing", "action": "withdraw", "occurred_at": at(clock, 1)},
+        ),
+        clock.now(),
+    )
+    deliveries = select(func.count()).select_from(WebhookDelivery).where(WebhookDelivery.org_id == org.id)
+    assert db.session.scalar(deliveries) == 0
+    grant(org, make_subject(org, clock.now(), "b"), clock.now(), "marketing")
+    assert db.session.scalar(deliveries) == 1
