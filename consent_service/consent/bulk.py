@@ -18,6 +18,7 @@ import csv
 import json
 import uuid
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from itertools import islice
@@ -254,14 +255,35 @@ class _Importer:
         )
 
 
+@contextmanager
+def _plans_per_statement() -> Iterator[None]:
+    """PostgreSQL: plan each statement for its own values while the import runs.
+
+    psycopg prepares a statement run five times, and the server keeps one generic plan for it.
+    A plan made while the import's first chunks were small (a sequential scan of a few people)
+    would then be kept while the table grows by a million rows, each chunk scanning it whole.
+    """
+    connection = db.session.connection().connection.driver_connection
+    if db.session.get_bind().dialect.name != "postgresql":
+        yield
+        return
+    threshold = connection.prepare_threshold
+    connection.prepare_threshold = None
+    try:
+        yield
+    finally:
+        connection.prepare_threshold = threshold
+
+
 def import_acts(
     org: Organization, rows: Iterable[tuple[int, dict[str, Any]]], now: datetime, chunk_size: int = 10000
 ) -> ImportReport:
     """Append ``rows`` (``(line number, act)``) to the ledger in the caller's transaction."""
     importer = _Importer(org, now)
     iterator = iter(rows)
-    while chunk := list(islice(iterator, chunk_size)):
-        importer.chunk(chunk)
+    with _plans_per_statement():
+        while chunk := list(islice(iterator, chunk_size)):
+            importer.chunk(chunk)
     db.session.expire_all()  # rows were written beside the ORM: reload what it holds
     if importer.report.events >= ANALYZE_AFTER:
         # The planner's statistics are stale after a large load (batch decisions would scan).
