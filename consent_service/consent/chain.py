@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 
 from consent_service.consent import ledger
-from consent_service.consent.models import ConsentState, Subject
+from consent_service.consent.models import ConsentState, Subject, is_guardian_act
 from consent_service.consent.rows import (
     Chain,
     EventRow,
@@ -60,7 +60,7 @@ class Actor:
 
     @property
     def is_guardian(self) -> bool:
-        return self.kind == "guardian" or (self.kind == "officer" and bool(self.relationship))
+        return is_guardian_act(self.kind, self.relationship)
 
 
 #: The webhook each action sends (PIPL 15: a withdrawal reaches the company at once).

@@ -40,6 +40,11 @@ STATUSES = {
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+def is_guardian_act(actor_kind: str, relationship: str | None) -> bool:
+    """A guardian expressed the act, directly or on paper recorded by an officer (PIPL 31)."""
+    return actor_kind == "guardian" or (actor_kind == "officer" and bool(relationship))
+
+
 class Subject(db.Model):
     """A personal-information subject (个人信息主体) known to one organization.
 
@@ -128,9 +133,7 @@ class ConsentEvent(db.Model):
     @property
     def is_guardian_act(self) -> bool:
         """A guardian expressed this act, directly or on paper recorded by an officer."""
-        return self.actor_kind == "guardian" or (
-            self.actor_kind == "officer" and bool(self.actor_relationship)
-        )
+        return is_guardian_act(self.actor_kind, self.actor_relationship)
 
 
 class ConsentState(db.Model):

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import and_, func, or_, select, text
 
-from consent_service.consent.models import ConsentEvent, ConsentState, Subject
+from consent_service.consent.models import ConsentEvent, ConsentState, Subject, is_guardian_act
 from consent_service.consent.state import STATE_FIELDS, StateView
 from consent_service.database import in_values, insert_rows, stored_time
 from consent_service.extensions import db
@@ -100,9 +100,7 @@ class EventRow:
     @property
     def is_guardian_act(self) -> bool:
         """A guardian expressed this act, directly or on paper recorded by an officer."""
-        return self.actor_kind == "guardian" or (
-            self.actor_kind == "officer" and bool(self.actor_relationship)
-        )
+        return is_guardian_act(self.actor_kind, self.actor_relationship)
 
     @classmethod
     def from_model(cls, event: ConsentEvent) -> EventRow:
@@ -124,7 +122,7 @@ class Chain:
     seq: int
     head: str | None
     is_under_14: bool
-    birth_date: object = None
+    birth_date: date | None = None
     touched: bool = False
 
 

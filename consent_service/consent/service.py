@@ -27,6 +27,7 @@ from consent_service.consent.models import (
 from consent_service.consent.rows import Chain, EventRow, history
 from consent_service.consent.state import StateView, fold
 from consent_service.consent.subjects import is_minor
+from consent_service.database import in_values
 from consent_service.errors import (
     ConsentNotApplicable,
     ConsentTypeInsufficient,
@@ -302,7 +303,10 @@ class _Batch:
             self.used_keys = set(
                 db.session.scalars(
                     select(ConsentEvent.idempotency_key).where(
-                        ConsentEvent.org_id == org.id, ConsentEvent.idempotency_key.in_(sorted(keys))
+                        ConsentEvent.org_id == org.id,
+                        in_values(
+                            db.session.get_bind().dialect.name, ConsentEvent.idempotency_key, sorted(keys)
+                        ),
                     )
                 )
             )

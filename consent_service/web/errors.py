@@ -10,7 +10,7 @@ import math
 import time
 
 from flask import Flask, render_template, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from consent_service.api.problems import problem
@@ -62,6 +62,12 @@ def _is_busy(exc: OperationalError) -> bool:
     return "database is locked" in str(exc.orig)
 
 
+def _is_unique_violation(exc: IntegrityError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(exc.orig)
+
+
 def _seconds_until_reset() -> int:
     """Seconds until the exhausted rate-limit window resets (Flask-Limiter keeps wall time)."""
     from consent_service.extensions import limiter
@@ -96,6 +102,18 @@ def register(app: Flask) -> None:
             )
             return problem(status, code, exc.description or exc.name, headers=headers)
         return _page(status)
+
+    @app.errorhandler(IntegrityError)
+    def concurrent_write(exc: IntegrityError):
+        """A unique key taken by a request that committed first (two requests with one
+        idempotency key for different people, say): nothing of this one was written."""
+        if not _is_unique_violation(exc):
+            return unexpected(exc)
+        log.warning("unique violation on %s %s: %s", request.method, request.path, exc.orig)
+        message = "a concurrent request wrote the same unique value first; nothing was written"
+        if _is_api():
+            return problem(409, "conflict", message)
+        return _page(409, message)
 
     @app.errorhandler(OperationalError)
     def database_busy(exc: OperationalError):

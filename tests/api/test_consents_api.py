@@ -709,3 +709,43 @@ def test_a_busy_database_is_503_with_retry_after_not_500(client, api, person, mo
     problem = assert_problem(response, 503, "database_busy")
     assert "nothing was written" in problem["detail"]
     assert response.headers["Retry-After"] == "1"
+
+
+@pytest.mark.parametrize(
+    "orig",
+    [
+        sqlite3.IntegrityError(
+            "UNIQUE constraint failed: consent_event.org_id, consent_event.idempotency_key"
+        ),
+        type("UniqueViolation", (Exception,), {"sqlstate": "23505"})(),
+    ],
+)
+def test_a_unique_value_taken_by_a_concurrent_request_is_409_not_500(client, api, person, monkeypatch, orig):
+    """Two requests with one idempotency key for different people: the second to write finds
+    the key taken by the first at insert time. It answers 409 and writes nothing."""
+    from sqlalchemy.exc import IntegrityError
+
+    from consent_service.consent import service
+
+    def taken(*args, **kwargs):
+        raise IntegrityError("COPY consent_event ...", {}, orig)
+
+    monkeypatch.setattr(service, "record_acts", taken)
+    body = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}
+    response = post_act(client, api, person, body)
+    problem = assert_problem(response, 409, "conflict")
+    assert "nothing was written" in problem["detail"]
+
+
+def test_another_integrity_error_is_still_a_500(client, api, person, monkeypatch):
+    from sqlalchemy.exc import IntegrityError
+
+    from consent_service.consent import service
+
+    def broken(*args, **kwargs):
+        raise IntegrityError("INSERT ...", {}, sqlite3.IntegrityError("FOREIGN KEY constraint failed"))
+
+    monkeypatch.setattr(service, "record_acts", broken)
+    body = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}
+    response = post_act(client, api, person, body)
+    assert_problem(response, 500, "internal_error")
