@@ -191,8 +191,34 @@ class DecisionPair(Schema):
     purpose = Text(required=True, validate=PURPOSE_CODE)
 
 
+def _plain_pair(item: object) -> bool:
+    """A pair that :class:`DecisionPair` would load unchanged: exactly the two keys, both text
+    of the lengths it allows."""
+    if type(item) is not dict or len(item) != 2:
+        return False
+    subject, purpose = item.get("subject"), item.get("purpose")
+    return (
+        type(subject) is str and 0 < len(subject) <= 200 and type(purpose) is str and 0 < len(purpose) <= 64
+    )
+
+
+class DecisionPairs(fields.List):
+    """A list of :class:`DecisionPair`, documented and validated as such, with a quick path
+    for a list of plain pairs: loading a thousand of them was a third of a batch decision's
+    time. Anything else goes through marshmallow, which names each error; a property test
+    holds the two equal."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(fields.Nested(DecisionPair), **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is list and all(map(_plain_pair, value)):
+            return [{"subject": item["subject"], "purpose": item["purpose"]} for item in value]
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
 class DecisionBatchIn(Schema):
-    items = fields.List(fields.Nested(DecisionPair), required=True, validate=validate.Length(min=1))
+    items = DecisionPairs(required=True, validate=validate.Length(min=1))
     at = fields.AwareDateTime(validate=utc_representable)
 
 
