@@ -125,12 +125,13 @@ def _state_json(code: str, view: StateView) -> dict[str, Any]:
     }
 
 
-def _act_body(external_id: str, result: service.ActResult, codes: list[str]) -> dict[str, Any]:
+def _act_body(external_id: str, result: service.ActResult) -> dict[str, Any]:
     events = [_event_json(e) for e in result.events]
     # The states follow the events; an act that changed nothing answers with the current
-    # states of the purposes it named, in that order.
-    state_codes = [e.purpose_code for e in result.events] if result.events else codes
-    states = [_state_json(code, view) for code, view in zip(state_codes, result.states, strict=False)]
+    # states of the purposes it named (those that have one), in that order.
+    states = [
+        _state_json(code, view) for code, view in zip(result.state_purposes, result.states, strict=True)
+    ]
     receipts = [token for token in result.receipt_tokens if token is not None]
     return {
         "subject": external_id,
@@ -188,7 +189,7 @@ def record_consent(org: Organization, external_id: str, body: dict):
         result = service.record_acts(org, [request_], utcnow())[0]
     except service.ActsRefused as refused:
         raise refused.errors[0] from None
-    data = _act_body(subject.external_id, result, request_.purposes)
+    data = _act_body(subject.external_id, result)
     headers = {}
     if result.is_replay:
         # A retry gets the first answer as it was, byte for byte; the header marks the replay.
@@ -230,7 +231,7 @@ def record_batch(org: Organization, body: dict):
     items = _load_items(body["items"], BatchActIn())
     requests = [_request(item["subject"], item, item.get("idempotency_key")) for item in items]
     results = service.record_acts(org, requests, utcnow())
-    answers = [_act_body(r.subject, result, r.purposes) for r, result in zip(requests, results, strict=True)]
+    answers = [_act_body(r.subject, result) for r, result in zip(requests, results, strict=True)]
     return Reply({"count": len(answers), "results": answers}, is_serialized=True)
 
 

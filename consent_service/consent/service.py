@@ -86,6 +86,8 @@ class ActResult:
 
     events: list[EventRow]
     states: list[StateView]
+    #: The purpose of each state, in the order of ``states``.
+    state_purposes: list[str] = field(default_factory=list)
     #: The receipt of each event, in the order of ``events`` (``None`` for non-grants).
     receipt_tokens: list[str | None] = field(default_factory=list)
     is_replay: bool = False
@@ -275,6 +277,7 @@ def _replay(org: Organization, chain: Chain, key: str, action: str, codes: list[
     return ActResult(
         events=[EventRow.from_model(e) for e in events],
         states=states,
+        state_purposes=[e.purpose.code for e in events],
         receipt_tokens=[receipts.get(e.id) for e in events],
         is_replay=True,
     )
@@ -418,6 +421,7 @@ class _Batch:
             )
             result.events.append(event)
             result.states.append(state)
+            result.state_purposes.append(event.purpose_code)
             token = self.writer.receipt(chain, event, version, policy) if action == "grant" else None
             result.receipt_tokens.append(token)
         if key is not None:
@@ -431,6 +435,7 @@ class _Batch:
             state = self.writer.states.get((chain.id, self.purpose(code).id))
             if state is not None:
                 result.states.append(state)
+                result.state_purposes.append(code)
         return result
 
 

@@ -189,6 +189,19 @@ def test_withdrawing_what_was_never_given_records_nothing(client, api, person, d
     assert count(db, ConsentEvent, api.org) == 0
 
 
+def test_a_withdrawal_of_nothing_answers_each_current_state_under_its_own_purpose(client, api, person, db):
+    """Withdrawing several purposes none of which is granted records nothing and answers the
+    states there are, each named by its own purpose (one never acted on has none)."""
+    refuse = {"purpose": "face", "action": "refuse"}
+    assert post_act(client, api, person, refuse).status_code == 201
+    before = count(db, ConsentEvent, api.org)
+    response = post_act(client, api, person, {"purposes": ["marketing", "face"], "action": "withdraw"})
+    assert response.status_code == 200
+    assert response.json["events"] == []
+    assert [(s["purpose"], s["status"]) for s in response.json["states"]] == [("face", "refused")]
+    assert count(db, ConsentEvent, api.org) == before
+
+
 def test_bundled_separate_consent_is_409(client, api, person, db):
     body = {"purposes": ["marketing", "face"], "action": "grant", "consent_type": "separate"}
     problem = assert_problem(post_act(client, api, person, body), 409, "separate_consent_required")
