@@ -368,7 +368,9 @@ def test_private_key_is_stored_encrypted_and_never_published(org, clock, client)
     assert "ENCRYPTED" in pem
     with pytest.raises(TypeError, match="encrypted"):
         ECKey.import_key(pem)
-    with pytest.raises(ValueError, match="password"):
+    # A wrong password fails to decrypt (now and then the padding happens to check out, and
+    # then the decrypted bytes fail to parse: a ValueError either way).
+    with pytest.raises(ValueError):
         ECKey.import_key(pem, password=b"not-the-derived-password")
     private = ECKey.import_key(pem, password=keys._key_password())
     private_d = private.as_dict(private=True)["d"]
