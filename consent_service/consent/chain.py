@@ -32,6 +32,7 @@ from consent_service.consent.rows import (
 from consent_service.consent.state import StateView, apply, fold
 from consent_service.errors import InvalidInput
 from consent_service.extensions import db
+from consent_service.ids import uuid7
 from consent_service.policies.models import Organization, PolicyVersion, Purpose, PurposeVersion
 
 
@@ -156,7 +157,7 @@ class ChainWriter:
             expires_at = occurred_at + timedelta(days=version.consent_validity_days)
         event = EventRow(
             id=next(self._ids),
-            uuid=str(uuid.uuid4()),
+            uuid=uuid7(),
             org_id=self.org.id,
             subject_id=chain.id,
             seq=chain.seq + 1,

@@ -7,7 +7,6 @@ A person can verify a receipt alone: the signature against the public keys publi
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import datetime
 from importlib import resources
 from typing import Any
@@ -22,6 +21,7 @@ from consent_service.consent.rows import EventRow
 from consent_service.database import insert_rows, stored_time
 from consent_service.errors import DomainError
 from consent_service.extensions import db
+from consent_service.ids import uuid7
 from consent_service.memo import remembered
 from consent_service.policies.models import (
     LEGAL_BASIS_CLAUSES,
@@ -246,7 +246,7 @@ def sign_receipt(
 ) -> tuple[tuple, str]:
     """Sign the receipt of a grant; return its record for :func:`store_receipts` and the JWS."""
     key = keys.active_key(now)
-    receipt_id = str(uuid.uuid4())
+    receipt_id = uuid7()
     body = receipt_json(org, subject_external_id, event, version, policy, receipt_id, key.public_jwk)
     kid, token = keys.sign_json(body, now, typ=RECEIPT_TYPE)
     return (receipt_id, event.id, org.id, kid, token, now), token
