@@ -30,8 +30,8 @@ from sqlalchemy import select, text
 from consent_service.consent.chain import Actor, ChainWriter
 from consent_service.consent.models import ACTOR_KINDS, CONSENT_TYPES, Subject
 from consent_service.consent.rows import Chain
-from consent_service.consent.service import CONSENT_TYPE_RANK, REQUIREMENT_RANK
-from consent_service.consent.subjects import minor_at
+from consent_service.consent.service import CONSENT_TYPE_RANK, REQUIREMENT_RANK, required_consent
+from consent_service.consent.subjects import is_minor
 from consent_service.database import in_values
 from consent_service.errors import DomainError
 from consent_service.extensions import db
@@ -101,15 +101,7 @@ def _purposes(org: Organization) -> dict[str, tuple[PurposeVersion, int]]:
         )
         .where(Purpose.org_id == org.id)
     ).all()
-    out = {}
-    for version in versions:
-        required = version.consent_requirement
-        if version.needs_separate_consent:
-            required = max(required, "separate", key=REQUIREMENT_RANK.get)
-        if version.is_sensitive:
-            required = max(required, "explicit", key=REQUIREMENT_RANK.get)
-        out[version.purpose.code] = (version, REQUIREMENT_RANK[required])
-    return out
+    return {v.purpose.code: (v, REQUIREMENT_RANK[required_consent(v)]) for v in versions}
 
 
 class _Importer:
@@ -233,7 +225,7 @@ class _Importer:
         if (
             item["action"] == "grant"
             and not actor.is_guardian
-            and minor_at(chain.is_under_14, chain.birth_date, self.org.timezone, item["occurred_at"])
+            and is_minor(chain, self.org, item["occurred_at"])
         ):
             raise ImportRefused(
                 f"line {item['number']}: the subject is under 14: a guardian must consent (PIPL 31)"

@@ -14,11 +14,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask import current_app
-from sqlalchemy import Engine, and_, bindparam, create_engine, or_, select
+from sqlalchemy import Engine, and_, bindparam, create_engine, select
 from sqlalchemy.sql import Select
 
 from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
 from consent_service.consent.models import ConsentState, Subject
+from consent_service.consent.rows import state_pairs
 from consent_service.consent.subjects import minor_at
 from consent_service.database import SQLITE_BEGIN, configure_engine, in_values
 from consent_service.extensions import db
@@ -218,26 +219,13 @@ def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: d
             )
         }
         states = {}
-        # Only the pairs asked for, grouped by purpose: each group probes the primary key.
-        wanted: dict[int, set[int]] = {}
-        for s, p in pairs:
-            if s in subjects and p in purposes:
-                wanted.setdefault(purposes[p].id, set()).add(subjects[s].id)
-        if wanted:
-            rows = run(
-                select(state).where(
-                    or_(
-                        *(
-                            and_(
-                                state.c.purpose_id == purpose_id,
-                                in_values(dialect, state.c.subject_id, sorted(ids)),
-                            )
-                            for purpose_id, ids in sorted(wanted.items())
-                        )
-                    )
-                )
-            )
-            states = {(r.subject_id, r.purpose_id): r for r in rows}
+        # Only the pairs asked for.
+        condition = state_pairs(
+            dialect,
+            ((subjects[s].id, purposes[p].id) for s, p in pairs if s in subjects and p in purposes),
+        )
+        if condition is not None:
+            states = {(r.subject_id, r.purpose_id): r for r in run(select(state).where(condition))}
     finally:
         if connection is not None:
             connection.close()

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import and_, func, or_, select, text
+from sqlalchemy import ColumnElement, and_, func, or_, select, text
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject, is_guardian_act
 from consent_service.consent.state import STATE_FIELDS, StateView
@@ -151,31 +151,34 @@ def lock_chains(org_id: int, external_ids: Iterable[str]) -> dict[str, Chain]:
     }
 
 
-def load_states(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], StateView]:
-    """The current state rows of these (subject, purpose) pairs, where they exist.
-
-    One statement, grouped by purpose so that each group probes the primary key.
-    """
+def state_pairs(dialect: str, pairs: Iterable[tuple[int, int]]) -> ColumnElement[bool] | None:
+    """The condition for the ``consent_state`` rows of these (subject id, purpose id) pairs
+    (``None`` for no pairs), grouped by purpose so that each group probes the primary key: a
+    row-value ``IN`` made SQLite scan, and a plain ``IN`` × ``IN`` reads rows not asked for."""
     by_purpose: dict[int, set[int]] = {}
     for subject_id, purpose_id in pairs:
         by_purpose.setdefault(purpose_id, set()).add(subject_id)
     if not by_purpose:
+        return None
+    table = ConsentState.__table__
+    return or_(
+        *(
+            and_(
+                table.c.purpose_id == purpose_id, in_values(dialect, table.c.subject_id, sorted(subject_ids))
+            )
+            for purpose_id, subject_ids in sorted(by_purpose.items())
+        )
+    )
+
+
+def load_states(pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], StateView]:
+    """The current state rows of these (subject, purpose) pairs, where they exist."""
+    condition = state_pairs(db.session.get_bind().dialect.name, pairs)
+    if condition is None:
         return {}
     table = ConsentState.__table__
     rows = db.session.execute(
-        select(table.c.subject_id, table.c.purpose_id, *(table.c[f] for f in STATE_FIELDS)).where(
-            or_(
-                *(
-                    and_(
-                        table.c.purpose_id == purpose_id,
-                        in_values(
-                            db.session.get_bind().dialect.name, table.c.subject_id, sorted(subject_ids)
-                        ),
-                    )
-                    for purpose_id, subject_ids in sorted(by_purpose.items())
-                )
-            )
-        )
+        select(table.c.subject_id, table.c.purpose_id, *(table.c[f] for f in STATE_FIELDS)).where(condition)
     )
     return {(r[0], r[1]): StateView(*r[2:]) for r in rows}
 

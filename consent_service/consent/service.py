@@ -49,7 +49,6 @@ from consent_service.policies.models import (
     Purpose,
     PurposeVersion,
 )
-from consent_service.policies.service import get_purpose
 
 #: Acts a caller may record; ``expire`` is written by the expiry sweep only.
 CALLER_ACTIONS = ("grant", "withdraw", "refuse", "invalidate")
@@ -191,6 +190,18 @@ def _policy_for(org: Organization, label: str | None, at: datetime) -> PolicyVer
     return next((p for p in published if p.published_at <= at), None)
 
 
+def required_consent(version: PurposeVersion) -> str:
+    """The weakest consent type a grant of ``version`` may have: what the purpose asks for, at
+    least separate where PIPL 23, 25, 29 or 39 needs it, at least explicit for sensitive PI
+    (GB/T 5.4 b)."""
+    required = version.consent_requirement
+    if version.needs_separate_consent:
+        required = max(required, "separate", key=REQUIREMENT_RANK.get)
+    if version.is_sensitive:
+        required = max(required, "explicit", key=REQUIREMENT_RANK.get)
+    return required
+
+
 def _check_grant(
     org: Organization,
     subject: Subject | Chain,
@@ -220,11 +231,7 @@ def _check_grant(
             {"purposes": separate, "bundle": codes},
         )
     for version in versions:
-        required = version.consent_requirement
-        if version.needs_separate_consent and REQUIREMENT_RANK[required] < REQUIREMENT_RANK["separate"]:
-            required = "separate"
-        if version.is_sensitive and REQUIREMENT_RANK[required] < REQUIREMENT_RANK["explicit"]:
-            required = "explicit"  # GB/T 5.4 b)
+        required = required_consent(version)
         if CONSENT_TYPE_RANK[consent_type] < REQUIREMENT_RANK[required]:
             raise ConsentTypeInsufficient(
                 f"purpose {version.purpose.code!r} needs {required} consent, got {consent_type}",
@@ -298,7 +305,11 @@ class _Batch:
         for r in requests:
             chain = chains.get(r.subject) if isinstance(r.subject, str) else None
             if chain is not None and isinstance(r.purposes, list):
-                pairs.update((chain.id, p.id) for p in map(self._known_purpose, r.purposes) if p is not None)
+                pairs.update(
+                    (chain.id, self.purposes[c].id)
+                    for c in r.purposes
+                    if isinstance(c, str) and c in self.purposes
+                )
         self.writer.load_states(pairs)
         keys = {r.idempotency_key for r in requests if isinstance(r.idempotency_key, str)}
         self.used_keys = set()
@@ -336,22 +347,15 @@ class _Batch:
             self.versions[purpose.code] = version
 
     def purpose(self, code: str) -> Purpose:
+        """A purpose the batch names (all were loaded up front); :class:`NotFound` otherwise."""
         if code not in self.purposes:
-            self.purposes[code] = get_purpose(self.org, code)
+            raise NotFound(f"no purpose {code!r}")
         return self.purposes[code]
 
     def version(self, code: str) -> PurposeVersion:
         """The purpose's current version (what a consent given now is to)."""
-        if code not in self.versions:
-            self.versions[code] = self.purpose(code).current
+        self.purpose(code)
         return self.versions[code]
-
-    def _known_purpose(self, code: object) -> Purpose | None:
-        """The purpose, or ``None`` for a code that names none (refused later, per act)."""
-        try:
-            return self.purpose(code) if isinstance(code, str) else None
-        except DomainError:
-            return None
 
     def plan(self, request: ActRequest) -> ActResult:
         """Check one act against every rule and append its events; raise a DomainError if it
