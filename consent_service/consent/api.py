@@ -183,13 +183,8 @@ def record_consent(org: Organization, external_id: str, body: dict):
         raise InvalidInput(
             "invalid Idempotency-Key", {"Idempotency-Key": ["must be 1-200 characters, without NUL"]}
         )
-    subject = subjects.get_subject(org, external_id)
-    request_ = _request(subject.external_id, body, key)
-    try:
-        result = service.record_acts(org, [request_], utcnow())[0]
-    except service.ActsRefused as refused:
-        raise refused.errors[0] from None
-    data = _act_body(subject.external_id, result)
+    result = service.record_one(org, _request(external_id, body, key), utcnow())
+    data = _act_body(external_id, result)
     headers = {}
     if result.is_replay:
         # A retry gets the first answer as it was, byte for byte; the header marks the replay.

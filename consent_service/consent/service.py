@@ -504,6 +504,11 @@ def record_act(
         idempotency_key=idempotency_key,
         is_subject_initiated=is_subject_initiated,
     )
+    return record_one(org, request, now)
+
+
+def record_one(org: Organization, request: ActRequest, now: datetime) -> ActResult:
+    """:func:`record_acts` for one act, whose refusal is raised as it is."""
     try:
         return record_acts(org, [request], now)[0]
     except ActsRefused as refused:
