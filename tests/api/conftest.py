@@ -31,11 +31,6 @@ class ApiCaller:
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
 
-    @property
-    def basic(self) -> dict[str, str]:
-        raw = f"{self.client_id}:{self.client_secret}".encode()
-        return {"Authorization": "Basic " + base64.b64encode(raw).decode()}
-
 
 def issue_token(client, client_id: str, secret: str, scope: str | None = None) -> str:
     data = {"grant_type": "client_credentials"}

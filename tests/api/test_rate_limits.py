@@ -62,14 +62,14 @@ def test_limits_are_shared_through_redis(tmp_path, app):
     try:
         headers = {"Authorization": "Bearer unknown-token"}  # counted per address, then 401
         answers = []
-        for app in (first, first, second, second):
-            answers.append(app.test_client().get("/api/v1/purposes", headers=headers).status_code)
+        for instance in (first, first, second, second):
+            answers.append(instance.test_client().get("/api/v1/purposes", headers=headers).status_code)
         assert answers == [401, 401, 401, 429]
         assert store.keys("*"), "the counters live in Redis"
     finally:
         store.flushdb()
         store.close()
         limiter.init_app(app)  # the session's app back on its in-memory storage
-        for app in (first, second):
-            with app.app_context():
+        for instance in (first, second):
+            with instance.app_context():
                 db.engine.dispose()

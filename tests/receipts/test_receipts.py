@@ -313,7 +313,7 @@ def test_receipt_does_not_verify_with_someone_elses_keys(org, clock):
         verify_receipt(token, {"keys": []})
 
 
-def test_signed_token_of_another_type_is_not_a_receipt(org, clock, kantara):
+def test_signed_token_of_another_type_is_not_a_receipt(org, clock):
     make_purpose(org, clock.now(), "marketing")
     grant(org, make_subject(org, clock.now()), clock.now(), "marketing")
     checkpoint = create_checkpoint(org, clock.now())
@@ -365,7 +365,6 @@ def test_private_key_is_stored_encrypted_and_never_published(org, clock, client)
 
     pem = row.private_pem_encrypted
     assert pem.startswith("-----BEGIN ENCRYPTED PRIVATE KEY-----")
-    assert "ENCRYPTED" in pem
     with pytest.raises(TypeError, match="encrypted"):
         ECKey.import_key(pem)
     # A wrong password fails to decrypt (now and then the padding happens to check out, and
