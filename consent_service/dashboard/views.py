@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, redirect, render_template, session, url_for
 
 from consent_service.clock import utcnow
-from consent_service.consent.decisions import decide
+from consent_service.consent.hotpath import decide_many
 from consent_service.consent.models import Subject
 from consent_service.dashboard import bp
 from consent_service.dashboard.service import LinkInvalid, redeem_link
@@ -41,10 +41,11 @@ def home():
     org = db.session.get(Organization, subject.org_id)
     lang = page_language()
     now = utcnow()
+    purposes = list_purposes(org)
+    results = decide_many(org.id, org.timezone, [(subject.external_id, p.code) for p in purposes], now)
     rows = []
-    for purpose in list_purposes(org):
+    for purpose, result in zip(purposes, results, strict=True):
         version = purpose.current
-        result = decide(org, subject.external_id, purpose.code, now, now)
         rows.append(
             {
                 "name": version.name_zh if lang == "zh" else version.name_en,

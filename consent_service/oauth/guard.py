@@ -8,7 +8,6 @@ the request: every API query is scoped by it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 
 from flask import request
 from sqlalchemy import select
@@ -42,11 +41,9 @@ class InsufficientScope(DomainError):
 class Caller:
     """Who is calling: the client and the organization it acts for."""
 
-    client_pk: int
     client_id: str
     org_id: int
     scopes: frozenset[str]
-    token_expires_at: datetime
 
 
 def bearer_token() -> str | None:
@@ -71,7 +68,6 @@ def authenticate() -> Caller:
         raise InvalidToken("a bearer token is required (Authorization: Bearer <token>)")
     row = db.session.execute(
         select(
-            OAuthToken.client_pk,
             OAuthToken.org_id,
             OAuthToken.scope,
             OAuthToken.expires_at,
@@ -86,7 +82,7 @@ def authenticate() -> Caller:
         raise InvalidToken("the access token is unknown or revoked")
     if row.expires_at <= utcnow():
         raise InvalidToken("the access token has expired")
-    caller = Caller(row.client_pk, row.client_id, row.org_id, frozenset(row.scope.split()), row.expires_at)
+    caller = Caller(row.client_id, row.org_id, frozenset(row.scope.split()))
     request.environ[CALLER_KEY] = caller
     return caller
 

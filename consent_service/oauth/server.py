@@ -64,8 +64,7 @@ class ClientCredentialsGrant(grants.ClientCredentialsGrant):
         scope = self.client.get_allowed_scope(requested)
         if requested and set(requested.split()) - set(scope.split()):
             raise InvalidScopeError(description="the client does not hold every scope asked for")
-        # Read per request, so that TOKEN_LIFETIME_SECONDS is the one setting that counts
-        # (Authlib's own OAUTH2_TOKEN_EXPIRES_IN is copied once, at start-up).
+        # Read per request: TOKEN_LIFETIME_SECONDS is the one setting that counts.
         lifetime = int(current_app.config["TOKEN_LIFETIME_SECONDS"])
         token = self.generate_token(scope=scope, expires_in=lifetime, include_refresh_token=False)
         self.save_token(token)
@@ -112,9 +111,6 @@ class Revocation(RevocationEndpoint):
 
 def init_app(app: Flask) -> None:
     """Configure and bind the authorization server."""
-    app.config.setdefault(
-        "OAUTH2_TOKEN_EXPIRES_IN", {"client_credentials": int(app.config["TOKEN_LIFETIME_SECONDS"])}
-    )
     app.config.setdefault("OAUTH2_SCOPES_SUPPORTED", list(SCOPES))
     authorization.init_app(app, query_client=query_client, save_token=save_token)
     authorization.register_grant(ClientCredentialsGrant)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from consent_service.webhooks import EVENT_TYPES
+from consent_service.webhooks.models import DELIVERY_STATUSES
 
 
 class WebhookCreateSchema(Schema):
@@ -52,7 +53,7 @@ class DeliveryListOut(Schema):
 
 
 class DeliveryQuery(Schema):
-    status = fields.String(validate=validate.OneOf(("pending", "delivered", "failed")))
+    status = fields.String(validate=validate.OneOf(DELIVERY_STATUSES))
     # At most 18 digits: every such number fits the 64-bit id column it is compared with.
     cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$"))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))

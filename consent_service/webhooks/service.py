@@ -21,6 +21,7 @@ from consent_service import secrets_box
 from consent_service.database import insert_rows, stored_time
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db
+from consent_service.ids import uuid7
 from consent_service.memo import remembered
 from consent_service.policies.models import Organization
 from consent_service.webhooks import EVENT_TYPES
@@ -119,8 +120,15 @@ def emit(
 def subscribers(org: Organization, event_type: str | None = None) -> list[WebhookEndpoint]:
     """The organization's active endpoints that want ``event_type`` (all, without one)."""
     endpoints = remembered(("webhook_endpoints", org.id), lambda: list_endpoints(org))
-    if event_type is None:
-        return endpoints
+    return endpoints if event_type is None else _wanting(endpoints, event_type)
+
+
+def _delivery_id() -> str:
+    """A delivery's public id: time-ordered, since there is one per event per endpoint."""
+    return "whd_" + uuid7().replace("-", "")[:24]
+
+
+def _wanting(endpoints: list[WebhookEndpoint], event_type: str) -> list[WebhookEndpoint]:
     return [e for e in endpoints if event_type in e.events or "*" in e.events]
 
 
@@ -142,9 +150,8 @@ DELIVERY_COLUMNS = (
 def emit_many(org: Organization, events: list[tuple[str, dict[str, Any], str]], now: datetime) -> int:
     """Queue ``(event type, data, ordering key)`` events, in order, for every endpoint of
     ``org`` that wants each; return how many deliveries were queued."""
-    if not events:
-        return 0
-    if not subscribers(org):
+    subscribed = subscribers(org) if events else []
+    if not subscribed:
         return 0
     dialect = db.session.get_bind().dialect.name
     stamp = stored_time(dialect, now)
@@ -152,7 +159,7 @@ def emit_many(org: Organization, events: list[tuple[str, dict[str, Any], str]], 
     rows = []
     for event_type, data, ordering_key in events:
         assert event_type in EVENT_TYPES, event_type
-        endpoints = subscribers(org, event_type)
+        endpoints = _wanting(subscribed, event_type)
         if not endpoints:
             continue
         event_id = "evt_" + uuid.uuid4().hex
@@ -168,7 +175,7 @@ def emit_many(org: Organization, events: list[tuple[str, dict[str, Any], str]], 
         )
         rows += [
             (
-                "whd_" + uuid.uuid4().hex[:24],
+                _delivery_id(),
                 endpoint.id,
                 org.id,
                 event_id,
@@ -217,7 +224,7 @@ def redeliver(org: Organization, public_id: str, delivery_id: str, now: datetime
     if original is None:
         raise NotFound(f"no delivery {delivery_id!r}")
     copy = WebhookDelivery(
-        public_id="whd_" + uuid.uuid4().hex[:24],
+        public_id=_delivery_id(),
         endpoint_id=endpoint.id,
         org_id=org.id,
         event_id=original.event_id,
