@@ -57,10 +57,6 @@ def upgrade():
     sa.PrimaryKeyConstraint('id', name=op.f('pk_signing_key')),
     sa.UniqueConstraint('kid', name=op.f('uq_signing_key_kid'))
     )
-    op.create_index(
-        'uq_signing_key_one_active', 'signing_key', ['is_active'], unique=True,
-        sqlite_where=sa.text('is_active'), postgresql_where=sa.text('is_active'),
-    )
     op.create_table('ledger_checkpoint',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
@@ -301,7 +297,6 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_ledger_checkpoint_org_id'))
 
     op.drop_table('ledger_checkpoint')
-    op.drop_index('uq_signing_key_one_active', table_name='signing_key')
     op.drop_table('signing_key')
     op.drop_table('pi_category')
     op.drop_table('organization')
