@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, BigInteger, Integer, any_, bindparam, event
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
+
+from consent_service.types import UTCDateTime
 
 
 def configure_engine(engine: Engine) -> None:
@@ -69,13 +72,16 @@ def snapshot_transaction(session) -> None:
         read_only_transaction(session)
 
 
+#: SQLAlchemy's own writer of SQLite DATETIME text.
+_SQLITE_DATETIME = sqlite.DATETIME().bind_processor(sqlite.dialect())
+_UTC_DATETIME = UTCDateTime()
+
+
 def stored_time(dialect: str, value: datetime | None) -> datetime | str | None:
-    """A UTC time as :class:`~consent_service.types.UTCDateTime` stores it, for rows written
+    """A time exactly as :class:`~consent_service.types.UTCDateTime` stores it, for rows written
     with the driver directly (SQLite keeps times as text, compared as text)."""
-    if value is None:
-        return None
-    value = value.astimezone(UTC)
-    return value.replace(tzinfo=None) if dialect == "postgresql" else f"{value:%Y-%m-%d %H:%M:%S.%f}"
+    naive = _UTC_DATETIME.process_bind_param(value, None)
+    return naive if naive is None or dialect == "postgresql" else _SQLITE_DATETIME(naive)
 
 
 def insert_rows(session, table: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
