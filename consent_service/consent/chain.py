@@ -242,7 +242,7 @@ class ChainWriter:
             [state_row(key, self.org.id, self.states[key]) for key in sorted(self.touched - self.stored)]
         )
         self.rows.update_heads(self.chains.values(), self.now)
-        store_receipts(self.receipts)
+        store_receipts(self.receipts, self.now)
         emit_many(self.org, self.webhooks, self.now)
         forget([c.id for c in self.chains.values() if c.touched], self.touched)
 

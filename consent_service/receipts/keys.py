@@ -94,12 +94,11 @@ def _private_key(row: SigningKey) -> ECKey:
 
 def sign(payload: dict[str, Any], now: datetime, typ: str = "JWT") -> tuple[str, str]:
     """Sign ``payload`` as a compact JWS (RFC 7515) with the active key; return ``(kid, token)``."""
-    return sign_json(canonical_json(payload), now, typ)
+    return sign_json(active_key(now), canonical_json(payload), typ)
 
 
-def sign_json(body: bytes, now: datetime, typ: str = "JWT") -> tuple[str, str]:
-    """Sign a payload already serialized (canonical JSON) with the active key."""
-    row = active_key(now)
+def sign_json(row: SigningKey, body: bytes, typ: str = "JWT") -> tuple[str, str]:
+    """Sign a payload already serialized (canonical JSON) with ``row``; return ``(kid, token)``."""
     header = {"alg": row.alg, "kid": row.kid, "typ": typ}
     return row.kid, _compact_es256(header, body, _private_key(row).private_key)
 

@@ -26,10 +26,10 @@ from consent_service.memo import remembered
 from consent_service.policies.models import (
     LEGAL_BASIS_CLAUSES,
     Organization,
-    PICategory,
     PolicyVersion,
     PurposeVersion,
 )
+from consent_service.policies.organizations import categories_by_code
 from consent_service.receipts import keys
 from consent_service.receipts.models import ConsentReceipt
 
@@ -119,8 +119,7 @@ def _shared(
     key = ("receipt_claims", version.id, policy.id if policy else None, consent_type, public_jwk["kid"])
 
     def build() -> tuple[dict[str, Any], Template]:
-        fixed, pipl = _fixed_claims(org, version, policy, consent_type, public_jwk)
-        document = fixed | {"pipl": pipl}
+        document = _fixed_claims(org, version, policy, consent_type, public_jwk)
         return document, Template(document, EVENT_CLAIMS)
 
     return remembered(key, build)
@@ -163,15 +162,10 @@ def _fixed_claims(
     policy: PolicyVersion | None,
     consent_type: str,
     public_jwk: dict[str, Any],
-) -> tuple[dict[str, Any], dict[str, Any]]:
+) -> dict[str, Any]:
     """The claims every receipt of one purpose version, policy and consent type shares (a
-    batch signs a thousand receipts with the same ones): the top level, and the ``pipl`` part."""
-    categories = remembered(
-        ("pi_categories", tuple(version.pi_categories)),
-        lambda: list(
-            db.session.scalars(select(PICategory).where(PICategory.code.in_(version.pi_categories)))
-        ),
-    )
+    batch signs a thousand receipts with the same ones)."""
+    categories = categories_by_code(version.pi_categories).values()
     kantara_cats = sorted({k for c in categories for k in c.kantara_categories})
     recipient_names = [r["name"] for r in version.recipients] + [
         r["name"] for r in version.cross_border_recipients
@@ -229,7 +223,7 @@ def _fixed_claims(
         "policyVersion": policy.label if policy else None,
         "policySha256": policy.content_sha256 if policy else None,
     }
-    return fixed, pipl
+    return fixed | {"pipl": pipl}
 
 
 #: The columns :func:`store_receipts` writes, in the order of :func:`sign_receipt`'s records.
@@ -248,14 +242,15 @@ def sign_receipt(
     key = keys.active_key(now)
     receipt_id = uuid7()
     body = receipt_json(org, subject_external_id, event, version, policy, receipt_id, key.public_jwk)
-    kid, token = keys.sign_json(body, now, typ=RECEIPT_TYPE)
-    return (receipt_id, event.id, org.id, kid, token, now), token
+    kid, token = keys.sign_json(key, body, typ=RECEIPT_TYPE)
+    return (receipt_id, event.id, org.id, kid, token), token
 
 
-def store_receipts(records: list[tuple]) -> None:
-    """Store signed receipts (records from :func:`sign_receipt`) in the caller's transaction."""
-    dialect = db.session.get_bind().dialect.name
-    rows = [(*record[:-1], stored_time(dialect, record[-1])) for record in records]
+def store_receipts(records: list[tuple], now: datetime) -> None:
+    """Store receipts signed at ``now`` (records from :func:`sign_receipt`) in the caller's
+    transaction."""
+    issued_at = stored_time(db.session.get_bind().dialect.name, now)
+    rows = [(*record, issued_at) for record in records]
     insert_rows(db.session, ConsentReceipt.__tablename__, RECEIPT_COLUMNS, rows)
 
 
