@@ -38,7 +38,7 @@ def configure_engine(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
         options = conn.get_execution_options()
-        if options.get("isolation_level") == "AUTOCOMMIT" or options.get(SQLITE_BEGIN) == "NONE":
+        if options.get(SQLITE_BEGIN) == "NONE":
             return  # read-only hot paths: no transaction, no lock
         conn.exec_driver_sql(f"BEGIN {options.get(SQLITE_BEGIN, 'IMMEDIATE')}")
 

@@ -87,8 +87,7 @@ def change_purpose(org: Organization, code: str, body: dict):
     material version: consents to earlier versions stop counting until given again."""
     note = body.pop("change_note", None)
     now = utcnow()
-    service.change_purpose(org, code, body, now, note=note)
-    purpose = service.get_purpose(org, code)
+    purpose = service.change_purpose(org, code, body, now, note=note).purpose
     emit(org, "purpose.changed", _purpose_payload(purpose), now)
     return purpose
 

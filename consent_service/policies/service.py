@@ -13,6 +13,7 @@ from typing import Any
 
 from marshmallow import ValidationError
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from consent_service.errors import (
     InvalidInput,
@@ -160,7 +161,9 @@ def get_purpose(org: Organization, code: str) -> Purpose:
 
 def list_purposes(org: Organization) -> list[Purpose]:
     """The organization's purposes by code."""
-    return list(db.session.scalars(select(Purpose).where(Purpose.org_id == org.id).order_by(Purpose.code)))
+    # Their versions in one more statement (every answer shows each purpose's current one).
+    query = select(Purpose).where(Purpose.org_id == org.id).options(selectinload(Purpose.versions))
+    return list(db.session.scalars(query.order_by(Purpose.code)))
 
 
 def change_purpose(
@@ -271,7 +274,11 @@ def current_policy(org: Organization, at: datetime) -> PolicyVersion | None:
 
 def list_policies(org: Organization, *, published_only: bool = False) -> list[PolicyVersion]:
     """The organization's policy versions, newest first."""
-    query = select(PolicyVersion).where(PolicyVersion.org_id == org.id)
+    query = (
+        select(PolicyVersion)
+        .where(PolicyVersion.org_id == org.id)
+        .options(selectinload(PolicyVersion.purpose_versions).selectinload(PurposeVersion.purpose))
+    )
     if published_only:
         query = query.where(PolicyVersion.status == "published")
     return list(db.session.scalars(query.order_by(PolicyVersion.created_at.desc(), PolicyVersion.id.desc())))

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column
 
-from consent_service.consent.models import BigId, ConsentEvent
+from consent_service.consent.models import BigId
 from consent_service.extensions import db
 from consent_service.types import JSONType, UTCDateTime
 
@@ -54,5 +54,3 @@ class ConsentReceipt(db.Model):
     kid: Mapped[str] = mapped_column(String(64))
     jws: Mapped[str] = mapped_column(Text)
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())
-
-    event: Mapped[ConsentEvent] = relationship()
