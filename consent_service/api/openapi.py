@@ -106,7 +106,7 @@ def build_spec() -> dict[str, Any]:
         ]
         if op.query is not None:
             parameters.append({"in": "query", "schema": op.query})
-        if op.endpoint == "record_consent":
+        if op.idempotent:
             parameters.append(
                 {
                     "name": "Idempotency-Key",
@@ -121,9 +121,8 @@ def build_spec() -> dict[str, Any]:
         else:
             content = {"application/json": {"schema": op.response}} if op.response is not None else {}
             responses[str(op.status)] = {"description": op.summary, "content": content}
-            if op.endpoint in ("put_subject", "record_consent"):
-                alt = "201" if op.status == 200 else "200"
-                responses[alt] = {"description": op.summary, "content": content}
+            for other in op.other_statuses:
+                responses[str(other)] = {"description": op.summary, "content": content}
         for status in sorted({*COMMON_ERRORS, *op.errors}):
             responses[str(status)] = {
                 "description": TITLES.get(status, "Error"),

@@ -17,6 +17,7 @@ from flask import Response, current_app, jsonify, request
 from marshmallow import Schema, ValidationError
 
 from consent_service.api import bp
+from consent_service.database import read_only_transaction
 from consent_service.errors import DomainError, InvalidInput
 from consent_service.extensions import db, limiter
 from consent_service.oauth.guard import require
@@ -50,7 +51,7 @@ class Reply:
 
 @dataclass
 class Operation:
-    """What the OpenAPI document says about one route."""
+    """What the OpenAPI document says about one route, and how the API treats it."""
 
     endpoint: str
     rule: str
@@ -65,9 +66,32 @@ class Operation:
     response: Schema | None
     status: int
     errors: tuple[int, ...]
+    #: Other success statuses, with the same answer (201 when created, 200 when not).
+    other_statuses: tuple[int, ...] = ()
+    #: Takes an ``Idempotency-Key`` header.
+    idempotent: bool = False
+    #: Only reads (every GET; a POST that says so): no write lock on SQLite.
+    read_only: bool = False
+    #: Checks the bearer token in its own query on its own connection (the decision hot path):
+    #: the session is not touched, and rate limits count per token.
+    checks_token_itself: bool = False
 
 
 OPERATIONS: list[Operation] = []
+#: The operations by Flask endpoint (``api.<handler name>``).
+BY_ENDPOINT: dict[str, Operation] = {}
+
+
+@bp.before_request
+def _read_only_requests_take_no_write_lock() -> None:
+    """Read-only operations begin their transaction without SQLite's write lock; those that
+    read on their own connection do not touch the session at all."""
+    op = BY_ENDPOINT.get(request.endpoint)
+    read_only = op.read_only and not op.checks_token_itself if op else request.method in ("GET", "HEAD")
+    if read_only:
+        read_only_transaction(db.session)
+
+
 #: Answers every operation can give, beyond its own.
 COMMON_ERRORS = (400, 401, 403, 404, 422, 429, 503)
 
@@ -141,6 +165,9 @@ def operation(
     response: Schema | None = None,
     status: int = 200,
     errors: tuple[int, ...] = (),
+    other_statuses: tuple[int, ...] = (),
+    idempotent: bool = False,
+    read_only: bool = False,
     checks_token_itself: bool = False,
     limit_setting: str = "API_RATE_LIMIT",
 ) -> Callable:
@@ -150,7 +177,7 @@ def operation(
     With ``checks_token_itself`` the handler gets ``None`` for the organization and checks the
     bearer token and scope in its own query (the decision hot path). ``limit_setting`` names
     the configuration key of the route's rate limit; an empty setting means no limit (and
-    none of the limiter's cost).
+    none of the limiter's cost). Every GET is ``read_only``; a POST that only reads says so.
     """
 
     def decorator(fn: Callable) -> Callable:
@@ -168,6 +195,10 @@ def operation(
             response=response,
             status=status,
             errors=errors,
+            other_statuses=other_statuses,
+            idempotent=idempotent,
+            read_only=read_only or method in ("GET", "HEAD"),
+            checks_token_itself=checks_token_itself,
         )
 
         @wraps(fn)
@@ -198,6 +229,7 @@ def operation(
 
         bp.add_url_rule(rule, fn.__name__, dispatch, methods=[method])
         OPERATIONS.append(op)
+        BY_ENDPOINT[f"{bp.name}.{fn.__name__}"] = op
         return dispatch
 
     return decorator

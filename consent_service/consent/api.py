@@ -56,6 +56,7 @@ def _subject_view(org: Organization, subject):
     tag="Subjects",
     body=SubjectIn(),
     response=SubjectOut(),
+    other_statuses=(201,),
     clause="PIPL 31; GB/T 5.4 d)",
     summary="Create or update a subject",
 )
@@ -169,6 +170,8 @@ def _request(external_id: str, act: dict[str, Any], key: str | None) -> service.
     body=ConsentActIn(),
     response=ActOut(),
     status=201,
+    other_statuses=(200,),
+    idempotent=True,
     errors=(409,),
     clause="PIPL 14, 15, 16, 23, 25, 29, 31, 39; GB/T C.4 b)",
     summary="Record a consent act",
@@ -307,6 +310,7 @@ def decision(_: None, external_id: str, purpose_code: str, query: dict):
     response=DecisionBatchOut(),
     errors=(413,),
     summary="Up to 1,000 decisions in one call",
+    read_only=True,
 )
 def decisions(org: Organization, body: dict):
     """Answers for many (subject, purpose) pairs, in the order asked."""
