@@ -15,22 +15,7 @@ from consent_service.api import bp
 from consent_service.api.problems import TITLES
 from consent_service.api.registry import COMMON_ERRORS, OPERATIONS
 from consent_service.errors import DomainError
-from consent_service.oauth import SCOPES
-
-SCOPE_DESCRIPTIONS = {
-    "purposes:read": "Read purposes and policies",
-    "purposes:write": "Create and change purposes",
-    "policies:write": "Draft and publish privacy policies",
-    "subjects:write": "Create and update subjects",
-    "consents:read": "Read consent state and history; ask for decisions",
-    "consents:write": "Record consent acts",
-    "rights:read": "Read rights requests",
-    "rights:write": "Create and work rights requests",
-    "records:read": "Export records",
-    "webhooks:manage": "Manage webhook subscriptions",
-    "dashboard:link": "Create dashboard sign-in links",
-}
-assert set(SCOPE_DESCRIPTIONS) == set(SCOPES)
+from consent_service.oauth import SCOPE_DESCRIPTIONS
 
 
 class ProblemSchema(Schema):
@@ -154,16 +139,20 @@ def build_spec() -> dict[str, Any]:
 @bp.get("/openapi.json")
 def openapi_document():
     """The OpenAPI 3 document (public)."""
-    document = current_app.extensions.get("openapi_document")
-    if document is None:
-        document = current_app.extensions["openapi_document"] = build_spec()
-    return jsonify(document)
+    return jsonify(_document())
+
+
+def _document() -> dict[str, Any]:
+    """The document, built once per application."""
+    if "openapi_document" not in current_app.extensions:
+        current_app.extensions["openapi_document"] = build_spec()
+    return current_app.extensions["openapi_document"]
 
 
 @bp.get("/docs")
 def reference():
     """The API reference page, rendered from the OpenAPI document."""
-    document = current_app.extensions.get("openapi_document") or build_spec()
+    document = _document()
     operations = []
     for path, items in document["paths"].items():
         for method, op in items.items():
