@@ -21,6 +21,14 @@ class DomainError(Exception):
         self.message = message
         self.details = details
 
+    def problem_members(self) -> dict[str, Any]:
+        """What the API's problem document says beyond code and message."""
+        return {} if self.details is None else {"details": self.details}
+
+    def problem_headers(self) -> dict[str, str]:
+        """Headers the API answers this error with."""
+        return {}
+
     def to_dict(self) -> dict[str, Any]:
         """Serialize for an API problem document or CLI output."""
         out: dict[str, Any] = {"code": self.code, "message": self.message}
@@ -34,6 +42,9 @@ class InvalidInput(DomainError):
 
     code = "invalid_input"
     status = 422
+
+    def problem_members(self) -> dict[str, Any]:
+        return {"errors": self.details}
 
 
 class NotFound(DomainError):

@@ -13,6 +13,7 @@ from consent_service.extensions import db
 from consent_service.i18n import page_language
 from consent_service.policies.models import Organization
 from consent_service.policies.service import current_policy, list_purposes
+from consent_service.web.errors import error_page
 
 
 @bp.get("/enter/<token>")
@@ -24,7 +25,7 @@ def enter(token: str):
     except LinkInvalid as exc:
         db.session.rollback()
         message = "此链接已失效，请回到应用重新打开。" if lang == "zh" else exc.message
-        return render_template("error.html", lang=lang, status=410, message=message), 410
+        return error_page(410, message)
     db.session.commit()
     session.clear()
     session["subject_id"] = subject.id

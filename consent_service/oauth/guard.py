@@ -8,6 +8,7 @@ the request: every API query is scoped by it.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from flask import request
 from sqlalchemy import select
@@ -25,6 +26,9 @@ class InvalidToken(DomainError):
     code = "invalid_token"
     status = 401
 
+    def problem_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Bearer error="invalid_token", error_description="{self.message}"'}
+
 
 class InsufficientScope(DomainError):
     """The token lacks the route's scope: 403 naming it."""
@@ -35,6 +39,12 @@ class InsufficientScope(DomainError):
     def __init__(self, scope: str) -> None:
         super().__init__(f"this call needs the scope {scope!r}", {"required_scope": scope})
         self.scope = scope
+
+    def problem_members(self) -> dict[str, Any]:
+        return {"required_scope": self.scope}
+
+    def problem_headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{self.scope}"'}
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from consent_service.api.problems import problem
-from consent_service.errors import DomainError, InvalidInput
+from consent_service.errors import DomainError
 from consent_service.i18n import page_language
 
 log = logging.getLogger(__name__)
@@ -30,7 +30,7 @@ def _is_api() -> bool:
     return request.path.startswith(("/api/", "/oauth/"))
 
 
-def _page(status: int, message: str | None = None):
+def error_page(status: int, message: str | None = None):
     lang = page_language()
     zh, en = MESSAGES.get(status, ("请求无法处理。", "The request could not be handled."))
     text = message or (zh if lang == "zh" else en)
@@ -38,18 +38,7 @@ def _page(status: int, message: str | None = None):
 
 
 def _domain_problem(exc: DomainError):
-    headers: dict[str, str] = {}
-    extra = {}
-    if exc.code == "invalid_token":
-        headers["WWW-Authenticate"] = f'Bearer error="invalid_token", error_description="{exc.message}"'
-    elif exc.code == "insufficient_scope":
-        scope = exc.details["required_scope"]
-        headers["WWW-Authenticate"] = f'Bearer error="insufficient_scope", scope="{scope}"'
-        extra["required_scope"] = scope
-    errors = exc.details if isinstance(exc, InvalidInput) else None
-    if not isinstance(exc, InvalidInput) and exc.details is not None and exc.code != "insufficient_scope":
-        extra["details"] = exc.details
-    return problem(exc.status, exc.code, exc.message, errors=errors, headers=headers, **extra)
+    return problem(exc.status, exc.code, exc.message, headers=exc.problem_headers(), **exc.problem_members())
 
 
 #: SQLSTATEs of waits that ran out: lock_not_available, deadlock_detected, serialization_failure.
@@ -86,7 +75,7 @@ def register(app: Flask) -> None:
     def domain_error(exc: DomainError):
         if _is_api():
             return _domain_problem(exc)
-        return _page(exc.status, exc.message)
+        return error_page(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
@@ -101,7 +90,7 @@ def register(app: Flask) -> None:
                 status, exc.name.lower().replace(" ", "_")
             )
             return problem(status, code, exc.description or exc.name, headers=headers)
-        return _page(status)
+        return error_page(status)
 
     @app.errorhandler(IntegrityError)
     def concurrent_write(exc: IntegrityError):
@@ -113,7 +102,7 @@ def register(app: Flask) -> None:
         message = "a concurrent request wrote the same unique value first; nothing was written"
         if _is_api():
             return problem(409, "conflict", message)
-        return _page(409, message)
+        return error_page(409, message)
 
     @app.errorhandler(OperationalError)
     def database_busy(exc: OperationalError):
@@ -129,11 +118,11 @@ def register(app: Flask) -> None:
                 "the database is busy; nothing was written, retry shortly",
                 headers={"Retry-After": "1"},
             )
-        return _page(503, "服务繁忙，请稍后再试。 / The service is busy; please try again shortly.")
+        return error_page(503, "服务繁忙，请稍后再试。 / The service is busy; please try again shortly.")
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
         log.exception("unhandled error on %s %s", request.method, request.path)
         if _is_api():
             return problem(500, "internal_error", "an unexpected error occurred; it has been logged")
-        return _page(InternalServerError.code)
+        return error_page(InternalServerError.code)
