@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from contextlib import closing
 from datetime import datetime
 from typing import Any
 
@@ -91,14 +92,26 @@ def insert_rows(session, table: str, columns: tuple[str, ...], rows: list[tuple]
         return
     names = ", ".join(columns)
     connection = session.connection()
-    cursor = connection.connection.driver_connection.cursor()
-    if connection.dialect.name == "postgresql":
-        with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-        return
-    placeholders = ", ".join("?" * len(columns))
-    cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
+    with closing(connection.connection.driver_connection.cursor()) as cursor:
+        if connection.dialect.name == "postgresql":
+            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return
+        placeholders = ", ".join("?" * len(columns))
+        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
+
+
+def driver_execute(session, sql: str, params: Any = None, *, many: bool = False) -> None:
+    """Run ``sql`` with the driver itself in the session's transaction (``executemany`` with
+    ``many``): for statements SQLAlchemy would only slow down, written from constants."""
+    with closing(session.connection().connection.driver_connection.cursor()) as cursor:
+        if many:
+            cursor.executemany(sql, params)
+        elif params is None:
+            cursor.execute(sql)
+        else:
+            cursor.execute(sql, params)
 
 
 def in_values(dialect: str, column, values: Iterable[Any]):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from consent_service.extensions import db
 
@@ -19,12 +19,11 @@ _KEY = "batch_lookups"
 
 
 @contextmanager
-def batch_lookups() -> Iterator[dict[Hashable, Any]]:
+def batch_lookups() -> Iterator[None]:
     """Remember lookups in the current session until the block ends."""
-    store: dict[Hashable, Any] = {}
-    db.session.info[_KEY] = store
+    db.session.info[_KEY] = {}
     try:
-        yield store
+        yield
     finally:
         db.session.info.pop(_KEY, None)
 

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, text
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject, is_guardian_act
 from consent_service.consent.state import STATE_FIELDS, StateView
-from consent_service.database import in_values, insert_rows, stored_time
+from consent_service.database import driver_execute, in_values, insert_rows, stored_time
 from consent_service.extensions import db
 
 EVENT_COLUMNS = (
@@ -280,10 +280,12 @@ class Writer:
         if len(rows) >= BULK_ROWS and self.dialect == "postgresql":
             self._bulk("import_state", "(LIKE consent_state)", STATE_COLUMNS, rows)
             columns = ", ".join(STATE_COLUMNS)
-            self.cursor().execute(f"{STATE_UPSERT} SELECT {columns} FROM import_state {STATE_CONFLICT}")  # noqa: S608
+            driver_execute(db.session, f"{STATE_UPSERT} SELECT {columns} FROM import_state {STATE_CONFLICT}")  # noqa: S608
         elif rows:
             placeholders = ", ".join([self.mark] * len(STATE_COLUMNS))
-            self.cursor().executemany(f"{STATE_UPSERT} VALUES ({placeholders}) {STATE_CONFLICT}", rows)
+            driver_execute(
+                db.session, f"{STATE_UPSERT} VALUES ({placeholders}) {STATE_CONFLICT}", rows, many=True
+            )
 
     def update_heads(self, chains: Iterable[Chain], now: datetime) -> None:
         """Move the heads of the chains that were written to."""
@@ -296,27 +298,26 @@ class Writer:
                 ("chain_seq", "chain_head", "id"),
                 rows,
             )
-            self.cursor().execute(
+            driver_execute(
+                db.session,
                 "UPDATE subject SET chain_seq = h.chain_seq, chain_head = h.chain_head, updated_at = %s "
                 "FROM import_head h WHERE subject.id = h.id",
                 (stamp,),
             )
         elif rows:
-            self.cursor().executemany(
+            driver_execute(
+                db.session,
                 f"UPDATE subject SET chain_seq = {m}, chain_head = {m}, updated_at = {m} WHERE id = {m}",  # noqa: S608
                 [(seq, head, stamp, sid) for seq, head, sid in rows],
+                many=True,
             )
 
     def _bulk(self, name: str, definition: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
         """PostgreSQL: COPY many rows into an emptied temporary table (dropped at commit)."""
-        self.cursor().execute(
-            f"CREATE TEMP TABLE IF NOT EXISTS {name} {definition} ON COMMIT DROP; TRUNCATE {name}"
+        driver_execute(
+            db.session, f"CREATE TEMP TABLE IF NOT EXISTS {name} {definition} ON COMMIT DROP; TRUNCATE {name}"
         )
         insert_rows(db.session, name, columns, rows)
-
-    @staticmethod
-    def cursor():
-        return db.session.connection().connection.driver_connection.cursor()
 
 
 def forget(subject_ids: Iterable[int], state_keys: Iterable[tuple[int, int]]) -> None:
