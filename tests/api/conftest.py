@@ -65,3 +65,18 @@ def make_caller(client, db, clock):
 def api(make_caller) -> ApiCaller:
     """A caller holding every scope."""
     return make_caller()
+
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    """An RFC 9457 problem document with this status and code; returns its body."""
+    assert response.status_code == status, response.get_data(as_text=True)
+    assert response.mimetype == PROBLEM
+    body = response.json
+    assert body["status"] == status
+    assert body["code"] == code
+    assert body["title"] and body["detail"]
+    assert body["type"].endswith(f"#problem-{code}")
+    return body

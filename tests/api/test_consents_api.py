@@ -15,6 +15,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.extensions import limiter
@@ -23,12 +24,11 @@ from consent_service.receipts.models import ConsentReceipt
 from consent_service.receipts.service import verify_receipt
 from consent_service.webhooks import service as webhooks
 from consent_service.webhooks.models import WebhookDelivery
-from tests.api.conftest import issue_token
+from tests.api.conftest import assert_problem, issue_token
 from tests.conftest import T0
 
 GRANT = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}
 WITHDRAW = {"purpose": "marketing", "action": "withdraw"}
-PROBLEM = "application/problem+json"
 
 
 def put_subject(client, api, external_id: str, **fields):
@@ -54,17 +54,6 @@ def advance(clock, client, api, **delta) -> None:
 
 def count(db, model, org) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(model.org_id == org.id))
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    body = response.json
-    assert body["status"] == status
-    assert body["code"] == code
-    assert body["title"] and body["detail"]
-    assert body["type"].endswith(f"#problem-{code}")
-    return body
 
 
 @pytest.fixture
@@ -698,67 +687,61 @@ def test_rate_limit_is_429_with_retry_after(client, api, person, tight_limit, ma
     assert client.get("/api/v1/purposes", headers=other.headers).status_code == 200
 
 
-# --- a busy database ---------------------------------------------------------------------------
+# --- database errors while writing ----------------------------------------------------------
 
 
 @pytest.mark.parametrize(
-    "orig",
+    ("error", "orig", "status", "code", "retry_after"),
     [
-        sqlite3.OperationalError("database is locked"),
-        type("LockNotAvailable", (Exception,), {"sqlstate": "55P03"})(),
-    ],
-)
-def test_a_busy_database_is_503_with_retry_after_not_500(client, api, person, monkeypatch, orig):
-    from sqlalchemy.exc import OperationalError
-
-    from consent_service.consent import service
-
-    def busy(*args, **kwargs):
-        raise OperationalError("INSERT ...", {}, orig)
-
-    monkeypatch.setattr(service, "record_acts", busy)
-    body = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}
-    response = post_act(client, api, person, body)
-    problem = assert_problem(response, 503, "database_busy")
-    assert "nothing was written" in problem["detail"]
-    assert response.headers["Retry-After"] == "1"
-
-
-@pytest.mark.parametrize(
-    "orig",
-    [
-        sqlite3.IntegrityError(
-            "UNIQUE constraint failed: consent_event.org_id, consent_event.idempotency_key"
+        # A write waited too long for a lock: nothing was written, retry shortly.
+        (OperationalError, sqlite3.OperationalError("database is locked"), 503, "database_busy", "1"),
+        (
+            OperationalError,
+            type("LockNotAvailable", (Exception,), {"sqlstate": "55P03"})(),
+            503,
+            "database_busy",
+            "1",
         ),
-        type("UniqueViolation", (Exception,), {"sqlstate": "23505"})(),
+        # Two requests with one idempotency key for different people: the second to write finds
+        # the key taken by the first at insert time.
+        (
+            IntegrityError,
+            sqlite3.IntegrityError(
+                "UNIQUE constraint failed: consent_event.org_id, consent_event.idempotency_key"
+            ),
+            409,
+            "conflict",
+            None,
+        ),
+        (
+            IntegrityError,
+            type("UniqueViolation", (Exception,), {"sqlstate": "23505"})(),
+            409,
+            "conflict",
+            None,
+        ),
+        # Any other integrity error is a bug: a 500, logged.
+        (
+            IntegrityError,
+            sqlite3.IntegrityError("FOREIGN KEY constraint failed"),
+            500,
+            "internal_error",
+            None,
+        ),
     ],
+    ids=["locked", "lock-timeout", "unique-sqlite", "unique-postgresql", "foreign-key"],
 )
-def test_a_unique_value_taken_by_a_concurrent_request_is_409_not_500(client, api, person, monkeypatch, orig):
-    """Two requests with one idempotency key for different people: the second to write finds
-    the key taken by the first at insert time. It answers 409 and writes nothing."""
-    from sqlalchemy.exc import IntegrityError
-
+def test_a_database_error_while_writing_is_answered_for_what_it_is(
+    client, api, person, monkeypatch, error, orig, status, code, retry_after
+):
     from consent_service.consent import service
 
-    def taken(*args, **kwargs):
-        raise IntegrityError("COPY consent_event ...", {}, orig)
+    def failing(*args, **kwargs):
+        raise error("INSERT ...", {}, orig)
 
-    monkeypatch.setattr(service, "record_acts", taken)
-    body = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}
-    response = post_act(client, api, person, body)
-    problem = assert_problem(response, 409, "conflict")
-    assert "nothing was written" in problem["detail"]
-
-
-def test_another_integrity_error_is_still_a_500(client, api, person, monkeypatch):
-    from sqlalchemy.exc import IntegrityError
-
-    from consent_service.consent import service
-
-    def broken(*args, **kwargs):
-        raise IntegrityError("INSERT ...", {}, sqlite3.IntegrityError("FOREIGN KEY constraint failed"))
-
-    monkeypatch.setattr(service, "record_acts", broken)
-    body = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}
-    response = post_act(client, api, person, body)
-    assert_problem(response, 500, "internal_error")
+    monkeypatch.setattr(service, "record_acts", failing)
+    response = post_act(client, api, person, GRANT)
+    problem = assert_problem(response, status, code)
+    if status != 500:
+        assert "nothing was written" in problem["detail"]
+    assert response.headers.get("Retry-After") == retry_after

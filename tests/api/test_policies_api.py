@@ -14,9 +14,8 @@ from sqlalchemy import select
 from consent_service.policies.models import PolicyVersion, Purpose
 from consent_service.webhooks import service as webhooks
 from consent_service.webhooks.models import WebhookDelivery
+from tests.api.conftest import assert_problem
 from tests.factories import SECTIONS, purpose_data
-
-PROBLEM = "application/problem+json"
 
 
 def get(client, api, path: str):
@@ -29,13 +28,6 @@ def post(client, api, path: str, body=None):
 
 def patch(client, api, path: str, body):
     return client.patch("/api/v1" + path, json=body, headers=api.headers)
-
-
-def assert_problem(response, status: int, code: str) -> dict:
-    assert response.status_code == status, response.get_data(as_text=True)
-    assert response.mimetype == PROBLEM
-    assert response.json["code"] == code
-    return response.json
 
 
 def deliveries(db, org, event_type: str) -> list[WebhookDelivery]:
