@@ -20,7 +20,7 @@ from consent_service.consent import service as consent
 from consent_service.consent import subjects
 from consent_service.webhooks.delivery import SIGNATURE_HEADER, deliver_due, verify_signature
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
-from tests.api.conftest import issue_token
+from tests.api.conftest import assert_problem, issue_token
 from tests.conftest import T0
 
 PROBLEM = "application/problem+json"
@@ -183,19 +183,26 @@ def test_only_subscribed_events_are_written(client, api, people, db):
 
 
 @pytest.mark.parametrize(
-    "body",
+    ("body", "status", "code"),
     [
-        {"purposes": ["marketing", "face"], "action": "grant", "consent_type": "separate"},
-        {"purpose": "nope", "action": "withdraw"},
-        {"purpose": "face", "action": "grant", "consent_type": "explicit"},
-        {"purpose": "orders", "action": "grant", "consent_type": "explicit"},
-        {"purpose": "marketing", "action": "withdraw", "actor": {"kind": "guardian"}},
+        (
+            {"purposes": ["marketing", "face"], "action": "grant", "consent_type": "separate"},
+            409,
+            "separate_consent_required",
+        ),
+        ({"purpose": "nope", "action": "withdraw"}, 404, "not_found"),
+        (
+            {"purpose": "face", "action": "grant", "consent_type": "explicit"},
+            409,
+            "consent_type_insufficient",
+        ),
+        ({"purpose": "orders", "action": "grant", "consent_type": "explicit"}, 409, "consent_not_applicable"),
+        ({"purpose": "marketing", "action": "withdraw", "actor": {"kind": "guardian"}}, 422, "invalid_input"),
     ],
     ids=["separate-bundle", "unknown-purpose", "weak-type", "not-on-consent", "bad-actor"],
 )
-def test_a_refused_act_writes_no_delivery(client, api, hook, people, db, body):
-    response = act(client, api, "u1", body)
-    assert 400 <= response.status_code < 500, response.json
+def test_a_refused_act_writes_no_delivery(client, api, hook, people, db, body, status, code):
+    assert_problem(act(client, api, "u1", body), status, code)
     db.session.rollback()
     assert rows(db) == []
 
