@@ -665,12 +665,10 @@ def test_occurred_in_the_future_is_422(client, api, person):
 
 
 @pytest.fixture
-def tight_limit(app):
-    saved = app.config["API_RATE_LIMIT"]
-    app.config["API_RATE_LIMIT"] = "2 per minute"
+def tight_limit(app, monkeypatch):
+    monkeypatch.setitem(app.config, "API_RATE_LIMIT", "2 per minute")
     limiter.reset()
     yield
-    app.config["API_RATE_LIMIT"] = saved
     limiter.reset()
 
 

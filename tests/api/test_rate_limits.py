@@ -11,11 +11,10 @@ from consent_service.extensions import db, limiter
 
 
 @pytest.fixture
-def decision_limit(app):
-    app.config["DECISION_RATE_LIMIT"] = "2 per minute"
+def decision_limit(app, monkeypatch):
+    monkeypatch.setitem(app.config, "DECISION_RATE_LIMIT", "2 per minute")
     limiter.reset()
     yield
-    app.config["DECISION_RATE_LIMIT"] = ""
     limiter.reset()
 
 

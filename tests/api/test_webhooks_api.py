@@ -428,10 +428,8 @@ def test_a_failed_delivery_stops_holding_the_line(client, api, hook, people, db,
 
 
 @pytest.fixture
-def public_hosts_only(app):
-    app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"] = False
-    yield
-    app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"] = True
+def public_hosts_only(app, monkeypatch):
+    monkeypatch.setitem(app.config, "WEBHOOK_ALLOW_PRIVATE_HOSTS", False)
 
 
 @pytest.mark.parametrize(
