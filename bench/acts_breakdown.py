@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
-import json
 import os
 import random
 import sys
@@ -93,12 +92,7 @@ def main() -> None:
         "CONSENT_SECRET_KEY": "bench-secret-key-not-for-production",  # a throw-away database
         "CONSENT_BASE_URL": "http://127.0.0.1",
     }
-    saved = workdir / f"seeded-{database_url.split(':')[0]}-{args.people}x{args.purposes}.json"
-    if saved.exists():
-        seeded = json.loads(saved.read_text())
-    else:
-        seeded = api_bench.prepare(database_url, args.people, args.purposes, dict(os.environ, **env))
-        saved.write_text(json.dumps(seeded))
+    seeded = api_bench.seed_once(workdir, database_url, args.people, args.purposes, dict(os.environ, **env))
 
     from consent_service import create_app
 
@@ -119,18 +113,7 @@ def main() -> None:
     rnd = random.Random(11)
 
     def body() -> dict:
-        return {
-            "items": [
-                {
-                    "subject": f"p{rnd.randrange(args.people)}",
-                    "purpose": f"purpose{rnd.randrange(args.purposes)}",
-                    "action": "grant",
-                    "consent_type": "explicit",
-                    "is_subject_initiated": True,
-                }
-                for _ in range(args.batch)
-            ]
-        }
+        return api_bench.grants_body(rnd, args.people, args.purposes, args.batch)
 
     for _ in range(3):  # warm caches and pools
         response = client.post("/api/v1/consents/batch", json=body(), headers=headers)

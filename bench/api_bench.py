@@ -103,6 +103,34 @@ def prepare(database_url: str, people: int, purposes: int, env: dict[str, str]) 
     return result
 
 
+def seed_once(workdir: Path, database_url: str, people: int, purposes: int, env: dict[str, str]) -> dict:
+    """:func:`prepare` the database, or reuse what an earlier run in ``workdir`` seeded."""
+    saved = workdir / f"seeded-{database_url.split(':')[0]}-{people}x{purposes}.json"
+    if saved.exists():
+        log(f"reusing the database seeded earlier ({saved})")
+        return json.loads(saved.read_text())
+    seeded = prepare(database_url, people, purposes, env)
+    saved.write_text(json.dumps(seeded))
+    return seeded
+
+
+def random_pairs(rnd: random.Random, people: int, purposes: int, n: int) -> list[dict[str, str]]:
+    """``n`` random (subject, purpose) pairs of the seeded data."""
+    return [
+        {"subject": f"p{rnd.randrange(people)}", "purpose": f"purpose{rnd.randrange(purposes)}"}
+        for _ in range(n)
+    ]
+
+
+def grants_body(rnd: random.Random, people: int, purposes: int, n: int) -> dict:
+    """A batch of ``n`` explicit grants the people start themselves (so no 48-hour rule)."""
+    items = [
+        pair | {"action": "grant", "consent_type": "explicit", "is_subject_initiated": True}
+        for pair in random_pairs(rnd, people, purposes, n)
+    ]
+    return {"items": items}
+
+
 def wait_ready(base: str, process: subprocess.Popen) -> None:
     for _ in range(200):
         if process.poll() is not None:
@@ -192,13 +220,7 @@ def main() -> None:
         CONSENT_BIND=f"127.0.0.1:{args.port}",
         CONSENT_API_RATE_LIMIT="1000000 per minute",
     )
-    saved = workdir / f"seeded-{database_url.split(':')[0]}-{args.people}x{args.purposes}.json"
-    if args.workdir and saved.exists():
-        seeded = json.loads(saved.read_text())
-        log(f"reusing the database seeded earlier ({saved})")
-    else:
-        seeded = prepare(database_url, args.people, args.purposes, env)
-        saved.write_text(json.dumps(seeded))
+    seeded = seed_once(workdir, database_url, args.people, args.purposes, env)
     server = subprocess.Popen(
         [str(BIN / "gunicorn"), "-c", "gunicorn.conf.py", "wsgi:app"], cwd=ROOT, env=env
     )
@@ -213,27 +235,10 @@ def main() -> None:
         rnd = random.Random(7)
 
         def pairs(n: int) -> str:
-            items = [
-                {
-                    "subject": f"p{rnd.randrange(args.people)}",
-                    "purpose": f"purpose{rnd.randrange(args.purposes)}",
-                }
-                for _ in range(n)
-            ]
-            return json.dumps({"items": items})
+            return json.dumps({"items": random_pairs(rnd, args.people, args.purposes, n)})
 
         def acts(n: int) -> str:
-            items = [
-                {
-                    "subject": f"p{rnd.randrange(args.people)}",
-                    "purpose": f"purpose{rnd.randrange(args.purposes)}",
-                    "action": "grant",
-                    "consent_type": "explicit",
-                    "is_subject_initiated": True,
-                }
-                for _ in range(n)
-            ]
-            return json.dumps({"items": items})
+            return json.dumps(grants_body(rnd, args.people, args.purposes, n))
 
         results = {}
         decision_path = "/api/v1/subjects/{subject}/decisions/{purpose}"
