@@ -11,10 +11,13 @@ few uses); on SQLite it takes no write lock. The rules are the same :func:`evalu
 
 from __future__ import annotations
 
+import contextlib
+from collections import deque, namedtuple
 from datetime import UTC, date, datetime
+from typing import Any
 
-from flask import current_app
-from sqlalchemy import Engine, and_, bindparam, create_engine, select
+from flask import Flask, current_app
+from sqlalchemy import Engine, and_, bindparam, create_engine, event, select
 from sqlalchemy.sql import Select
 
 from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
@@ -75,13 +78,14 @@ def _statement() -> Select:
 STATEMENT = _statement()
 
 
-def read_engine() -> Engine:
+def read_engine(app: Flask | None = None) -> Engine:
     """The engine for read-only hot paths: its own pool of autocommit connections.
 
     A separate engine rather than execution options on the main one: switching a pooled
     connection's isolation level costs a statement at every checkout and return.
     """
-    engine = current_app.extensions.get("read_engine")
+    app = app or current_app
+    engine = app.extensions.get("read_engine")
     if engine is None:
         main = db.engine
         engine = create_engine(
@@ -91,62 +95,115 @@ def read_engine() -> Engine:
             pool_reset_on_return=None,  # autocommit: there is never a transaction to end
         )
         configure_engine(engine)
-        current_app.extensions["read_engine"] = engine
+        engine.__dict__["_decision_idle"] = _Idle(engine)
+        app.extensions["read_engine"] = engine
     return engine
-
-
-class _Row(dict):
-    """A result row with attribute access, converted to the types the ORM would give."""
-
-    __getattr__ = dict.__getitem__
 
 
 _DATETIMES = ("expires_at", "revoked_at", "client_revoked_at", "state_expires_at", "refused_at")
 
 
-def _fetch_raw(engine: Engine, params: dict[str, str]) -> _Row | None:
-    """Run the statement on a pooled DBAPI connection, skipping SQLAlchemy's execution layer.
+class _Idle:
+    """The statement's connections not in use, each with its cursor, on an autocommit engine.
 
-    The SQL is compiled once per engine; values are converted here exactly as the column
-    types would (UTC datetimes, dates, booleans).
+    Taking one and giving it back is a list operation: the pool's checkout and return cost
+    about as much as the statement itself on SQLite. The connections are taken out of the
+    pool (detached), so they are closed here: when one fails, and when the engine is
+    disposed. Nothing is held between calls: the connection is in autocommit and every
+    result is read to its end (no snapshot, no lock). An idle connection that fails (the
+    server restarted while it waited) is closed and the call is made once more on a new one.
     """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.free: deque[tuple[Any, Any]] = deque()
+        event.listen(engine, "engine_disposed", lambda _engine: self.close_all())
+
+    def fetch(self, sql: str, parameters: Any) -> list[tuple]:
+        """Every row of ``sql`` with ``parameters``."""
+        try:
+            connection, cursor = self.free.pop()
+        except IndexError:
+            return self._fetch_on_new(sql, parameters)
+        try:
+            cursor.execute(sql, parameters)
+            rows = cursor.fetchall()  # to the end: SQLite then ends the statement's read
+        except self.engine.dialect.loaded_dbapi.Error:
+            with contextlib.suppress(Exception):
+                connection.close()
+            return self._fetch_on_new(sql, parameters)
+        self.free.append((connection, cursor))
+        return rows
+
+    def _fetch_on_new(self, sql: str, parameters: Any) -> list[tuple]:
+        connection = self.engine.raw_connection()
+        connection.detach()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(sql, parameters)
+            rows = cursor.fetchall()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                connection.close()
+            raise
+        self.free.append((connection, cursor))
+        return rows
+
+    def close_all(self) -> None:
+        while self.free:
+            with contextlib.suppress(Exception):
+                self.free.pop()[0].close()
+
+
+def _compiled(engine: Engine) -> tuple[str, list[str], list[int], int | None]:
+    """The statement's SQL for ``engine``'s dialect (compiled once), the order of its
+    parameters, the positions of its datetime columns and that of the birth date."""
     compiled = engine.__dict__.get("_decision_sql")
     if compiled is None:
         statement = STATEMENT.compile(dialect=engine.dialect)
-        names = list(statement.positiontup or [])
+        columns = [c.name for c in STATEMENT.selected_columns]
         compiled = engine.__dict__["_decision_sql"] = (
             str(statement),
-            names,
-            [c.name for c in STATEMENT.selected_columns],
+            list(statement.positiontup or []),
+            [columns.index(name) for name in _DATETIMES],
+            columns.index("birth_date"),
         )
-    sql, names, columns = compiled
-    connection = engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        cursor.execute(sql, tuple(params[n] for n in names) if names else params)
-        values = cursor.fetchone()
-        cursor.close()
-    finally:
-        connection.close()
-    if values is None:
+    return compiled
+
+
+def _fetch_raw(engine: Engine, params: dict[str, str]) -> tuple | None:
+    """Run the statement on an idle DBAPI connection of the engine, skipping SQLAlchemy's
+    execution layer; values are converted here exactly as the column types would (UTC
+    datetimes, dates)."""
+    sql, names, datetimes, birth_date = _compiled(engine)
+    idle: _Idle = engine.__dict__["_decision_idle"]
+    rows = idle.fetch(sql, tuple(params[n] for n in names) if names else params)
+    if not rows:
         return None
-    row = _Row(zip(columns, values, strict=True))
-    for name in _DATETIMES:
-        value = row[name]
-        if isinstance(value, str):
-            value = datetime.fromisoformat(value)
+    values = list(rows[0])
+    for index in datetimes:
+        value = values[index]
         if value is not None:
-            row[name] = value.replace(tzinfo=UTC)
-    if isinstance(row["birth_date"], str):
-        row["birth_date"] = date.fromisoformat(row["birth_date"])
-    return row
+            if isinstance(value, str):
+                value = datetime.fromisoformat(value)
+            values[index] = value.replace(tzinfo=UTC)
+    if isinstance(values[birth_date], str):
+        values[birth_date] = date.fromisoformat(values[birth_date])
+    return _Row._make(values)
+
+
+#: A result row with attribute access (a named tuple: a failed attribute lookup before a
+#: ``__getattr__`` would cost an exception per column read).
+_Row = namedtuple("_Row", [c.name for c in STATEMENT.selected_columns])  # noqa: PYI024
 
 
 def decide_with_token(token: str, subject: str, purpose: str, scope: str, now: datetime) -> Decision:
     """Authenticate ``token`` for ``scope`` and decide, in one round trip."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]  (one proxy lookup)
+    config = app.config
     params = {"token_hash": hash_secret(token), "subject": subject, "purpose": purpose}
-    if current_app.config["READ_AUTOCOMMIT"]:
-        row = _fetch_raw(read_engine(), params)
+    if config["READ_AUTOCOMMIT"]:
+        row = _fetch_raw(read_engine(app), params)
     else:  # inside the caller's transaction (tests that roll back)
         row = db.session.execute(STATEMENT, params).first()
     if row is None or row.revoked_at is not None or row.client_revoked_at is not None:
@@ -177,7 +234,7 @@ def decide_with_token(token: str, subject: str, purpose: str, scope: str, now: d
         and minor_at(bool(row.is_under_14), row.birth_date, row.timezone, now),
         state=state,
     )
-    return evaluate(facts, now, now, current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"])
+    return evaluate(facts, now, now, config["REPROMPT_AFTER_REFUSAL_HOURS"])
 
 
 def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: datetime) -> list[Decision]:

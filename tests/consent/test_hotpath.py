@@ -12,6 +12,7 @@ from consent_service.oauth import service as oauth
 from consent_service.oauth.guard import InsufficientScope, InvalidToken
 from consent_service.oauth.models import OAuthToken
 from consent_service.policies import service as policies
+from tests.api.live import bearer_headers, dispose, make_live_app, make_tenant
 from tests.factories import (
     act,
     grant,
@@ -87,3 +88,31 @@ def test_hot_path_checks_the_token(scene, clock, db):
     clock.advance(hours=2)
     with pytest.raises(InvalidToken, match="expired"):
         decide_with_token(token, "granted", "marketing", "consents:read", clock.now())
+
+
+def test_raw_path_keeps_its_connections_and_replaces_a_broken_one(tmp_path):
+    """Production's raw path (its own autocommit connections, kept idle between calls): a
+    connection that broke while idle is replaced within the same call, and disposing of the
+    engine closes what is idle."""
+    app = make_live_app(tmp_path / "raw")
+    tenant = make_tenant(app)
+    try:
+        client = app.test_client()
+        headers = bearer_headers(client, tenant, "consents:read")
+        url = "/api/v1/subjects/nobody/decisions/marketing"
+        first = client.get(url, headers=headers)
+        assert first.status_code == 200, first.get_data(as_text=True)
+        idle = app.extensions["read_engine"].__dict__["_decision_idle"]
+        assert len(idle.free) == 1
+        kept = idle.free[0][0]
+        assert client.get(url, headers=headers).status_code == 200
+        assert idle.free[0][0] is kept  # the same connection, not a new one per call
+
+        kept.dbapi_connection.close()  # as if the server had dropped it
+        again = client.get(url, headers=headers)
+        assert again.status_code == 200, again.get_data(as_text=True)
+        assert again.json["reason"] == first.json["reason"]
+        assert len(idle.free) == 1 and idle.free[0][0] is not kept
+    finally:
+        dispose(app)
+    assert not idle.free
