@@ -12,19 +12,19 @@ few uses); on SQLite it takes no write lock. The rules are the same :func:`evalu
 from __future__ import annotations
 
 import contextlib
+import json
 from collections import deque, namedtuple
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, and_, bindparam, create_engine, event, select
+from sqlalchemy import Engine, and_, bindparam, create_engine, event, select, text
 from sqlalchemy.sql import Select
 
 from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
 from consent_service.consent.models import ConsentState, Subject
-from consent_service.consent.rows import state_pairs
 from consent_service.consent.subjects import minor_at
-from consent_service.database import SQLITE_BEGIN, configure_engine, in_values
+from consent_service.database import SQLITE_BEGIN, configure_engine
 from consent_service.extensions import db
 from consent_service.oauth.guard import InsufficientScope, InvalidToken
 from consent_service.oauth.models import OAuthClient, OAuthToken
@@ -237,81 +237,102 @@ def decide_with_token(token: str, subject: str, purpose: str, scope: str, now: d
     return evaluate(facts, now, now, config["REPROMPT_AFTER_REFUSAL_HOURS"])
 
 
+#: Every pair of a batch in one statement, in the order asked: the pairs go in as one
+#: parameter (arrays on PostgreSQL, a JSON array on SQLite), and each probes the unique keys
+#: of purpose and subject and the primary key of the state. The SQL is fixed, so PostgreSQL
+#: prepares it once per connection.
+_PAIR_COLUMNS = (
+    "p.id, p.material_version, p.reconsent_policy_seq, v.version, v.legal_basis, "
+    "s.id, s.is_under_14, s.birth_date, "
+    "st.status, st.purpose_version, st.policy_seq, st.is_guardian_act, st.expires_at, st.refused_at, "
+    "st.event_uuid"
+)
+_PAIR_JOINS = (
+    "LEFT JOIN purpose p ON p.org_id = :org_id AND p.code = q.purpose "
+    "LEFT JOIN purpose_version v ON v.purpose_id = p.id AND v.version = p.current_version "
+    "LEFT JOIN subject s ON s.org_id = :org_id AND s.external_id = q.subject "
+    "LEFT JOIN consent_state st ON st.subject_id = s.id AND st.purpose_id = p.id "
+    "ORDER BY q.n"
+)
+PAIRS_SQL = {
+    "postgresql": f"SELECT {_PAIR_COLUMNS} FROM unnest(CAST(:subjects AS varchar[]), "  # noqa: S608
+    f"CAST(:purposes AS varchar[])) WITH ORDINALITY AS q(subject, purpose, n) {_PAIR_JOINS}",
+    # LEFT JOINs keep json_each the outer loop, so every other table is probed by key.
+    "sqlite": f"SELECT {_PAIR_COLUMNS} FROM (SELECT key AS n, json_extract(value, '$[0]') AS subject, "  # noqa: S608
+    f"json_extract(value, '$[1]') AS purpose FROM json_each(:pairs)) q {_PAIR_JOINS}",
+}
+#: Positions in a row of :data:`PAIRS_SQL`.
+_P_ID, _P_MATERIAL, _P_RECONSENT, _V_VERSION, _V_BASIS = range(5)
+_S_ID, _S_UNDER_14, _S_BIRTH = range(5, 8)
+_ST_STATUS, _ST_VERSION, _ST_POLICY, _ST_GUARDIAN, _ST_EXPIRES, _ST_REFUSED, _ST_EVENT = range(8, 15)
+
+
+def _pair_rows(org_id: int, pairs: list[tuple[str, str]]) -> list[tuple]:
+    """One row per pair, in order, on the hot path's own connection (or in the session's
+    transaction when the configuration says so)."""
+    autocommit = current_app.config["READ_AUTOCOMMIT"]
+    engine = read_engine() if autocommit else db.session.get_bind()
+    dialect = engine.dialect.name
+    if dialect == "postgresql":
+        params: dict[str, Any] = {
+            "org_id": org_id,
+            "subjects": [s for s, _ in pairs],
+            "purposes": [p for _, p in pairs],
+        }
+    else:
+        params = {"org_id": org_id, "pairs": json.dumps(pairs)}
+    if not autocommit:  # inside the caller's transaction (tests that roll back)
+        return [tuple(r) for r in db.session.execute(text(PAIRS_SQL[dialect]), params)]
+    compiled = engine.__dict__.get("_pairs_sql")
+    if compiled is None:
+        statement = text(PAIRS_SQL[dialect]).compile(dialect=engine.dialect)
+        compiled = engine.__dict__["_pairs_sql"] = (str(statement), list(statement.positiontup or []))
+    sql, names = compiled
+    idle: _Idle = engine.__dict__["_decision_idle"]
+    return idle.fetch(sql, tuple(params[n] for n in names) if names else params)
+
+
+def _utc(value: Any) -> datetime | None:
+    """A stored time as the column type gives it (SQLite: text; both: naive UTC)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
 def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: datetime) -> list[Decision]:
-    """Decide for many (subject, purpose) pairs with three set-based queries, in order."""
-    purpose, version = Purpose.__table__, PurposeVersion.__table__
-    subject, state = Subject.__table__, ConsentState.__table__
-    codes = sorted({p for _, p in pairs})
-    external_ids = sorted({s for s, _ in pairs})
-    connection = read_engine().connect() if current_app.config["READ_AUTOCOMMIT"] else None
-    run = connection.execute if connection is not None else db.session.execute
-    dialect = (connection.dialect if connection is not None else db.session.get_bind().dialect).name
-    try:
-        purposes = {
-            r.code: r
-            for r in run(
-                select(
-                    purpose.c.id,
-                    purpose.c.code,
-                    purpose.c.material_version,
-                    purpose.c.reconsent_policy_seq,
-                    version.c.version,
-                    version.c.legal_basis,
-                )
-                .join(
-                    version,
-                    and_(
-                        version.c.purpose_id == purpose.c.id, version.c.version == purpose.c.current_version
-                    ),
-                )
-                .where(purpose.c.org_id == org_id, purpose.c.code.in_(codes))
-            )
-        }
-        subjects = {
-            r.external_id: r
-            for r in run(
-                select(
-                    subject.c.id, subject.c.external_id, subject.c.is_under_14, subject.c.birth_date
-                ).where(subject.c.org_id == org_id, in_values(dialect, subject.c.external_id, external_ids))
-            )
-        }
-        states = {}
-        # Only the pairs asked for.
-        condition = state_pairs(
-            dialect,
-            ((subjects[s].id, purposes[p].id) for s, p in pairs if s in subjects and p in purposes),
-        )
-        if condition is not None:
-            states = {(r.subject_id, r.purpose_id): r for r in run(select(state).where(condition))}
-    finally:
-        if connection is not None:
-            connection.close()
+    """Decide for many (subject, purpose) pairs, in order, with one statement."""
+    rows = _pair_rows(org_id, pairs)
     hours = current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"]
     minors: dict[int, bool] = {}
     decisions = []
-    for external_id, code in pairs:
-        p, s = purposes.get(code), subjects.get(external_id)
-        row = states.get((s.id, p.id)) if (p is not None and s is not None) else None
-        if s is not None and s.id not in minors:
-            minors[s.id] = minor_at(bool(s.is_under_14), s.birth_date, timezone, now)
+    for row in rows:
+        subject_id = row[_S_ID]
+        if subject_id is not None and subject_id not in minors:
+            birth_date = row[_S_BIRTH]
+            if isinstance(birth_date, str):
+                birth_date = date.fromisoformat(birth_date)
+            minors[subject_id] = minor_at(bool(row[_S_UNDER_14]), birth_date, timezone, now)
+        purpose_known = row[_P_ID] is not None
         facts = Facts(
-            purpose_known=p is not None,
-            subject_known=s is not None,
-            basis=p.legal_basis if p else None,
-            purpose_version=p.version if p else None,
-            material_version=p.material_version if p else 0,
-            reconsent_policy_seq=p.reconsent_policy_seq if p else 0,
-            is_minor=minors.get(s.id, False) if s else False,
+            purpose_known=purpose_known,
+            subject_known=subject_id is not None,
+            basis=row[_V_BASIS],
+            purpose_version=row[_V_VERSION],
+            material_version=row[_P_MATERIAL] or 0,
+            reconsent_policy_seq=row[_P_RECONSENT] or 0,
+            is_minor=minors.get(subject_id, False),
             state=None
-            if row is None
+            if row[_ST_STATUS] is None
             else StateFacts(
-                status=row.status,
-                purpose_version=row.purpose_version,
-                policy_seq=row.policy_seq,
-                is_guardian_act=bool(row.is_guardian_act),
-                expires_at=row.expires_at,
-                refused_at=row.refused_at,
-                event_uuid=row.event_uuid,
+                status=row[_ST_STATUS],
+                purpose_version=row[_ST_VERSION],
+                policy_seq=row[_ST_POLICY],
+                is_guardian_act=bool(row[_ST_GUARDIAN]),
+                expires_at=_utc(row[_ST_EXPIRES]),
+                refused_at=_utc(row[_ST_REFUSED]),
+                event_uuid=row[_ST_EVENT],
             ),
         )
         decisions.append(evaluate(facts, now, now, hours))
