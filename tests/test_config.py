@@ -204,3 +204,28 @@ def test_numeric_secret_key_stays_text(tmp_path, monkeypatch):
     monkeypatch.setenv("CONSENT_SECRET_KEY", "0123456789012345678901234567890123456789")
     app = load(tmp_path, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
     assert app.config["SECRET_KEY"] == "0123456789012345678901234567890123456789"
+
+
+def test_sqlite_connections_are_set_up_for_a_service(tmp_path):
+    """Every connection to a SQLite file: foreign keys on, WAL, a busy timeout, and reads
+    through a memory map."""
+    from sqlalchemy import create_engine
+
+    from consent_service.database import SQLITE_MMAP_BYTES, configure_engine
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'set-up.sqlite3'}")
+    configure_engine(engine)
+    try:
+        with engine.connect() as conn:
+            pragma = {
+                name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+                for name in ("foreign_keys", "journal_mode", "busy_timeout", "mmap_size")
+            }
+    finally:
+        engine.dispose()
+    assert pragma == {
+        "foreign_keys": 1,
+        "journal_mode": "wal",
+        "busy_timeout": 10000,
+        "mmap_size": SQLITE_MMAP_BYTES,
+    }
