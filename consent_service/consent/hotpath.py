@@ -5,8 +5,8 @@ The bearer token check and the state read are one SQL statement scoped by the to
 organization: a revoked token is refused on the very next call, with no cache to invalidate,
 and nothing of another organization can be read. On PostgreSQL the statement runs on an
 autocommit connection (no BEGIN/ROLLBACK round trips; psycopg prepares it server-side after a
-few uses); on SQLite it takes no write lock. The rules are the same :func:`evaluate` as
-:func:`~consent_service.consent.decisions.decide` uses.
+few uses); on SQLite it takes no write lock. A batch of pairs is one statement too. The rules
+are the same :func:`evaluate` as :func:`~consent_service.consent.decisions.decide` uses.
 """
 
 from __future__ import annotations
@@ -104,10 +104,10 @@ _DATETIMES = ("expires_at", "revoked_at", "client_revoked_at", "state_expires_at
 
 
 class _Idle:
-    """The statement's connections not in use, each with its cursor, on an autocommit engine.
+    """The hot path's connections not in use, each with its cursor, on an autocommit engine.
 
     Taking one and giving it back is a list operation: the pool's checkout and return cost
-    about as much as the statement itself on SQLite. The connections are taken out of the
+    about as much as the decision's statement itself on SQLite. The connections are taken out of the
     pool (detached), so they are closed here: when one fails, and when the engine is
     disposed. Nothing is held between calls: the connection is in autocommit and every
     result is read to its end (no snapshot, no lock). An idle connection that fails (the
