@@ -19,7 +19,7 @@ from typing import Any
 
 from flask import Flask, current_app
 from sqlalchemy import Engine, and_, bindparam, create_engine, event, select, text
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import ClauseElement, Select
 
 from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
 from consent_service.consent.models import ConsentState, Subject
@@ -122,31 +122,28 @@ class _Idle:
     def fetch(self, sql: str, parameters: Any) -> list[tuple]:
         """Every row of ``sql`` with ``parameters``."""
         try:
-            connection, cursor = self.free.pop()
+            idle = self.free.pop()
         except IndexError:
-            return self._fetch_on_new(sql, parameters)
-        try:
-            cursor.execute(sql, parameters)
-            rows = cursor.fetchall()  # to the end: SQLite then ends the statement's read
-        except self.engine.dialect.loaded_dbapi.Error:
-            with contextlib.suppress(Exception):
-                connection.close()
-            return self._fetch_on_new(sql, parameters)
-        self.free.append((connection, cursor))
-        return rows
-
-    def _fetch_on_new(self, sql: str, parameters: Any) -> list[tuple]:
+            idle = None
+        if idle is not None:
+            try:
+                return self._run(idle, sql, parameters)
+            except self.engine.dialect.loaded_dbapi.Error:
+                pass  # it broke while idle, and is closed: once more on a new one
         connection = self.engine.raw_connection()
         connection.detach()
+        return self._run((connection, connection.cursor()), sql, parameters)
+
+    def _run(self, pair: tuple[Any, Any], sql: str, parameters: Any) -> list[tuple]:
+        """Run on ``pair`` (connection, cursor) and keep it idle; close it if it fails."""
         try:
-            cursor = connection.cursor()
-            cursor.execute(sql, parameters)
-            rows = cursor.fetchall()
+            pair[1].execute(sql, parameters)
+            rows = pair[1].fetchall()  # to the end: SQLite then ends the statement's read
         except BaseException:
             with contextlib.suppress(Exception):
-                connection.close()
+                pair[0].close()
             raise
-        self.free.append((connection, cursor))
+        self.free.append(pair)
         return rows
 
     def close_all(self) -> None:
@@ -155,46 +152,51 @@ class _Idle:
                 self.free.pop()[0].close()
 
 
-def _compiled(engine: Engine) -> tuple[str, list[str], list[int], int | None]:
-    """The statement's SQL for ``engine``'s dialect (compiled once), the order of its
-    parameters, the positions of its datetime columns and that of the birth date."""
-    compiled = engine.__dict__.get("_decision_sql")
+def _fetch_compiled(engine: Engine, statement: ClauseElement, params: dict[str, Any]) -> list[tuple]:
+    """Every row of ``statement`` on an idle connection of ``engine``, skipping SQLAlchemy's
+    execution layer. The SQL is compiled once per engine and statement."""
+    cache = engine.__dict__.setdefault("_hot_sql", {})
+    compiled = cache.get(id(statement))
     if compiled is None:
-        statement = STATEMENT.compile(dialect=engine.dialect)
-        columns = [c.name for c in STATEMENT.selected_columns]
-        compiled = engine.__dict__["_decision_sql"] = (
-            str(statement),
-            list(statement.positiontup or []),
-            [columns.index(name) for name in _DATETIMES],
-            columns.index("birth_date"),
-        )
-    return compiled
-
-
-def _fetch_raw(engine: Engine, params: dict[str, str]) -> tuple | None:
-    """Run the statement on an idle DBAPI connection of the engine, skipping SQLAlchemy's
-    execution layer; values are converted here exactly as the column types would (UTC
-    datetimes, dates)."""
-    sql, names, datetimes, birth_date = _compiled(engine)
+        done = statement.compile(dialect=engine.dialect)
+        compiled = cache[id(statement)] = (str(done), list(done.positiontup or []))
+    sql, names = compiled
     idle: _Idle = engine.__dict__["_decision_idle"]
-    rows = idle.fetch(sql, tuple(params[n] for n in names) if names else params)
-    if not rows:
+    return idle.fetch(sql, tuple(params[n] for n in names) if names else params)
+
+
+def _utc(value: Any) -> datetime | None:
+    """A stored time as its column type gives it (SQLite: text; both: naive UTC)."""
+    if value is None:
         return None
-    values = list(rows[0])
-    for index in datetimes:
-        value = values[index]
-        if value is not None:
-            if isinstance(value, str):
-                value = datetime.fromisoformat(value)
-            values[index] = value.replace(tzinfo=UTC)
-    if isinstance(values[birth_date], str):
-        values[birth_date] = date.fromisoformat(values[birth_date])
-    return _Row._make(values)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC)
+
+
+def _date(value: Any) -> date | None:
+    """A stored date as its column type gives it (SQLite: text)."""
+    return date.fromisoformat(value) if isinstance(value, str) else value
 
 
 #: A result row with attribute access (a named tuple: a failed attribute lookup before a
 #: ``__getattr__`` would cost an exception per column read).
 _Row = namedtuple("_Row", [c.name for c in STATEMENT.selected_columns])  # noqa: PYI024
+_DATETIME_POSITIONS = [_Row._fields.index(name) for name in _DATETIMES]
+_BIRTH_DATE_POSITION = _Row._fields.index("birth_date")
+
+
+def _fetch_raw(engine: Engine, params: dict[str, str]) -> tuple | None:
+    """The decision statement's row on the hot path's own connection, its values converted
+    exactly as the column types would (UTC datetimes, dates)."""
+    rows = _fetch_compiled(engine, STATEMENT, params)
+    if not rows:
+        return None
+    values = list(rows[0])
+    for index in _DATETIME_POSITIONS:
+        values[index] = _utc(values[index])
+    values[_BIRTH_DATE_POSITION] = _date(values[_BIRTH_DATE_POSITION])
+    return _Row._make(values)
 
 
 def decide_with_token(token: str, subject: str, purpose: str, scope: str, now: datetime) -> Decision:
@@ -261,6 +263,7 @@ PAIRS_SQL = {
     "sqlite": f"SELECT {_PAIR_COLUMNS} FROM (SELECT key AS n, json_extract(value, '$[0]') AS subject, "  # noqa: S608
     f"json_extract(value, '$[1]') AS purpose FROM json_each(:pairs)) q {_PAIR_JOINS}",
 }
+PAIRS_STATEMENTS = {dialect: text(sql) for dialect, sql in PAIRS_SQL.items()}
 #: Positions in a row of :data:`PAIRS_SQL`.
 _P_ID, _P_MATERIAL, _P_RECONSENT, _V_VERSION, _V_BASIS = range(5)
 _S_ID, _S_UNDER_14, _S_BIRTH = range(5, 8)
@@ -282,23 +285,8 @@ def _pair_rows(org_id: int, pairs: list[tuple[str, str]]) -> list[tuple]:
     else:
         params = {"org_id": org_id, "pairs": json.dumps(pairs)}
     if not autocommit:  # inside the caller's transaction (tests that roll back)
-        return [tuple(r) for r in db.session.execute(text(PAIRS_SQL[dialect]), params)]
-    compiled = engine.__dict__.get("_pairs_sql")
-    if compiled is None:
-        statement = text(PAIRS_SQL[dialect]).compile(dialect=engine.dialect)
-        compiled = engine.__dict__["_pairs_sql"] = (str(statement), list(statement.positiontup or []))
-    sql, names = compiled
-    idle: _Idle = engine.__dict__["_decision_idle"]
-    return idle.fetch(sql, tuple(params[n] for n in names) if names else params)
-
-
-def _utc(value: Any) -> datetime | None:
-    """A stored time as the column type gives it (SQLite: text; both: naive UTC)."""
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC)
+        return [tuple(r) for r in db.session.execute(PAIRS_STATEMENTS[dialect], params)]
+    return _fetch_compiled(engine, PAIRS_STATEMENTS[dialect], params)
 
 
 def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: datetime) -> list[Decision]:
@@ -310,13 +298,9 @@ def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: d
     for row in rows:
         subject_id = row[_S_ID]
         if subject_id is not None and subject_id not in minors:
-            birth_date = row[_S_BIRTH]
-            if isinstance(birth_date, str):
-                birth_date = date.fromisoformat(birth_date)
-            minors[subject_id] = minor_at(bool(row[_S_UNDER_14]), birth_date, timezone, now)
-        purpose_known = row[_P_ID] is not None
+            minors[subject_id] = minor_at(bool(row[_S_UNDER_14]), _date(row[_S_BIRTH]), timezone, now)
         facts = Facts(
-            purpose_known=purpose_known,
+            purpose_known=row[_P_ID] is not None,
             subject_known=subject_id is not None,
             basis=row[_V_BASIS],
             purpose_version=row[_V_VERSION],
