@@ -100,14 +100,16 @@ def insert_rows(session, table: str, columns: tuple[str, ...], rows: list[tuple]
         return
     names = ", ".join(columns)
     connection = session.connection()
-    with closing(connection.connection.driver_connection.cursor()) as cursor:
-        if connection.dialect.name == "postgresql":
-            with cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(row)
-            return
+    if connection.dialect.name != "postgresql":
         placeholders = ", ".join("?" * len(columns))
-        cursor.executemany(f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows)  # noqa: S608
+        driver_execute(session, f"INSERT INTO {table} ({names}) VALUES ({placeholders})", rows, many=True)  # noqa: S608
+        return
+    with (
+        closing(connection.connection.driver_connection.cursor()) as cursor,
+        cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(row)
 
 
 def driver_execute(session, sql: str, params: Any = None, *, many: bool = False) -> None:
