@@ -19,8 +19,8 @@ import json
 import uuid
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,13 @@ from sqlalchemy import select, text
 from consent_service.consent.chain import Actor, ChainWriter
 from consent_service.consent.models import ACTOR_KINDS, CONSENT_TYPES, Subject
 from consent_service.consent.rows import Chain
-from consent_service.consent.service import CONSENT_TYPE_RANK, REQUIREMENT_RANK, required_consent
+from consent_service.consent.service import (
+    CONSENT_TYPE_RANK,
+    MAX_CLOCK_SKEW,
+    REQUIREMENT_RANK,
+    in_force,
+    required_consent,
+)
 from consent_service.consent.subjects import is_minor
 from consent_service.database import in_values
 from consent_service.errors import DomainError
@@ -59,7 +65,6 @@ class ImportReport:
     skipped: int = 0
     subjects_created: int = 0
     seconds: float = 0.0
-    notes: list[str] = field(default_factory=list)
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -170,7 +175,7 @@ class _Importer:
             if policy is None:
                 fail(f"policy version {row['policy_version']!r} is not published")
         occurred_at = _parse_time(row.get("occurred_at"), number)
-        if occurred_at > self.now + timedelta(minutes=5):
+        if occurred_at > self.now + MAX_CLOCK_SKEW:
             fail("occurred_at is in the future")
         return {
             "number": number,
@@ -218,7 +223,7 @@ class _Importer:
     def _append(self, writer: ChainWriter, item: dict[str, Any], chain: Chain) -> None:
         version: PurposeVersion = item["version"]
         state = writer.states.get((chain.id, version.purpose_id))
-        if item["action"] == "withdraw" and (state is None or state.status != "granted"):
+        if item["action"] == "withdraw" and not in_force(state):
             self.report.skipped += 1  # withdrawing what is not in force records nothing (PIPL 15)
             return
         actor: Actor = item["actor"]

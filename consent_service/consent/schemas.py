@@ -10,6 +10,7 @@ from consent_service.types import utc_representable
 
 Text = fields.String
 PURPOSE_CODE = validate.Length(1, 64)
+SUBJECT_ID = validate.Length(1, 200)
 CALLER_METHODS = tuple(m for m in COLLECTION_METHODS if m != "system")
 
 
@@ -187,7 +188,7 @@ class DecisionQuery(Schema):
 
 
 class DecisionPair(Schema):
-    subject = Text(required=True, validate=validate.Length(1, 200))
+    subject = Text(required=True, validate=SUBJECT_ID)
     purpose = Text(required=True, validate=PURPOSE_CODE)
 
 
@@ -198,7 +199,10 @@ def _plain_pair(item: object) -> bool:
         return False
     subject, purpose = item.get("subject"), item.get("purpose")
     return (
-        type(subject) is str and 0 < len(subject) <= 200 and type(purpose) is str and 0 < len(purpose) <= 64
+        type(subject) is str
+        and SUBJECT_ID.min <= len(subject) <= SUBJECT_ID.max
+        and type(purpose) is str
+        and PURPOSE_CODE.min <= len(purpose) <= PURPOSE_CODE.max
     )
 
 

@@ -204,7 +204,7 @@ def required_consent(version: PurposeVersion) -> str:
 
 def _check_grant(
     org: Organization,
-    subject: Subject | Chain,
+    subject: Chain,
     versions: list[PurposeVersion],
     consent_type: str,
     actor: Actor,
@@ -398,7 +398,7 @@ class _Batch:
             )
         elif action in ("withdraw", "invalidate"):
             # Withdrawing what is not in force changes nothing and records nothing.
-            versions = [v for v in versions if _in_force(states.get(v.purpose_id))]
+            versions = [v for v in versions if in_force(states.get(v.purpose_id))]
             if not versions:
                 result = self._unchanged(chain, purposes)
                 if key is not None:
@@ -515,5 +515,6 @@ def record_one(org: Organization, request: ActRequest, now: datetime) -> ActResu
         raise refused.errors[0] from None
 
 
-def _in_force(state: StateView | None) -> bool:
+def in_force(state: StateView | None) -> bool:
+    """A grant is in force for this state (what a withdrawal can end, PIPL 15)."""
     return state is not None and state.status == "granted"

@@ -1,4 +1,4 @@
-"""Subjects (个人信息主体): create and update them, find them, lock their chains, and the
+"""Subjects (个人信息主体): create and update them, find them, and the
 guardian-consent age rule (PIPL 31, GB/T 5.4 d).
 
 Functions flush but never commit.
