@@ -41,7 +41,8 @@ from consent_service.consent.subjects import is_minor
 from consent_service.database import in_values
 from consent_service.errors import DomainError
 from consent_service.extensions import db
-from consent_service.policies.models import Organization, PolicyVersion, Purpose, PurposeVersion
+from consent_service.policies.models import Organization, PolicyVersion, PurposeVersion
+from consent_service.policies.service import current_versions
 
 ACTIONS = ("grant", "withdraw", "refuse")
 EVIDENCE_FIELDS = ("ip", "user_agent", "locale", "notice_sha256", "document_ref")
@@ -98,15 +99,10 @@ def _parse_time(value: Any, number: int) -> datetime:
 
 def _purposes(org: Organization) -> dict[str, tuple[PurposeVersion, int]]:
     """Each purpose's current version, and the rank of the consent it needs."""
-    versions = db.session.scalars(
-        select(PurposeVersion)
-        .join(
-            Purpose,
-            (PurposeVersion.purpose_id == Purpose.id) & (PurposeVersion.version == Purpose.current_version),
-        )
-        .where(Purpose.org_id == org.id)
-    ).all()
-    return {v.purpose.code: (v, REQUIREMENT_RANK[required_consent(v)]) for v in versions}
+    return {
+        code: (version, REQUIREMENT_RANK[required_consent(version)])
+        for code, version in current_versions(org).items()
+    }
 
 
 class _Importer:

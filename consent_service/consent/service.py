@@ -46,9 +46,9 @@ from consent_service.policies.models import (
     CONSENT_REQUIREMENTS,
     Organization,
     PolicyVersion,
-    Purpose,
     PurposeVersion,
 )
+from consent_service.policies.service import current_versions
 
 #: Acts a caller may record; ``expire`` is written by the expiry sweep only.
 CALLER_ACTIONS = ("grant", "withdraw", "refuse", "invalidate")
@@ -297,18 +297,19 @@ class _Batch:
         self.org = org
         self.now = now
         self.writer = ChainWriter(org, now)
-        self.purposes: dict[str, Purpose] = {}
-        self.versions: dict[str, PurposeVersion] = {}
-        self._load_purposes({c for r in requests if isinstance(r.purposes, list) for c in r.purposes})
+        codes = sorted(
+            {c for r in requests if isinstance(r.purposes, list) for c in r.purposes if isinstance(c, str)}
+        )
+        self.versions = current_versions(org, codes) if codes else {}
         chains = self.writer.lock(r.subject for r in requests if isinstance(r.subject, str))
         pairs = set()
         for r in requests:
             chain = chains.get(r.subject) if isinstance(r.subject, str) else None
             if chain is not None and isinstance(r.purposes, list):
                 pairs.update(
-                    (chain.id, self.purposes[c].id)
+                    (chain.id, self.versions[c].purpose_id)
                     for c in r.purposes
-                    if isinstance(c, str) and c in self.purposes
+                    if isinstance(c, str) and c in self.versions
                 )
         self.writer.load_states(pairs)
         keys = {r.idempotency_key for r in requests if isinstance(r.idempotency_key, str)}
@@ -328,33 +329,11 @@ class _Batch:
         self.pending_keys: dict[str, tuple[tuple, ActResult]] = {}
         self.writer.reserve(sum(len(r.purposes) for r in requests if isinstance(r.purposes, list)))
 
-    def _load_purposes(self, codes: set[Any]) -> None:
-        """The purposes named and their current versions, in one statement."""
-        codes = sorted(c for c in codes if isinstance(c, str))
-        if not codes:
-            return
-        rows = db.session.execute(
-            select(Purpose, PurposeVersion)
-            .join(
-                PurposeVersion,
-                (PurposeVersion.purpose_id == Purpose.id)
-                & (PurposeVersion.version == Purpose.current_version),
-            )
-            .where(Purpose.org_id == self.org.id, Purpose.code.in_(codes))
-        )
-        for purpose, version in rows:
-            self.purposes[purpose.code] = purpose
-            self.versions[purpose.code] = version
-
-    def purpose(self, code: str) -> Purpose:
-        """A purpose the batch names (all were loaded up front); :class:`NotFound` otherwise."""
-        if code not in self.purposes:
-            raise NotFound(f"no purpose {code!r}")
-        return self.purposes[code]
-
     def version(self, code: str) -> PurposeVersion:
-        """The purpose's current version (what a consent given now is to)."""
-        self.purpose(code)
+        """The current version (what a consent given now is to) of a purpose the batch names
+        (all were loaded up front); :class:`NotFound` otherwise."""
+        if code not in self.versions:
+            raise NotFound(f"no purpose {code!r}")
         return self.versions[code]
 
     def plan(self, request: ActRequest) -> ActResult:
@@ -436,7 +415,7 @@ class _Batch:
         """The result of an act that changed nothing: the current states of its purposes."""
         result = ActResult(events=[], states=[])
         for code in codes:
-            state = self.writer.states.get((chain.id, self.purpose(code).id))
+            state = self.writer.states.get((chain.id, self.version(code).purpose_id))
             if state is not None:
                 result.states.append(state)
                 result.state_purposes.append(code)
