@@ -38,7 +38,6 @@ from consent_service.consent.service import (
     required_consent,
 )
 from consent_service.consent.subjects import is_minor
-from consent_service.database import in_values
 from consent_service.errors import DomainError
 from consent_service.extensions import db
 from consent_service.policies.models import Organization, PolicyVersion, PurposeVersion
@@ -190,14 +189,8 @@ class _Importer:
 
     def _chains(self, writer: ChainWriter, external_ids: set[str]) -> tuple[dict[str, Chain], set[str]]:
         """Lock the chains of these people, creating the people not known yet (also returned)."""
-        missing = external_ids - set(
-            db.session.scalars(
-                select(Subject.external_id).where(
-                    Subject.org_id == self.org.id,
-                    in_values(db.session.get_bind().dialect.name, Subject.external_id, sorted(external_ids)),
-                )
-            )
-        )
+        chains = writer.lock(external_ids)
+        missing = external_ids - chains.keys()
         if missing:
             db.session.execute(
                 Subject.__table__.insert(),
@@ -214,7 +207,8 @@ class _Importer:
                 ],
             )
             self.report.subjects_created += len(missing)
-        return writer.lock(external_ids), missing
+            chains.update(writer.lock(missing))
+        return chains, missing
 
     def _append(self, writer: ChainWriter, item: dict[str, Any], chain: Chain) -> None:
         version: PurposeVersion = item["version"]
