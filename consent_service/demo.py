@@ -238,7 +238,7 @@ def seed(now: datetime) -> dict[str, Any]:
             pipo_contact="pipo@hanshan-mall.example",
         )
         created["organization"] = True
-    existing = {p.code for p in policies.list_purposes(org)}
+    existing = set(policies.current_versions(org))
     for data in PURPOSES:
         if data["code"] not in existing:
             policies.create_purpose(org, data, now)

@@ -40,7 +40,7 @@ from consent_service.errors import InvalidInput
 from consent_service.extensions import db
 from consent_service.oauth.guard import InvalidToken, bearer_token, require
 from consent_service.policies.models import Organization
-from consent_service.policies.service import list_purposes
+from consent_service.policies.service import current_versions
 
 
 def _subject_view(org: Organization, subject):
@@ -244,7 +244,7 @@ def list_states(org: Organization, external_id: str):
     """For each purpose, whether processing is allowed now and why."""
     subject = subjects.get_subject(org, external_id)
     now = utcnow()
-    codes = [p.code for p in list_purposes(org)]
+    codes = sorted(current_versions(org))
     results = decide_many(org.id, org.timezone, [(external_id, code) for code in codes], now)
     consents = [
         {"subject": external_id, "purpose": code} | asdict(result)
