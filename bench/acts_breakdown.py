@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import base64
 import collections
-import os
 import random
 import sys
 import time
@@ -85,14 +84,8 @@ def main() -> None:
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = args.database_url or f"sqlite:///{workdir}/acts.sqlite3"
-    env = {
-        "DATABASE_URL": database_url,
-        "FLASK_APP": "consent_service",
-        "CONSENT_ENV": "production",
-        "CONSENT_SECRET_KEY": "bench-secret-key-not-for-production",  # a throw-away database
-        "CONSENT_BASE_URL": "http://127.0.0.1",
-    }
-    seeded = api_bench.seed_once(workdir, database_url, args.people, args.purposes, dict(os.environ, **env))
+    env = api_bench.bench_env(database_url)
+    seeded = api_bench.seed_once(workdir, database_url, args.people, args.purposes, env)
 
     from consent_service import create_app
 

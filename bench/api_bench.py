@@ -11,6 +11,7 @@ used for nothing else. Needs wrk (Debian package ``wrk``). Traffic goes to 127.0
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -35,8 +36,21 @@ def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
-def prepare(database_url: str, people: int, purposes: int, env: dict[str, str]) -> dict:
-    """Migrate, create the organization, purposes and client, import people x purposes grants."""
+def bench_env(database_url: str, base_url: str = "http://127.0.0.1", **extra: str) -> dict[str, str]:
+    """The environment of the app under test: production settings on a throw-away database."""
+    return dict(
+        os.environ,
+        DATABASE_URL=database_url,
+        FLASK_APP="consent_service",
+        CONSENT_ENV="production",
+        CONSENT_SECRET_KEY="bench-secret-key-not-for-production",  # noqa: S106  (a throw-away database)
+        CONSENT_BASE_URL=base_url,
+        **extra,
+    )
+
+
+def migrate_fresh(database_url: str, env: dict[str, str]) -> None:
+    """Empty the database (PostgreSQL: drop its public schema) and migrate it."""
     if database_url.startswith("postgresql"):
         engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
         with engine.connect() as conn:
@@ -44,6 +58,11 @@ def prepare(database_url: str, people: int, purposes: int, env: dict[str, str]) 
             conn.execute(text("CREATE SCHEMA public"))
         engine.dispose()
     subprocess.run([str(BIN / "flask"), "db", "upgrade"], check=True, env=env, cwd=ROOT, capture_output=True)
+
+
+def prepare(database_url: str, people: int, purposes: int, env: dict[str, str]) -> dict:
+    """Migrate, create the organization, purposes and client, import people x purposes grants."""
+    migrate_fresh(database_url, env)
 
     from consent_service import create_app
     from consent_service.consent.bulk import import_acts
@@ -105,7 +124,8 @@ def prepare(database_url: str, people: int, purposes: int, env: dict[str, str]) 
 
 def seed_once(workdir: Path, database_url: str, people: int, purposes: int, env: dict[str, str]) -> dict:
     """:func:`prepare` the database, or reuse what an earlier run in ``workdir`` seeded."""
-    saved = workdir / f"seeded-{database_url.split(':')[0]}-{people}x{purposes}.json"
+    database = hashlib.sha256(database_url.encode()).hexdigest()[:12]  # another database seeds anew
+    saved = workdir / f"seeded-{database_url.split(':')[0]}-{database}-{people}x{purposes}.json"
     if saved.exists():
         log(f"reusing the database seeded earlier ({saved})")
         return json.loads(saved.read_text())
@@ -210,15 +230,8 @@ def main() -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     database_url = args.database_url or f"sqlite:///{workdir}/bench.sqlite3"
     base = f"http://127.0.0.1:{args.port}"
-    env = dict(
-        os.environ,
-        DATABASE_URL=database_url,
-        FLASK_APP="consent_service",
-        CONSENT_ENV="production",
-        CONSENT_SECRET_KEY="bench-secret-key-not-for-production",  # noqa: S106  (a throw-away database)
-        CONSENT_BASE_URL=base,
-        CONSENT_BIND=f"127.0.0.1:{args.port}",
-        CONSENT_API_RATE_LIMIT="1000000 per minute",
+    env = bench_env(
+        database_url, base, CONSENT_BIND=f"127.0.0.1:{args.port}", CONSENT_API_RATE_LIMIT="1000000 per minute"
     )
     seeded = seed_once(workdir, database_url, args.people, args.purposes, env)
     server = subprocess.Popen(

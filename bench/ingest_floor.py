@@ -6,7 +6,8 @@ chain heads moved through a temporary table, in one transaction, as the import w
 It runs three times on the same rows, each transaction rolled back: with the schema as
 migrated; with the tables' foreign keys dropped (and added back, validated once, at the end);
 and into bare copies of the tables, with no key, index or constraint at all (the floor of COPY
-itself on this machine).
+itself on this machine; the chain heads still go to ``subject``). The tables are vacuumed
+between runs, so each starts from the same state.
 
     .venv/bin/python bench/ingest_floor.py \\
         --database-url "postgresql+psycopg://postgres@/floor?host=/var/run/postgresql"
@@ -19,61 +20,27 @@ from __future__ import annotations
 import argparse
 import hashlib
 import io
-import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-BIN = ROOT / ".venv" / "bin"
-
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
+import api_bench  # noqa: E402
 import psycopg  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 
+from consent_service.consent.models import ConsentEvent, ConsentState  # noqa: E402
+from consent_service.consent.rows import EVENT_COLUMNS, STATE_COLUMNS  # noqa: E402
 from consent_service.ids import uuid7  # noqa: E402
 
-EVENT_COLUMNS = (
-    "id, uuid, org_id, subject_id, seq, purpose_id, purpose_version, policy_version_id, policy_seq, "
-    "action, consent_type, actor_kind, actor_name, actor_relationship, actor_reason, method, evidence, "
-    "is_subject_initiated, bundle_id, bundle_size, idempotency_key, occurred_at, recorded_at, expires_at, "
-    "prev_hash, hash"
+#: (table, column, referenced table) of every foreign key of the two tables an import fills.
+FOREIGN_KEYS = tuple(
+    (table.name, key.parent.name, key.column.table.name)
+    for table in (ConsentEvent.__table__, ConsentState.__table__)
+    for key in sorted(table.foreign_keys, key=lambda k: k.parent.name)
 )
-STATE_COLUMNS = (
-    "subject_id, purpose_id, org_id, status, event_id, event_uuid, purpose_version, policy_seq, "
-    "consent_type, is_guardian_act, occurred_at, expires_at, refused_at"
-)
-FOREIGN_KEYS = (
-    ("consent_event", "org_id", "organization"),
-    ("consent_event", "subject_id", "subject"),
-    ("consent_event", "purpose_id", "purpose"),
-    ("consent_event", "policy_version_id", "policy_version"),
-    ("consent_state", "subject_id", "subject"),
-    ("consent_state", "purpose_id", "purpose"),
-    ("consent_state", "org_id", "organization"),
-    ("consent_state", "event_id", "consent_event"),
-)
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def migrate(database_url: str) -> None:
-    engine = create_engine(database_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    engine.dispose()
-    env = {
-        **os.environ,
-        "DATABASE_URL": database_url,
-        "CONSENT_SECRET_KEY": "floor",
-        "FLASK_APP": "consent_service",
-    }
-    subprocess.run([str(BIN / "flask"), "db", "upgrade"], check=True, env=env, cwd=ROOT, capture_output=True)
 
 
 def seed(conn: psycopg.Connection, people: int, purposes: int) -> tuple[int, list[int]]:
@@ -137,9 +104,9 @@ def ingest(conn: psycopg.Connection, events: str, states: str, heads: str, *, mo
     """Time each statement of one import-shaped transaction, then roll it back."""
     spent: dict[str, float] = {}
     event_table, state_table = "consent_event", "consent_state"
-    if mode == "bare":
-        conn.execute("CREATE TEMP TABLE bare_event (LIKE consent_event) ON COMMIT DROP")
-        conn.execute("CREATE TEMP TABLE bare_state (LIKE consent_state) ON COMMIT DROP")
+    if mode == "bare":  # ordinary tables (logged, shared buffers), gone with the rollback
+        conn.execute("CREATE TABLE bare_event (LIKE consent_event)")
+        conn.execute("CREATE TABLE bare_state (LIKE consent_state)")
         event_table, state_table = "bare_event", "bare_state"
     if mode == "no foreign keys":
         for table, column, _ in FOREIGN_KEYS:
@@ -160,8 +127,8 @@ def ingest(conn: psycopg.Connection, events: str, states: str, heads: str, *, mo
         with conn.cursor().copy(sql) as writer:
             writer.write(data)
 
-    timed("events", lambda: copy(f"COPY {event_table} ({EVENT_COLUMNS}) FROM STDIN", events))
-    timed("states", lambda: copy(f"COPY {state_table} ({STATE_COLUMNS}) FROM STDIN", states))
+    timed("events", lambda: copy(f"COPY {event_table} ({', '.join(EVENT_COLUMNS)}) FROM STDIN", events))
+    timed("states", lambda: copy(f"COPY {state_table} ({', '.join(STATE_COLUMNS)}) FROM STDIN", states))
 
     def move_heads() -> None:
         conn.execute(
@@ -182,6 +149,11 @@ def ingest(conn: psycopg.Connection, events: str, states: str, heads: str, *, mo
 
         timed("foreign keys added back (validated once)", validate)
     conn.rollback()
+    # The rolled-back rows are dead tuples in the tables and their indexes: clear them, so
+    # that the next mode starts from the same tables.
+    conn.autocommit = True
+    conn.execute("VACUUM consent_event, consent_state, subject")
+    conn.autocommit = False
     return spent
 
 
@@ -193,7 +165,7 @@ def main() -> None:
     parser.add_argument("--people", type=int, default=100_000)
     parser.add_argument("--purposes", type=int, default=10)
     args = parser.parse_args()
-    migrate(args.database_url)
+    api_bench.migrate_fresh(args.database_url, api_bench.bench_env(args.database_url))
     dsn = args.database_url.replace("postgresql+psycopg://", "postgresql://")
     with psycopg.connect(dsn) as conn:
         org, purpose_ids = seed(conn, args.people, args.purposes)

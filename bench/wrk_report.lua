@@ -40,11 +40,13 @@ request = function()
   return wrk.format(method, p, headers)
 end
 
+-- "rps" counts only the requests answered with success: a refused batch (503, 4xx) stored nothing.
 done = function(summary, latency, requests)
   local errors = summary.errors.connect + summary.errors.read + summary.errors.write
     + summary.errors.status + summary.errors.timeout
+  local seconds = summary.duration / 1e6
   io.write(string.format(
     '{"requests": %d, "seconds": %.3f, "rps": %.1f, "p50_ms": %.2f, "p99_ms": %.2f, "errors": %d, "status_errors": %d}\n',
-    summary.requests, summary.duration / 1e6, summary.requests / (summary.duration / 1e6),
+    summary.requests, seconds, (summary.requests - summary.errors.status) / seconds,
     latency:percentile(50) / 1000, latency:percentile(99) / 1000, errors, summary.errors.status))
 end
