@@ -20,10 +20,9 @@ from consent_service.consent import service as consent
 from consent_service.consent import subjects
 from consent_service.webhooks.delivery import SIGNATURE_HEADER, deliver_due, verify_signature
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
-from tests.api.conftest import assert_problem, issue_token
+from tests.api.conftest import PROBLEM, assert_problem, issue_token
 from tests.conftest import T0
 
-PROBLEM = "application/problem+json"
 GRANT = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}
 WITHDRAW = {"purpose": "marketing", "action": "withdraw"}
 
