@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
 from flask import current_app, request
@@ -13,7 +12,7 @@ from sqlalchemy import select
 from consent_service.api.registry import PayloadTooLarge, Reply, operation
 from consent_service.clock import utcnow
 from consent_service.consent import service, subjects
-from consent_service.consent.decisions import decide
+from consent_service.consent.decisions import decide, iso
 from consent_service.consent.hotpath import decide_many, decide_with_token
 from consent_service.consent.models import ConsentEvent
 from consent_service.consent.rows import EventRow
@@ -80,10 +79,6 @@ def get_subject(org: Organization, external_id: str):
     return _subject_view(org, subjects.get_subject(org, external_id))
 
 
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
-
-
 def _event_json(e: EventRow) -> dict[str, Any]:
     """What :class:`EventOut` gives, built directly: a batch answers with thousands of these."""
     return {
@@ -104,9 +99,9 @@ def _event_json(e: EventRow) -> dict[str, Any]:
         "evidence": e.evidence,
         "is_subject_initiated": e.is_subject_initiated,
         "bundle_id": e.bundle_id,
-        "occurred_at": _iso(e.occurred_at),
-        "recorded_at": _iso(e.recorded_at),
-        "expires_at": _iso(e.expires_at),
+        "occurred_at": iso(e.occurred_at),
+        "recorded_at": iso(e.recorded_at),
+        "expires_at": iso(e.expires_at),
         "hash": e.hash,
         "prev_hash": e.prev_hash,
     }
@@ -120,9 +115,9 @@ def _state_json(code: str, view: StateView) -> dict[str, Any]:
         "purpose_version": view.purpose_version,
         "consent_type": view.consent_type,
         "consent_event_id": view.event_uuid,
-        "occurred_at": _iso(view.occurred_at),
-        "expires_at": _iso(view.expires_at),
-        "refused_at": _iso(view.refused_at),
+        "occurred_at": iso(view.occurred_at),
+        "expires_at": iso(view.expires_at),
+        "refused_at": iso(view.refused_at),
     }
 
 

@@ -61,13 +61,14 @@ class Decision:
             "basis_clause": self.basis_clause,
             "purpose_version": self.purpose_version,
             "consent_event_id": self.consent_event_id,
-            "expires_at": _iso(self.expires_at),
-            "checked_at": _iso(self.checked_at),
-            "reprompt_after": _iso(self.reprompt_after),
+            "expires_at": iso(self.expires_at),
+            "checked_at": iso(self.checked_at),
+            "reprompt_after": iso(self.reprompt_after),
         }
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
+    """A time as the API writes it (ISO 8601), or ``None``."""
     return None if value is None else value.isoformat()
 
 
