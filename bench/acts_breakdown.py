@@ -29,7 +29,7 @@ import api_bench  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from consent_service.api import registry  # noqa: E402
-from consent_service.consent import api, chain, rows, service  # noqa: E402
+from consent_service.consent import api, rows, service, writer  # noqa: E402
 from consent_service.receipts import keys  # noqa: E402
 from consent_service.receipts import service as receipts  # noqa: E402
 
@@ -40,11 +40,11 @@ PARTS = (
     (service, "record_acts", "record_acts (all below)"),
     (service._Batch, "__init__", "  purposes, lock, states, keys, ids"),
     (service._Batch, "plan", "  plan every act (below)"),
-    (chain.ChainWriter, "append", "    append: hash, state"),
+    (writer.ChainWriter, "append", "    append: hash, state"),
     (service, "_check_grant", "    rules of a grant"),
-    (chain.ChainWriter, "receipt", "    receipt (below)"),
+    (writer.ChainWriter, "receipt", "    receipt (below)"),
     (keys, "_compact_es256", "      ES256 signature"),
-    (chain.ChainWriter, "write", "  write (below)"),
+    (writer.ChainWriter, "write", "  write (below)"),
     (rows.Writer, "insert_events", "    events"),
     (rows.Writer, "upsert_states", "    states, upserted"),
     (rows.Writer, "insert_states", "    states, inserted"),

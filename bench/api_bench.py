@@ -68,8 +68,8 @@ def prepare(database_url: str, people: int, purposes: int, env: dict[str, str]) 
     from consent_service.consent.bulk import import_acts
     from consent_service.extensions import db
     from consent_service.oauth import service as oauth
-    from consent_service.policies import organizations
-    from consent_service.policies import service as policies
+    from consent_service.organizations import service as organizations
+    from consent_service.policies import purposes
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": env["CONSENT_SECRET_KEY"]})
     now = datetime.now(UTC)
@@ -77,7 +77,7 @@ def prepare(database_url: str, people: int, purposes: int, env: dict[str, str]) 
         organizations.load_catalogue()
         org = organizations.create_organization("bench", now, name_en="Bench Ltd", name_zh="压测公司")
         for k in range(purposes):
-            policies.create_purpose(
+            purposes.create_purpose(
                 org,
                 {
                     "code": f"purpose{k}",

@@ -1,12 +1,8 @@
 """consent_service: a consent ledger and data-subject rights service (PIPL, GB/T 35273-2020).
 
-Packages:
-
-- ``policies``: organizations, the PI category catalogue, purposes and privacy policy versions;
-- ``consent``: subjects, the append-only consent ledger, the decision function, tamper evidence;
-- ``receipts``: signed consent receipts (Kantara CR v1.1 + PIPL fields) and their keys;
-- ``rights``: data-subject rights (request types and their clauses);
-- ``main``: the landing page and health check.
+``create_app`` reads top to bottom: configuration, extensions, the interfaces each capability
+provides, blueprints, jobs and commands, each named here (``docs/architecture.md`` has the
+layers and what each package owns).
 """
 
 from __future__ import annotations
@@ -16,12 +12,41 @@ from typing import Any
 from flask import Flask
 
 from consent_service import config as config_layers
+from consent_service import demo, i18n, models, scheduling
+from consent_service.api import openapi
+from consent_service.api import registry as api_registry
+from consent_service.audit import cli as audit_cli
+from consent_service.audit import jobs as audit_jobs
 from consent_service.clock import SystemClock
-from consent_service.extensions import db, limiter, migrate
+from consent_service.consent import api as consent_api
+from consent_service.consent import cli as consent_cli
+from consent_service.consent import jobs as consent_jobs
+from consent_service.consent.reconsent import consents_needing_reconsent
+from consent_service.dashboard import api as dashboard_api
+from consent_service.dashboard import views as dashboard_views
+from consent_service.database import configure_engine
+from consent_service.extensions import babel, csrf, db, limiter, migrate, scheduler
+from consent_service.main import views as main_views
+from consent_service.oauth import cli as oauth_cli
+from consent_service.oauth import server as oauth_server
+from consent_service.oauth import views as oauth_views
+from consent_service.organizations import cli as organizations_cli
+from consent_service.policies import api as policies_api
+from consent_service.policies import views as policies_views
+from consent_service.policies.service import ReconsentCounter
+from consent_service.receipts import cli as receipts_cli
+from consent_service.receipts import views as receipts_views
+from consent_service.services import provide
+from consent_service.web import errors
+from consent_service.webhooks import api as webhooks_api
+from consent_service.webhooks import delivery
+from consent_service.webhooks import jobs as webhooks_jobs
+
+__all__ = ["create_app", "models"]
 
 
 def create_app(config: dict[str, Any] | None = None) -> Flask:
-    """Build the application: configuration, extensions, blueprints, commands."""
+    """Build the application: configuration, extensions, blueprints, jobs, commands."""
     app = Flask(
         __name__,
         instance_relative_config=True,
@@ -29,29 +54,47 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         static_folder="../static",
     )
     config_layers.load(app, config)
+    app.extensions["clock"] = app.config.get("CLOCK") or SystemClock()
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
-    app.extensions["clock"] = app.config.get("CLOCK") or SystemClock()
     with app.app_context():
-        from consent_service.database import configure_engine
-
         configure_engine(db.engine)
-
-    from consent_service import api, commands, dashboard, main, models, oauth, policies, receipts  # noqa: F401
-    from consent_service.api import openapi  # noqa: F401  (registers routes)
-    from consent_service.consent import api as consent_api  # noqa: F401
-    from consent_service.oauth import server as oauth_server
-    from consent_service.policies import api as policies_api  # noqa: F401
-    from consent_service.web import errors
-    from consent_service.webhooks import api as webhooks_api  # noqa: F401
-    from consent_service.webhooks import delivery
-
     oauth_server.init_app(app)
     limiter.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.babel_locale, timezone_selector=i18n.babel_timezone)
     delivery.init_app(app)
-    for blueprint in (main.bp, policies.bp, receipts.bp, oauth.bp, api.bp, dashboard.bp):
+
+    # What lower layers ask for and higher ones (or the configuration) provide.
+    provide(app, ReconsentCounter, consents_needing_reconsent)
+
+    api = api_registry.blueprint(consent_api, policies_api, webhooks_api, dashboard_api)
+    openapi.add_routes(api)
+    for blueprint in (
+        main_views.bp,
+        policies_views.bp,
+        receipts_views.bp,
+        oauth_views.bp,
+        api,
+        dashboard_views.bp,
+    ):
         app.register_blueprint(blueprint)
+    # The API and OAuth authenticate with tokens, not cookies: no CSRF token applies.
+    for blueprint in (api, oauth_views.bp):
+        csrf.exempt(blueprint)
     errors.register(app)
-    commands.register(app)
+
+    # Run once each in this order: expiry first, so that the checkpoint covers it.
+    scheduler.init_app(app, [*consent_jobs.JOBS, *audit_jobs.JOBS, *webhooks_jobs.JOBS])
+    for group in (
+        organizations_cli.orgs,
+        oauth_cli.clients,
+        receipts_cli.receipts,
+        consent_cli.consents,
+        audit_cli.audit,
+        scheduling.scheduler_cli,
+        demo.demo_cli,
+    ):
+        app.cli.add_command(group)
     return app

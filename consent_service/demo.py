@@ -9,13 +9,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask.cli import AppGroup
+
+from consent_service.audit.checkpoints import create_checkpoint
+from consent_service.clock import utcnow
+from consent_service.commands import command_transaction, echo_json
 from consent_service.consent import service as consent
 from consent_service.consent import subjects
-from consent_service.consent.ledger import create_checkpoint
 from consent_service.errors import NotFound
-from consent_service.policies import organizations
+from consent_service.organizations import service as organizations
+from consent_service.organizations.models import Organization
+from consent_service.policies import purposes
 from consent_service.policies import service as policies
-from consent_service.policies.models import Organization
 
 SLUG = "demo"
 POLICY_LABEL = "2026.1"
@@ -238,10 +243,10 @@ def seed(now: datetime) -> dict[str, Any]:
             pipo_contact="pipo@hanshan-mall.example",
         )
         created["organization"] = True
-    existing = set(policies.current_versions(org))
+    existing = set(purposes.current_versions(org))
     for data in PURPOSES:
         if data["code"] not in existing:
-            policies.create_purpose(org, data, now)
+            purposes.create_purpose(org, data, now)
             created["purposes"] += 1
     try:
         policies.get_policy(org, POLICY_LABEL)
@@ -281,6 +286,16 @@ def _policy_data() -> dict[str, Any]:
         "purposes": [p["code"] for p in PURPOSES],
         "change_summary": "首次发布 / first published",
     }
+
+
+demo_cli = AppGroup("demo", help="The demo organization.")
+
+
+@demo_cli.command("seed")
+@command_transaction
+def seed_command() -> None:
+    """Create the demo organization with purposes, a published policy and people (idempotent)."""
+    echo_json(seed(utcnow()))
 
 
 def demo_organization() -> Organization:

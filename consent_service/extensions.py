@@ -1,10 +1,15 @@
 """Unbound Flask extensions, bound to an application by :func:`consent_service.create_app`."""
 
 from authlib.integrations.flask_oauth2 import AuthorizationServer
+from flask_babel import Babel
 from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
+
+from consent_service.scheduling import JobScheduler
 
 # Constraint names are fixed so that Alembic migrations are the same on SQLite and PostgreSQL.
 NAMING_CONVENTION = {
@@ -15,15 +20,15 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-
-def _rate_limit_key() -> str:
-    """Rate limits count per API client; unauthenticated calls per address."""
-    from consent_service.api.limits import rate_limit_key
-
-    return rate_limit_key()
-
-
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate(compare_type=True, render_as_batch=True)
+#: The OAuth 2.0 authorization server (configured in :mod:`consent_service.oauth.server`).
 authorization = AuthorizationServer()
-limiter = Limiter(key_func=_rate_limit_key)
+#: Limits count per address unless a limit names its own key (the API counts per client).
+limiter = Limiter(key_func=get_remote_address)
+#: The jobs every package declares (``<package>/jobs.py``), run by ``flask scheduler run``.
+scheduler = JobScheduler()
+#: CSRF protection for every HTML form; the token-authenticated API and OAuth are exempt.
+csrf = CSRFProtect()
+#: Locale (zh-CN or en) and time zone of pages, mail and records.
+babel = Babel()

@@ -13,3 +13,18 @@ def page_language() -> str:
     if asked in LANGUAGES:
         return asked
     return request.accept_languages.best_match(LANGUAGES, default="zh") or "zh"
+
+
+#: Babel's locale for each page language.
+BABEL_LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
+
+
+def babel_locale() -> str:
+    """Flask-Babel's locale selector: the page language of :func:`page_language`."""
+    return BABEL_LOCALES[page_language()]
+
+
+def babel_timezone() -> str:
+    """Flask-Babel's time-zone selector: times are shown in China's zone unless a page knows
+    its organization's (and passes it explicitly)."""
+    return "Asia/Shanghai"

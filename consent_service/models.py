@@ -1,15 +1,11 @@
 """Every model, imported in one place so that the metadata (and Alembic) sees them all."""
 
-from consent_service.consent.models import ConsentEvent, ConsentState, LedgerCheckpoint, Subject
+from consent_service.audit.models import LedgerCheckpoint
+from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.dashboard.models import DashboardLink
 from consent_service.oauth.models import OAuthClient, OAuthToken
-from consent_service.policies.models import (
-    Organization,
-    PICategory,
-    PolicyVersion,
-    Purpose,
-    PurposeVersion,
-)
+from consent_service.organizations.models import Organization, PICategory
+from consent_service.policies.models import PolicyVersion, Purpose, PurposeVersion
 from consent_service.receipts.models import ConsentReceipt, SigningKey
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from consent_service import create_app
 from consent_service.clock import FixedClock
 from consent_service.extensions import db as _db
-from consent_service.policies import organizations
+from consent_service.organizations import service as organizations
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Monday
 IS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")

@@ -7,7 +7,8 @@ from typing import Any
 
 from consent_service.consent import service as consent
 from consent_service.consent import subjects
-from consent_service.policies import organizations
+from consent_service.organizations import service as organizations
+from consent_service.policies import purposes
 from consent_service.policies import service as policies
 
 _counter = itertools.count(1)
@@ -50,7 +51,7 @@ def purpose_data(code: str, **overrides: Any) -> dict[str, Any]:
 
 
 def make_purpose(org, now, code: str = "marketing", **overrides: Any):
-    return policies.create_purpose(org, purpose_data(code, **overrides), now)
+    return purposes.create_purpose(org, purpose_data(code, **overrides), now)
 
 
 def make_sensitive_purpose(org, now, code: str = "face"):
@@ -73,7 +74,7 @@ def publish_policy(org, now, label: str = "v1", **overrides: Any):
         "text_zh": "政策正文",
         "text_en": "Policy text",
         "sections": SECTIONS,
-        "purposes": [p.code for p in policies.list_purposes(org)],
+        "purposes": [p.code for p in purposes.list_purposes(org)],
     } | overrides
     policies.create_policy(org, data, now)
     return policies.publish_policy(org, label, now)

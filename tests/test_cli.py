@@ -16,9 +16,10 @@ from sqlalchemy import select, update
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.subjects import is_minor
-from consent_service.policies import organizations
+from consent_service.organizations import service as organizations
+from consent_service.organizations.models import Organization
 from consent_service.policies import service as policies
-from consent_service.policies.models import Organization, PolicyVersion, Purpose
+from consent_service.policies.models import PolicyVersion, Purpose
 from consent_service.receipts import keys
 from consent_service.receipts.models import SigningKey
 from tests.factories import grant, make_org, make_purpose, make_subject

@@ -8,14 +8,13 @@ from typing import Any
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
-from flask import current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template
 from marshmallow import Schema, fields
 
-from consent_service.api import bp
 from consent_service.api.problems import TITLES
-from consent_service.api.registry import COMMON_ERRORS, OPERATIONS
+from consent_service.api.registry import COMMON_ERRORS, operations
 from consent_service.errors import DomainError
-from consent_service.oauth import SCOPE_DESCRIPTIONS
+from consent_service.oauth.scopes import SCOPE_DESCRIPTIONS
 
 
 class ProblemSchema(Schema):
@@ -83,7 +82,7 @@ def build_spec() -> dict[str, Any]:
     spec.components.schema("Problem", schema=ProblemSchema)
     problem_ref = {"$ref": "#/components/schemas/Problem"}
     paths: dict[str, dict[str, Any]] = {}
-    for op in OPERATIONS:
+    for op in operations():
         path, names = _path(op.rule)
         parameters: list[dict[str, Any]] = [
             {"name": n, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
@@ -131,12 +130,11 @@ def build_spec() -> dict[str, Any]:
                 "content": {"application/json": {"schema": op.body}},
             }
         paths.setdefault(path, {})[op.method.lower()] = operation
-    for path, operations in paths.items():
-        spec.path(path=path, operations=operations)
+    for path, items in paths.items():
+        spec.path(path=path, operations=items)
     return spec.to_dict()
 
 
-@bp.get("/openapi.json")
 def openapi_document():
     """The OpenAPI 3 document (public)."""
     return jsonify(_document())
@@ -149,7 +147,6 @@ def _document() -> dict[str, Any]:
     return current_app.extensions["openapi_document"]
 
 
-@bp.get("/docs")
 def reference():
     """The API reference page, rendered from the OpenAPI document."""
     document = _document()
@@ -167,3 +164,9 @@ def reference():
         scopes=SCOPE_DESCRIPTIONS,
         base_url=current_app.config["BASE_URL"].rstrip("/"),
     )
+
+
+def add_routes(bp: Blueprint) -> None:
+    """Serve the document and the reference page (both public) beside the operations."""
+    bp.add_url_rule("/openapi.json", "openapi_document", openapi_document)
+    bp.add_url_rule("/docs", "reference", reference)

@@ -13,15 +13,17 @@ from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any
 
-from flask import Response, current_app, jsonify, request
+from flask import Blueprint, Response, current_app, jsonify, request
+from flask_limiter.util import get_remote_address
 from marshmallow import Schema, ValidationError
 
-from consent_service.api import bp
 from consent_service.database import read_only_transaction
 from consent_service.errors import DomainError, InvalidInput
 from consent_service.extensions import db, limiter
-from consent_service.oauth.guard import require
-from consent_service.policies.models import Organization
+from consent_service.oauth.guard import authenticate, bearer_token, require
+from consent_service.organizations.models import Organization
+from consent_service.tokens import hash_secret
+from consent_service.unit_of_work import unit_of_work
 
 
 class MalformedBody(DomainError):
@@ -75,14 +77,53 @@ class Operation:
     #: Checks the bearer token in its own query on its own connection (the decision hot path):
     #: the session is not touched, and rate limits count per token.
     checks_token_itself: bool = False
+    #: The module that declares it, and the view the blueprint routes to.
+    module: str = ""
+    view: Callable[..., Response] | None = None
 
 
 OPERATIONS: list[Operation] = []
 #: The operations by Flask endpoint (``api.<handler name>``).
 BY_ENDPOINT: dict[str, Operation] = {}
+#: The blueprint every operation is routed on.
+BLUEPRINT = "api"
 
 
-@bp.before_request
+def blueprint(*modules: object) -> Blueprint:
+    """A blueprint of ``/api/v1`` with the operations the given modules declare, in the order
+    they were declared (one per application: ``create_app`` names the modules)."""
+    names = {getattr(module, "__name__", module) for module in modules}
+    bp = Blueprint(BLUEPRINT, __name__, url_prefix="/api/v1")
+    bp.before_request(_read_only_requests_take_no_write_lock)
+    for op in OPERATIONS:
+        if op.module in names:
+            bp.add_url_rule(op.rule, op.endpoint, op.view, methods=[op.method])
+    return bp
+
+
+def operations() -> list[Operation]:
+    """The operations the current application routes."""
+    routed = set(current_app.view_functions)
+    return [op for op in OPERATIONS if f"{BLUEPRINT}.{op.endpoint}" in routed]
+
+
+def rate_limit_key() -> str:
+    """Rate limits count per client (``client:<id>``) for an authenticated caller, per
+    address (``addr:<ip>``) otherwise."""
+    token = bearer_token()
+    if token is not None:
+        op = BY_ENDPOINT.get(request.endpoint)
+        if op is not None and op.checks_token_itself:
+            # It checks its token in its own single query: counted per token, so the limit
+            # costs no database round trip there.
+            return "token:" + hash_secret(token)[:32]
+        try:
+            return "client:" + authenticate().client_id
+        except DomainError:
+            pass
+    return "addr:" + (get_remote_address() or "unknown")
+
+
 def _read_only_requests_take_no_write_lock() -> None:
     """Read-only operations begin their transaction without SQLite's write lock; those that
     read on their own connection do not touch the session at all."""
@@ -199,6 +240,7 @@ def operation(
             idempotent=idempotent,
             read_only=read_only or method in ("GET", "HEAD"),
             checks_token_itself=checks_token_itself,
+            module=fn.__module__,
         )
 
         @wraps(fn)
@@ -212,13 +254,14 @@ def operation(
                 kwargs["body"] = _parse_body(body)
             if query is not None:
                 kwargs["query"] = _parse_query(query)
-            result = fn(org, **path, **kwargs)
-            if method != "GET":
-                db.session.commit()
+            if op.read_only:
+                return _respond(op, fn(org, **path, **kwargs))
+            with unit_of_work():
+                result = fn(org, **path, **kwargs)
             return _respond(op, result)
 
         limited = limiter.shared_limit(
-            lambda: current_app.config[limit_setting], scope=limit_setting.lower()
+            lambda: current_app.config[limit_setting], scope=limit_setting.lower(), key_func=rate_limit_key
         )(view)
 
         @wraps(fn)
@@ -227,9 +270,9 @@ def operation(
                 return limited(**path)
             return view(**path)
 
-        bp.add_url_rule(rule, fn.__name__, dispatch, methods=[method])
+        op.view = dispatch
         OPERATIONS.append(op)
-        BY_ENDPOINT[f"{bp.name}.{fn.__name__}"] = op
+        BY_ENDPOINT[f"{BLUEPRINT}.{fn.__name__}"] = op
         return dispatch
 
     return decorator

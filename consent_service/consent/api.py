@@ -22,7 +22,6 @@ from consent_service.consent.schemas import (
     BatchIn,
     BatchOut,
     ConsentActIn,
-    DashboardLinkOut,
     DecisionBatchIn,
     DecisionBatchOut,
     DecisionOut,
@@ -38,8 +37,8 @@ from consent_service.database import read_only_transaction
 from consent_service.errors import InvalidInput
 from consent_service.extensions import db
 from consent_service.oauth.guard import InvalidToken, bearer_token, require
-from consent_service.policies.models import Organization
-from consent_service.policies.service import current_versions
+from consent_service.organizations.models import Organization
+from consent_service.policies.purposes import current_versions
 
 
 def _subject_view(org: Organization, subject):
@@ -321,22 +320,3 @@ def decisions(org: Organization, body: dict):
         for (subject, purpose), result in zip(pairs, results, strict=True)
     ]
     return Reply({"results": answers}, is_serialized=True)
-
-
-@operation(
-    "/subjects/<external_id>/dashboard-links",
-    "POST",
-    scope="dashboard:link",
-    tag="Subjects",
-    response=DashboardLinkOut(),
-    status=201,
-    clause="PIPL 15, 44-50",
-    summary="Sign the person into the dashboard",
-)
-def dashboard_link(org: Organization, external_id: str):
-    """A single-use link, valid 10 minutes, that signs the person into their privacy dashboard."""
-    from consent_service.dashboard.service import create_link
-
-    subject = subjects.get_subject(org, external_id)
-    url, expires_at = create_link(org, subject, utcnow())
-    return {"url": url, "expires_at": expires_at}

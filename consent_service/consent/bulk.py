@@ -9,7 +9,7 @@ the import with its line number and nothing is written.
 It differs from online recording on purpose: acts of the past are not re-prompts (the 48-hour
 rule of GB/T C.4 b does not apply), the source platform issued the receipts (none are signed
 here), and no webhooks are sent for history. It writes with the same
-:class:`~consent_service.consent.chain.ChainWriter` as online acts, a chunk of rows at a time.
+:class:`~consent_service.consent.writer.ChainWriter` as online acts, a chunk of rows at a time.
 """
 
 from __future__ import annotations
@@ -27,10 +27,9 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from consent_service.consent.chain import Actor, ChainWriter
 from consent_service.consent.models import ACTOR_KINDS, CONSENT_TYPES, Subject
 from consent_service.consent.rows import Chain
-from consent_service.consent.service import (
+from consent_service.consent.rules import (
     CONSENT_TYPE_RANK,
     MAX_CLOCK_SKEW,
     REQUIREMENT_RANK,
@@ -38,10 +37,12 @@ from consent_service.consent.service import (
     required_consent,
 )
 from consent_service.consent.subjects import is_minor
+from consent_service.consent.writer import Actor, ChainWriter
 from consent_service.errors import DomainError
 from consent_service.extensions import db
-from consent_service.policies.models import Organization, PolicyVersion, PurposeVersion
-from consent_service.policies.service import current_versions
+from consent_service.organizations.models import Organization
+from consent_service.policies.models import PolicyVersion, PurposeVersion
+from consent_service.policies.purposes import current_versions
 
 ACTIONS = ("grant", "withdraw", "refuse")
 EVIDENCE_FIELDS = ("ip", "user_agent", "locale", "notice_sha256", "document_ref")

@@ -14,9 +14,9 @@ from consent_service.consent.models import ConsentEvent, ConsentState
 from consent_service.consent.state import StateView, fold
 from consent_service.consent.subjects import find_subject, is_minor
 from consent_service.extensions import db
+from consent_service.organizations.models import Organization
 from consent_service.policies.models import (
     LEGAL_BASIS_CLAUSES,
-    Organization,
     PolicyVersion,
     Purpose,
     PurposeVersion,

@@ -28,8 +28,9 @@ from consent_service.database import SQLITE_BEGIN, configure_engine
 from consent_service.extensions import db
 from consent_service.oauth.guard import InsufficientScope, InvalidToken
 from consent_service.oauth.models import OAuthClient, OAuthToken
-from consent_service.oauth.service import hash_secret
-from consent_service.policies.models import Organization, Purpose, PurposeVersion
+from consent_service.organizations.models import Organization
+from consent_service.policies.models import Purpose, PurposeVersion
+from consent_service.tokens import hash_secret
 
 
 def _statement() -> Select:

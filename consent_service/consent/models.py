@@ -1,11 +1,10 @@
-"""Subjects, the append-only consent ledger, current state and ledger checkpoints."""
+"""Subjects, the append-only consent ledger and the current state."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
 from sqlalchemy import (
-    BigInteger,
     Boolean,
     Date,
     ForeignKey,
@@ -18,8 +17,9 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consent_service.extensions import db
-from consent_service.policies.models import Organization, PolicyVersion, Purpose
-from consent_service.types import JSONType, UTCDateTime
+from consent_service.organizations.models import Organization
+from consent_service.policies.models import PolicyVersion, Purpose
+from consent_service.types import BigId, JSONType, UTCDateTime
 
 #: ISO/IEC TS 27560 event states, in the law's terms.
 ACTIONS = ("grant", "withdraw", "refuse", "expire", "invalidate")
@@ -36,9 +36,6 @@ STATUSES = {
     "expire": "expired",
     "invalidate": "invalidated",
 }
-
-BigId = BigInteger().with_variant(Integer(), "sqlite")
-
 
 def is_guardian_act(actor_kind: str, relationship: str | None) -> bool:
     """A guardian expressed the act, directly or on paper recorded by an officer (PIPL 31)."""
@@ -158,27 +155,3 @@ class ConsentState(db.Model):
     refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     event: Mapped[ConsentEvent] = relationship()
-
-
-class LedgerCheckpoint(db.Model):
-    """A signed commitment to every chain head of one organization (a Merkle root).
-
-    ``leaves`` lists ``[subject_id, seq]`` for every chain at the time, so that a dropped
-    or shortened chain is found and named; checkpoints chain to each other by ``prev_hash``.
-    """
-
-    __tablename__ = "ledger_checkpoint"
-    __table_args__ = (UniqueConstraint("org_id", "seq"),)
-
-    id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
-    seq: Mapped[int] = mapped_column(Integer)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
-    subject_count: Mapped[int] = mapped_column(Integer)
-    event_count: Mapped[int] = mapped_column(BigInteger)
-    leaves: Mapped[list] = mapped_column(JSONType)
-    merkle_root: Mapped[str] = mapped_column(String(64))
-    prev_hash: Mapped[str | None] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-    kid: Mapped[str] = mapped_column(String(64))
-    signature: Mapped[str] = mapped_column(Text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from consent_service.consent.models import COLLECTION_METHODS, CONSENT_TYPES
-from consent_service.consent.service import CALLER_ACTIONS, EVIDENCE_KEYS
+from consent_service.consent.rules import CALLER_ACTIONS, EVIDENCE_KEYS
 from consent_service.types import utc_representable
 
 Text = fields.String
@@ -244,8 +244,3 @@ class HistoryOut(Schema):
     subject = Text()
     events = fields.List(fields.Nested(EventOut))
     next_cursor = Text(allow_none=True)
-
-
-class DashboardLinkOut(Schema):
-    url = Text()
-    expires_at = fields.AwareDateTime()

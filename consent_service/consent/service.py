@@ -1,64 +1,40 @@
 """Write side of the ledger: subjects and consent acts (PIPL 13-17, 29, 31; GB/T 5.3-5.6).
 
 Every act, one or a thousand, is planned in memory and written by one
-:class:`~consent_service.consent.chain.ChainWriter`. Functions here write but never commit: the
+:class:`~consent_service.consent.writer.ChainWriter`. Functions here write but never commit: the
 request or command that calls them owns the transaction (house style 5).
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import select
 
-from consent_service.consent.chain import Actor, ChainWriter
 from consent_service.consent.models import (
-    ACTOR_KINDS,
-    COLLECTION_METHODS,
-    CONSENT_TYPES,
     ConsentEvent,
     Subject,
 )
 from consent_service.consent.rows import Chain, EventRow, history
+from consent_service.consent.rules import check_grant, in_force, policy_for, validate_act
 from consent_service.consent.state import StateView, fold
-from consent_service.consent.subjects import is_minor
+from consent_service.consent.writer import Actor, ChainWriter
 from consent_service.database import in_values
 from consent_service.errors import (
-    ConsentNotApplicable,
-    ConsentTypeInsufficient,
     DomainError,
-    GuardianRequired,
     IdempotencyKeyReused,
     InvalidInput,
     NotFound,
-    RepromptTooSoon,
-    SeparateConsentRequired,
-    StalePolicyVersion,
 )
 from consent_service.extensions import db
-from consent_service.memo import batch_lookups, remembered
-from consent_service.policies.models import (
-    CONSENT_REQUIREMENTS,
-    Organization,
-    PolicyVersion,
-    PurposeVersion,
-)
-from consent_service.policies.service import current_versions
-
-#: Acts a caller may record; ``expire`` is written by the expiry sweep only.
-CALLER_ACTIONS = ("grant", "withdraw", "refuse", "invalidate")
-#: How strong each consent type is, against CONSENT_REQUIREMENTS.
-CONSENT_TYPE_RANK = {"implied": 1, "explicit": 2, "separate": 3, "written": 4}
-REQUIREMENT_RANK = {name: rank for rank, name in enumerate(CONSENT_REQUIREMENTS)}
-#: How far in the future an ``occurred_at`` may be (clock skew between systems).
-MAX_CLOCK_SKEW = timedelta(minutes=5)
-SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
-EVIDENCE_KEYS = {"ip", "user_agent", "locale", "notice_sha256", "document_ref", "note"}
+from consent_service.memo import batch_lookups
+from consent_service.organizations.models import Organization
+from consent_service.policies.models import PurposeVersion
+from consent_service.policies.purposes import current_versions
+from consent_service.receipts.service import receipts_for
 
 
 @dataclass
@@ -112,148 +88,6 @@ class ActsRefused(InvalidInput):
         self.errors = errors
 
 
-# --- consent acts -------------------------------------------------------------------------
-
-
-def _validate_act(
-    action: str,
-    consent_type: str | None,
-    method: str,
-    actor: Actor,
-    evidence: dict[str, Any],
-    occurred_at: datetime,
-    purposes: list[str],
-    now: datetime,
-) -> None:
-    errors: dict[str, list[str]] = {}
-    if action not in CALLER_ACTIONS:
-        errors["action"] = [f"must be one of {', '.join(CALLER_ACTIONS)}"]
-    if action == "grant" and consent_type not in CONSENT_TYPES:
-        errors["consent_type"] = [f"a grant needs one of {', '.join(CONSENT_TYPES)}"]
-    elif consent_type is not None and consent_type not in CONSENT_TYPES:
-        errors["consent_type"] = [f"must be one of {', '.join(CONSENT_TYPES)}"]
-    if method not in COLLECTION_METHODS or method == "system":
-        errors["method"] = [f"must be one of {', '.join(m for m in COLLECTION_METHODS if m != 'system')}"]
-    if actor.kind not in ACTOR_KINDS or actor.kind == "system":
-        errors["actor.kind"] = ["must be subject, guardian or officer"]
-    if actor.kind == "guardian" and not (actor.name and actor.relationship):
-        errors["actor"] = ["a guardian needs a name and a relationship (PIPL 31)"]
-    if actor.kind == "officer" and not (actor.name and actor.reason):
-        errors["actor"] = ["an officer acting for a person needs a name and a reason"]
-    if action == "invalidate" and actor.kind != "officer":
-        errors["actor.kind"] = ["only an officer invalidates a consent"]
-    for name in ("name", "relationship", "reason"):
-        value = getattr(actor, name)
-        if value is not None and (not isinstance(value, str) or len(value) > 1000):
-            errors[f"actor.{name}"] = ["must be text of at most 1000 characters"]
-    if not isinstance(evidence, dict):
-        errors["evidence"] = ["must be an object"]
-    else:
-        unknown = set(evidence) - EVIDENCE_KEYS
-        if unknown:
-            errors["evidence"] = [f"unknown fields: {sorted(unknown)}"]
-        for key, value in evidence.items():
-            if not isinstance(value, str) or len(value) > 2000:
-                errors[f"evidence.{key}"] = ["must be text of at most 2000 characters"]
-        notice = evidence.get("notice_sha256")
-        if isinstance(notice, str) and not SHA256_HEX.match(notice):
-            errors["evidence.notice_sha256"] = ["must be 64 lowercase hexadecimal digits"]
-    if not isinstance(occurred_at, datetime) or occurred_at.tzinfo is None:
-        errors["occurred_at"] = ["must be a datetime with a time zone"]
-    elif occurred_at > now + MAX_CLOCK_SKEW:
-        errors["occurred_at"] = ["is in the future"]
-    if not purposes or not all(isinstance(p, str) and p for p in purposes):
-        errors["purposes"] = ["name at least one purpose"]
-    elif len(set(purposes)) != len(purposes):
-        errors["purposes"] = ["a purpose is named twice"]
-    if errors:
-        raise InvalidInput("invalid consent act", errors)
-
-
-def _policy_for(org: Organization, label: str | None, at: datetime) -> PolicyVersion | None:
-    """The named published policy, or the one in force at ``at`` when none is named."""
-    published = remembered(
-        ("published_policies", org.id),
-        lambda: list(
-            db.session.scalars(
-                select(PolicyVersion)
-                .where(PolicyVersion.org_id == org.id, PolicyVersion.status == "published")
-                .order_by(PolicyVersion.seq.desc())
-            )
-        ),
-    )
-    if label is not None:
-        policy = next((p for p in published if p.label == label), None)
-        if policy is None:
-            raise StalePolicyVersion(f"policy version {label!r} is not published")
-        return policy
-    return next((p for p in published if p.published_at <= at), None)
-
-
-def required_consent(version: PurposeVersion) -> str:
-    """The weakest consent type a grant of ``version`` may have: what the purpose asks for, at
-    least separate where PIPL 23, 25, 29 or 39 needs it, at least explicit for sensitive PI
-    (GB/T 5.4 b)."""
-    required = version.consent_requirement
-    if version.needs_separate_consent:
-        required = max(required, "separate", key=REQUIREMENT_RANK.get)
-    if version.is_sensitive:
-        required = max(required, "explicit", key=REQUIREMENT_RANK.get)
-    return required
-
-
-def _check_grant(
-    org: Organization,
-    subject: Chain,
-    versions: list[PurposeVersion],
-    consent_type: str,
-    actor: Actor,
-    states: dict[int, StateView | None],
-    is_subject_initiated: bool,
-    occurred_at: datetime,
-) -> None:
-    """Apply the rules a grant must meet, each with its clause."""
-    codes = [v.purpose.code for v in versions]
-    not_consent = [v.purpose.code for v in versions if v.legal_basis != "consent"]
-    if not_consent:
-        raise ConsentNotApplicable(
-            "these purposes do not rest on consent (PIPL 13): " + ", ".join(not_consent),
-            {"purposes": not_consent},
-        )
-    # PIPL 31, GB/T 5.4 d): a child under 14 is consented for by a guardian.
-    if is_minor(subject, org, occurred_at) and not actor.is_guardian:
-        raise GuardianRequired("the subject is under 14: a guardian must give consent (PIPL 31)")
-    # PIPL 23, 25, 29, 39: separate consent is one purpose per act.
-    separate = [v.purpose.code for v in versions if v.needs_separate_consent]
-    if separate and len(versions) > 1:
-        raise SeparateConsentRequired(
-            "these purposes need separate consent, one purpose per act: " + ", ".join(separate),
-            {"purposes": separate, "bundle": codes},
-        )
-    for version in versions:
-        required = required_consent(version)
-        if CONSENT_TYPE_RANK[consent_type] < REQUIREMENT_RANK[required]:
-            raise ConsentTypeInsufficient(
-                f"purpose {version.purpose.code!r} needs {required} consent, got {consent_type}",
-                {"purpose": version.purpose.code, "required": required},
-            )
-    # GB/T 35273 Annex C.4 b): no asking again within 48 hours of a refusal.
-    window = timedelta(hours=current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"])
-    for version in versions:
-        state = states.get(version.purpose_id)
-        if (
-            state is not None
-            and state.refused_at is not None
-            and not is_subject_initiated
-            and state.refused_at <= occurred_at < state.refused_at + window
-        ):
-            raise RepromptTooSoon(
-                f"{version.purpose.code!r} was refused at {state.refused_at.isoformat()}; "
-                f"it may be asked again from {(state.refused_at + window).isoformat()}",
-                {"purpose": version.purpose.code, "retry_after": (state.refused_at + window).isoformat()},
-            )
-
-
 def _replay(org: Organization, chain: Chain, key: str, action: str, codes: list[str]) -> ActResult:
     """Return the act first recorded under ``key``, or refuse a different act with it."""
     first = db.session.scalars(
@@ -275,8 +109,6 @@ def _replay(org: Organization, chain: Chain, key: str, action: str, codes: list[
         or sorted(e.purpose.code for e in events) != sorted(codes)
     ):
         raise IdempotencyKeyReused(f"idempotency key {key!r} was used for a different act")
-    from consent_service.receipts.service import receipts_for
-
     receipts = receipts_for(events)
     states = [  # the state of each purpose right after the act
         fold(e for e in history(event.subject_id, event.purpose_id) if e.seq <= event.seq) for event in events
@@ -343,7 +175,7 @@ class _Batch:
         evidence = {} if request.evidence is None else request.evidence
         occurred_at = self.now if request.occurred_at is None else request.occurred_at
         action, purposes = request.action, request.purposes
-        _validate_act(
+        validate_act(
             action, request.consent_type, request.method, actor, evidence, occurred_at, purposes, self.now
         )
         key = request.idempotency_key
@@ -363,9 +195,9 @@ class _Batch:
 
         versions = [self.version(code) for code in purposes]
         states = {v.purpose_id: self.writer.states.get((chain.id, v.purpose_id)) for v in versions}
-        policy = _policy_for(self.org, request.policy_version, occurred_at)
+        policy = policy_for(self.org, request.policy_version, occurred_at)
         if action == "grant":
-            _check_grant(
+            check_grant(
                 self.org,
                 chain,
                 versions,
@@ -492,8 +324,3 @@ def record_one(org: Organization, request: ActRequest, now: datetime) -> ActResu
         return record_acts(org, [request], now)[0]
     except ActsRefused as refused:
         raise refused.errors[0] from None
-
-
-def in_force(state: StateView | None) -> bool:
-    """A grant is in force for this state (what a withdrawal can end, PIPL 15)."""
-    return state is not None and state.status == "granted"

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from consent_service.consent.models import Subject
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db
-from consent_service.policies.models import Organization
+from consent_service.organizations.models import Organization
 
 
 def upsert_subject(

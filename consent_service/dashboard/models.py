@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from consent_service.consent.models import BigId
 from consent_service.extensions import db
-from consent_service.types import UTCDateTime
+from consent_service.types import BigId, UTCDateTime
 
 
 class DashboardLink(db.Model):

@@ -12,8 +12,8 @@ from consent_service.consent.models import Subject
 from consent_service.dashboard.models import DashboardLink
 from consent_service.errors import DomainError
 from consent_service.extensions import db
-from consent_service.oauth.service import hash_secret
-from consent_service.policies.models import Organization
+from consent_service.organizations.models import Organization
+from consent_service.tokens import hash_secret
 
 
 class LinkInvalid(DomainError):

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, session, url_for
+from flask import Blueprint, abort, redirect, render_template, session, url_for
 
 from consent_service.clock import utcnow
 from consent_service.consent.hotpath import decide_many
 from consent_service.consent.models import Subject
-from consent_service.dashboard import bp
 from consent_service.dashboard.service import LinkInvalid, redeem_link
 from consent_service.extensions import db
 from consent_service.i18n import page_language
-from consent_service.policies.models import Organization
-from consent_service.policies.service import current_policy, list_purposes
+from consent_service.organizations.models import Organization
+from consent_service.policies.purposes import list_purposes
+from consent_service.policies.service import current_policy
+from consent_service.unit_of_work import unit_of_work
 from consent_service.web.errors import error_page
+
+bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 
 @bp.get("/enter/<token>")
@@ -21,14 +24,13 @@ def enter(token: str):
     """Redeem a hand-off link and start the person's session."""
     lang = page_language()
     try:
-        subject = redeem_link(token, utcnow())
+        with unit_of_work():
+            subject_id = redeem_link(token, utcnow()).id
     except LinkInvalid as exc:
-        db.session.rollback()
         message = "此链接已失效，请回到应用重新打开。" if lang == "zh" else exc.message
         return error_page(410, message)
-    db.session.commit()
     session.clear()
-    session["subject_id"] = subject.id
+    session["subject_id"] = subject_id
     return redirect(url_for("dashboard.home", lang=lang))
 
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, render_template
+from flask import Blueprint, current_app, jsonify, render_template
 from sqlalchemy import func, select
 
-from consent_service import __name__ as package_name
 from consent_service.consent.models import ConsentEvent, Subject
 from consent_service.extensions import db
 from consent_service.i18n import page_language
-from consent_service.main import bp
-from consent_service.policies.models import Organization, PolicyVersion, Purpose
+from consent_service.organizations.models import Organization
+from consent_service.policies.models import PolicyVersion, Purpose
+
+bp = Blueprint("main", __name__)
 
 
 @bp.get("/healthz")
@@ -43,7 +44,7 @@ def index():
         "index.html",
         lang=lang,
         organizations=organizations,
-        package=package_name,
+        package=__name__.split(".")[0],
         database=db.engine.dialect.name,
         base_url=current_app.config["BASE_URL"],
     )

@@ -17,7 +17,7 @@ from consent_service.clock import utcnow
 from consent_service.errors import DomainError
 from consent_service.extensions import db
 from consent_service.oauth.models import OAuthClient, OAuthToken
-from consent_service.oauth.service import hash_secret
+from consent_service.tokens import hash_secret
 
 
 class InvalidToken(DomainError):

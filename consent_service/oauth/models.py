@@ -12,10 +12,11 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from consent_service.consent.models import BigId
+from consent_service.clock import utcnow
 from consent_service.extensions import db
-from consent_service.policies.models import Organization
-from consent_service.types import UTCDateTime
+from consent_service.organizations.models import Organization
+from consent_service.tokens import secret_matches
+from consent_service.types import BigId, UTCDateTime
 
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 
@@ -56,8 +57,6 @@ class OAuthClient(db.Model):
         return False
 
     def check_client_secret(self, client_secret: str) -> bool:
-        from consent_service.oauth.service import secret_matches
-
         return self.revoked_at is None and secret_matches(client_secret, self.client_secret_hash)
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
@@ -97,8 +96,6 @@ class OAuthToken(db.Model):
         return int((self.expires_at - self.issued_at).total_seconds())
 
     def is_expired(self) -> bool:
-        from consent_service.clock import utcnow
-
         return self.expires_at <= utcnow()
 
     def is_revoked(self) -> bool:

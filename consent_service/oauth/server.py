@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from consent_service.clock import utcnow
 from consent_service.extensions import authorization, db
-from consent_service.oauth import SCOPES
 from consent_service.oauth.models import AUTH_METHODS, OAuthClient, OAuthToken
-from consent_service.oauth.service import hash_secret
+from consent_service.oauth.scopes import SCOPES
+from consent_service.tokens import hash_secret
 
 
 def query_client(client_id: str) -> OAuthClient | None:

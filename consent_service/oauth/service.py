@@ -5,8 +5,6 @@ Functions flush, never commit. A new secret is returned once and never stored in
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -15,19 +13,10 @@ from sqlalchemy import select, update
 
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db
-from consent_service.oauth import SCOPES
 from consent_service.oauth.models import OAuthClient, OAuthToken
-from consent_service.policies.models import Organization
-
-
-def hash_secret(value: str) -> str:
-    """SHA-256 of a secret or token, hex (see :mod:`consent_service.oauth.models`)."""
-    return hashlib.sha256(value.encode()).hexdigest()
-
-
-def secret_matches(value: str | None, stored_hash: str) -> bool:
-    """Constant-time comparison of a presented secret with the stored hash."""
-    return bool(value) and hmac.compare_digest(hash_secret(value), stored_hash)
+from consent_service.oauth.scopes import SCOPES
+from consent_service.organizations.models import Organization
+from consent_service.tokens import hash_secret
 
 
 @dataclass

@@ -1,20 +1,23 @@
-"""OAuth 2.0 endpoints. Each commits the one change it makes (a token issued or revoked)."""
+"""OAuth 2.0 endpoints. Each is one unit of work: the one change it makes (a token issued or
+revoked) is committed when it answers."""
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import Blueprint, jsonify
 
-from consent_service.extensions import authorization, db
-from consent_service.oauth import bp, server
+from consent_service.extensions import authorization
+from consent_service.oauth import server
 from consent_service.oauth.server import Introspection, Revocation
+from consent_service.unit_of_work import unit_of_work
+
+bp = Blueprint("oauth", __name__)
 
 
 @bp.post("/oauth/token")
 def token():
     """RFC 6749 4.4: client credentials for an access token."""
-    response = authorization.create_token_response()
-    db.session.commit()
-    return response
+    with unit_of_work():
+        return authorization.create_token_response()
 
 
 @bp.post("/oauth/introspect")
@@ -26,9 +29,8 @@ def introspect():
 @bp.post("/oauth/revoke")
 def revoke():
     """RFC 7009 token revocation, effective on the very next API call."""
-    response = authorization.create_endpoint_response(Revocation.ENDPOINT_NAME)
-    db.session.commit()
-    return response
+    with unit_of_work():
+        return authorization.create_endpoint_response(Revocation.ENDPOINT_NAME)
 
 
 @bp.get("/.well-known/oauth-authorization-server")

@@ -7,9 +7,3 @@
 - ``api``: purposes and policies over the API;
 - ``views``: the public pages of published policies.
 """
-
-from flask import Blueprint
-
-bp = Blueprint("policies", __name__)
-
-from consent_service.policies import views  # noqa: E402,F401  (registers routes)

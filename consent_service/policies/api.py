@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from consent_service.api.registry import Reply, operation
 from consent_service.clock import utcnow
-from consent_service.policies import service
-from consent_service.policies.models import Organization
+from consent_service.organizations.models import Organization
+from consent_service.policies import purposes, service
 from consent_service.policies.schemas import (
     PolicyDraftSchema,
     PolicyListOut,
@@ -16,15 +16,6 @@ from consent_service.policies.schemas import (
     PurposeListOut,
     PurposeOut,
 )
-from consent_service.webhooks.service import emit
-
-
-def _purpose_payload(purpose) -> dict:
-    return {
-        "code": purpose.code,
-        "version": purpose.current_version,
-        "is_material": purpose.current.is_material,
-    }
 
 
 @operation(
@@ -36,7 +27,7 @@ def _purpose_payload(purpose) -> dict:
 )
 def list_purposes(org: Organization):
     """The organization's processing purposes (处理目的) with their current versions."""
-    return {"purposes": service.list_purposes(org)}
+    return {"purposes": purposes.list_purposes(org)}
 
 
 @operation(
@@ -57,7 +48,7 @@ def create_purpose(org: Organization, body: dict):
     Sensitive PI, recipients, public disclosure and cross-border transfer need a consent
     requirement of ``separate`` or ``written`` (PIPL 23, 25, 29, 39).
     """
-    return service.create_purpose(org, body, utcnow())
+    return purposes.create_purpose(org, body, utcnow())
 
 
 @operation(
@@ -69,7 +60,7 @@ def create_purpose(org: Organization, body: dict):
 )
 def get_purpose(org: Organization, code: str):
     """A purpose with its current content and every version."""
-    return service.get_purpose(org, code)
+    return purposes.get_purpose(org, code)
 
 
 @operation(
@@ -86,10 +77,7 @@ def change_purpose(org: Organization, code: str, body: dict):
     """Change a purpose. A change of purpose, method, PI categories or recipients is a new
     material version: consents to earlier versions stop counting until given again."""
     note = body.pop("change_note", None)
-    now = utcnow()
-    purpose = service.change_purpose(org, code, body, now, note=note).purpose
-    emit(org, "purpose.changed", _purpose_payload(purpose), now)
-    return purpose
+    return purposes.change_purpose(org, code, body, utcnow(), note=note).purpose
 
 
 @operation(
@@ -134,16 +122,4 @@ def create_policy(org: Organization, body: dict):
 def publish_policy(org: Organization, version: str):
     """Publish a draft. Refused (422 ``policy_incomplete``) with the list of missing items of
     the eight GB/T 5.5 requires; a material change marks earlier consents for re-consent."""
-    now = utcnow()
-    result = service.publish_policy(org, version, now)
-    emit(
-        org,
-        "policy.published",
-        {
-            "version": result.policy.label,
-            "is_material_change": result.policy.is_material_change,
-            "reconsent_required": result.reconsent_required,
-        },
-        now,
-    )
-    return Reply(result)
+    return Reply(service.publish_policy(org, version, utcnow()))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from consent_service.policies.models import CONSENT_REQUIREMENTS, FUNCTION_KINDS, LEGAL_BASES
+from consent_service.policies.urls import policy_url
 from consent_service.types import utc_representable
 
 Text = fields.String
@@ -173,8 +174,6 @@ class PolicyOut(Schema):
         return [{"code": v.purpose.code, "version": v.version} for v in policy.purpose_versions]
 
     def _url(self, policy) -> str | None:
-        from consent_service.receipts.service import policy_url
-
         return policy_url(policy.organization, policy) if policy.status == "published" else None
 
 

@@ -1,6 +1,8 @@
-"""Organizations, the PI catalogue, purposes and privacy policies (PIPL 14, 17; GB/T 5.5).
+"""Privacy policy versions: drafts, the eight items, publishing (PIPL 17; GB/T 5.5).
 
 Functions flush, never commit; bad input raises a :mod:`consent_service.errors` error.
+Publishing queues ``policy.published`` with the number of consents that now need re-consent,
+which the ledger counts (:class:`ReconsentCounter`, provided at start-up).
 """
 
 from __future__ import annotations
@@ -9,50 +11,28 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from consent_service.errors import (
-    InvalidInput,
-    NotFound,
-    PolicyIncomplete,
-    PolicyNotDraft,
-    PurposeExists,
-)
+from consent_service.errors import InvalidInput, NotFound, PolicyIncomplete, PolicyNotDraft
 from consent_service.extensions import db
-from consent_service.policies.models import (
-    Organization,
-    PolicyVersion,
-    Purpose,
-    PurposeVersion,
-)
-from consent_service.policies.organizations import categories_by_code
-from consent_service.policies.schemas import (
-    PolicyDraftSchema,
-    PurposeContentSchema,
-    PurposeCreateSchema,
-)
+from consent_service.organizations.models import Organization
+from consent_service.policies.models import PolicyVersion, Purpose, PurposeVersion
+from consent_service.policies.purposes import CONTENT_FIELDS, get_purpose, validation_details
+from consent_service.policies.schemas import PolicyDraftSchema
+from consent_service.services import lookup
+from consent_service.webhooks.service import emit
 
-#: A change to any of these is a change of purpose, method, PI or recipients (PIPL 14):
-#: a new material version whose earlier consents stop counting.
-MATERIAL_FIELDS = (
-    "description_zh",
-    "description_en",
-    "processing_method_zh",
-    "processing_method_en",
-    "function_kind",
-    "legal_basis",
-    "consent_requirement",
-    "pi_categories",
-    "recipients",
-    "cross_border_recipients",
-    "is_publicly_disclosed",
-    "retention_days",
-)
-CONTENT_FIELDS = tuple(PurposeContentSchema().fields)
+
+class ReconsentCounter(Protocol):
+    """How many consents in force to these purposes were given under a policy published
+    before ``policy_seq`` (the ledger answers: it holds the consents)."""
+
+    def __call__(self, purpose_ids: list[int], policy_seq: int) -> int: ...
+
 #: The prose items of PIPL 17 / GB/T 5.5 that a policy carries as sections.
 POLICY_SECTIONS = ("rights", "refusal_consequences", "security_measures", "complaints")
 #: The eight items GB/T 35273 5.5 / PIPL 17 require, as (key, zh, en).
@@ -84,146 +64,6 @@ POLICY_ITEMS = (
 )
 
 
-def _details(error: ValidationError) -> dict[str, Any]:
-    messages = error.messages
-    return messages if isinstance(messages, dict) else {"_schema": messages}
-
-
-# --- purposes -------------------------------------------------------------------------------
-
-
-def _content(data: dict[str, Any]) -> dict[str, Any]:
-    """Complete derived fields of a purpose version's content."""
-    categories = categories_by_code(list(dict.fromkeys(data["pi_categories"])))
-    content = {name: data.get(name) for name in CONTENT_FIELDS}
-    content["pi_categories"] = list(categories)
-    content["is_sensitive"] = any(c.is_sensitive for c in categories.values())
-    return content
-
-
-def _check_separate(content: dict[str, Any]) -> None:
-    """A consent purpose that needs separate consent must ask for it (PIPL 23, 25, 29, 39)."""
-    if content["legal_basis"] != "consent":
-        return
-    reasons = []
-    if content["is_sensitive"]:
-        reasons.append("sensitive PI (PIPL 29)")
-    if content["recipients"]:
-        reasons.append("provision to another handler (PIPL 23)")
-    if content["is_publicly_disclosed"]:
-        reasons.append("public disclosure (PIPL 25)")
-    if content["cross_border_recipients"]:
-        reasons.append("cross-border provision (PIPL 39)")
-    if reasons and content["consent_requirement"] not in ("separate", "written"):
-        raise InvalidInput(
-            "this purpose needs separate consent",
-            {"consent_requirement": ["must be separate or written: " + "; ".join(reasons)]},
-        )
-
-
-def create_purpose(org: Organization, data: dict[str, Any], now: datetime) -> Purpose:
-    """Create a processing purpose (处理目的) with its first version."""
-    try:
-        loaded = PurposeCreateSchema().load(data)
-    except ValidationError as exc:
-        raise InvalidInput("invalid purpose", _details(exc)) from exc
-    content = _content(loaded)
-    _check_separate(content)
-    if db.session.scalar(select(Purpose.id).where(Purpose.org_id == org.id, Purpose.code == loaded["code"])):
-        raise PurposeExists(f"purpose {loaded['code']!r} exists")
-    purpose = Purpose(
-        org_id=org.id,
-        code=loaded["code"],
-        current_version=1,
-        material_version=1,
-        reconsent_policy_seq=0,
-        created_at=now,
-    )
-    db.session.add(purpose)
-    db.session.flush()
-    db.session.add(
-        PurposeVersion(purpose_id=purpose.id, version=1, is_material=True, created_at=now, **content)
-    )
-    db.session.flush()
-    db.session.refresh(purpose)
-    return purpose
-
-
-def get_purpose(org: Organization, code: str) -> Purpose:
-    """The purpose ``code`` of ``org``; :class:`NotFound` otherwise."""
-    purpose = db.session.scalars(
-        select(Purpose).where(Purpose.org_id == org.id, Purpose.code == code)
-    ).first()
-    if purpose is None:
-        raise NotFound(f"no purpose {code!r}")
-    return purpose
-
-
-def current_versions(org: Organization, codes: list[str] | None = None) -> dict[str, PurposeVersion]:
-    """The current version of each purpose of ``org`` (of those ``codes`` only, if given), by
-    code, in one statement; each version's ``purpose`` is loaded with it."""
-    query = (
-        select(Purpose, PurposeVersion)
-        .join(
-            PurposeVersion,
-            (PurposeVersion.purpose_id == Purpose.id) & (PurposeVersion.version == Purpose.current_version),
-        )
-        .where(Purpose.org_id == org.id)
-    )
-    if codes is not None:
-        query = query.where(Purpose.code.in_(codes))
-    return {purpose.code: version for purpose, version in db.session.execute(query)}
-
-
-def list_purposes(org: Organization) -> list[Purpose]:
-    """The organization's purposes by code."""
-    # Their versions in one more statement (every answer shows each purpose's current one).
-    query = select(Purpose).where(Purpose.org_id == org.id).options(selectinload(Purpose.versions))
-    return list(db.session.scalars(query.order_by(Purpose.code)))
-
-
-def change_purpose(
-    org: Organization, code: str, changes: dict[str, Any], now: datetime, note: str | None = None
-) -> PurposeVersion:
-    """Change a purpose: a new version, material if purpose, method, PI or recipients change.
-
-    After a material change (PIPL 14) consents to earlier versions stop counting until the
-    person consents again. A change that changes nothing is refused.
-    """
-    purpose = get_purpose(org, code)
-    current = purpose.current
-    if not isinstance(changes, dict):
-        raise InvalidInput("invalid change", {"_schema": ["must be an object"]})
-    merged = {name: getattr(current, name) for name in CONTENT_FIELDS}
-    merged.update(changes)
-    try:
-        loaded = PurposeContentSchema().load(merged)
-    except ValidationError as exc:
-        raise InvalidInput("invalid purpose change", _details(exc)) from exc
-    content = _content(loaded)
-    _check_separate(content)
-    before = {name: getattr(current, name) for name in content}
-    changed = [name for name in content if content[name] != before[name]]
-    if not changed:
-        raise InvalidInput("nothing changed", {"_schema": ["the change leaves the purpose as it is"]})
-    is_material = any(name in MATERIAL_FIELDS for name in changed)
-    version = PurposeVersion(
-        purpose_id=purpose.id,
-        version=purpose.current_version + 1,
-        is_material=is_material,
-        change_note=note,
-        created_at=now,
-        **content,
-    )
-    db.session.add(version)
-    purpose.current_version = version.version
-    if is_material:
-        purpose.material_version = version.version
-    db.session.flush()
-    db.session.refresh(purpose)
-    return version
-
-
 # --- privacy policies ----------------------------------------------------------------------
 
 
@@ -231,7 +71,7 @@ def _load_draft(data: dict[str, Any]) -> dict[str, Any]:
     try:
         return PolicyDraftSchema().load(data)
     except ValidationError as exc:
-        raise InvalidInput("invalid policy", _details(exc)) from exc
+        raise InvalidInput("invalid policy", validation_details(exc)) from exc
 
 
 def _covered_versions(org: Organization, codes: list[str]) -> list[PurposeVersion]:
@@ -430,19 +270,19 @@ def publish_policy(org: Organization, label: str, now: datetime) -> PublishResul
     ).hexdigest()
     affected = 0
     if policy.is_material_change:
-        from consent_service.consent.models import ConsentState
-
         purpose_ids = [v.purpose_id for v in policy.purpose_versions if v.legal_basis == "consent"]
         for purpose in db.session.scalars(select(Purpose).where(Purpose.id.in_(purpose_ids))):
             purpose.reconsent_policy_seq = policy.seq
-        affected = db.session.scalar(
-            select(func.count())
-            .select_from(ConsentState)
-            .where(
-                ConsentState.purpose_id.in_(purpose_ids),
-                ConsentState.status == "granted",
-                ConsentState.policy_seq < policy.seq,
-            )
-        )
+        affected = lookup(ReconsentCounter)(purpose_ids, policy.seq)
     db.session.flush()
-    return PublishResult(policy=policy, reconsent_required=affected or 0)
+    emit(
+        org,
+        "policy.published",
+        {
+            "version": policy.label,
+            "is_material_change": policy.is_material_change,
+            "reconsent_required": affected,
+        },
+        now,
+    )
+    return PublishResult(policy=policy, reconsent_required=affected)

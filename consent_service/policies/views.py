@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from flask import abort, render_template
+from flask import Blueprint, abort, render_template
 from markdown_it import MarkdownIt
 
 from consent_service.clock import utcnow
 from consent_service.errors import NotFound
 from consent_service.i18n import page_language
-from consent_service.policies import bp, organizations, service
+from consent_service.organizations import service as organizations
+from consent_service.policies import service
 from consent_service.policies.models import PolicyVersion
+
+bp = Blueprint("policies", __name__)
 
 # Raw HTML in policy text is escaped, never rendered.
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False})

@@ -5,9 +5,3 @@
 - ``service``: building, issuing and verifying receipts (Kantara CR v1.1 + PIPL);
 - ``views``: ``/.well-known/jwks.json``.
 """
-
-from flask import Blueprint
-
-bp = Blueprint("receipts", __name__)
-
-from consent_service.receipts import views  # noqa: E402,F401  (registers routes)

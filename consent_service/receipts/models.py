@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy import Boolean, ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from consent_service.consent.models import BigId
 from consent_service.extensions import db
-from consent_service.types import JSONType, UTCDateTime
+from consent_service.types import BigId, JSONType, UTCDateTime
 
 
 class SigningKey(db.Model):

@@ -9,27 +9,22 @@ from __future__ import annotations
 import json
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import jsonschema
 from flask import current_app
 from sqlalchemy import select
 
 from consent_service.canonical import Template
-from consent_service.consent.models import ConsentEvent
-from consent_service.consent.rows import EventRow
 from consent_service.database import insert_rows, stored_time
 from consent_service.errors import DomainError
 from consent_service.extensions import db
 from consent_service.ids import uuid7
 from consent_service.memo import remembered
-from consent_service.policies.models import (
-    LEGAL_BASIS_CLAUSES,
-    Organization,
-    PolicyVersion,
-    PurposeVersion,
-)
-from consent_service.policies.organizations import categories_by_code
+from consent_service.organizations.models import Organization
+from consent_service.organizations.service import categories_by_code
+from consent_service.policies.models import LEGAL_BASIS_CLAUSES, PolicyVersion, PurposeVersion
+from consent_service.policies.urls import policy_url
 from consent_service.receipts import keys
 from consent_service.receipts.models import ConsentReceipt
 
@@ -45,6 +40,26 @@ KANTARA_CONSENT_TYPES = {
 }
 
 
+class ReceiptEvent(Protocol):
+    """What a receipt says of its event: the ledger's plain row (``EventRow``) or a stored
+    event. Receipts sit below the ledger and never import it."""
+
+    id: int
+    uuid: str
+    hash: str
+    method: str
+    consent_type: str | None
+    evidence: dict[str, Any]
+    actor_name: str | None
+    actor_relationship: str | None
+    occurred_at: datetime
+    recorded_at: datetime
+    expires_at: datetime | None
+
+    @property
+    def is_guardian_act(self) -> bool: ...
+
+
 class InvalidReceipt(DomainError):
     """A receipt is malformed or does not match the Kantara schema."""
 
@@ -55,14 +70,6 @@ def kantara_schema() -> dict[str, Any]:
     """The Kantara Consent Receipt v1.1 JSON schema shipped with the package."""
     text = resources.files("consent_service").joinpath("data/kantara-consent-receipt-v1_1-schema.json")
     return json.loads(text.read_text("utf-8"))
-
-
-def policy_url(org: Organization, policy: PolicyVersion | None) -> str:
-    """Where the policy the consent was given under can be read."""
-    base = current_app.config["BASE_URL"].rstrip("/")
-    if policy is None:
-        return f"{base}/o/{org.slug}/policy"
-    return f"{base}/o/{org.slug}/policy/{policy.label}"
 
 
 #: The claims that differ from one receipt to the next, as paths into the document; the rest
@@ -84,7 +91,7 @@ EVENT_CLAIMS = (
 )
 
 
-def _event_values(subject_external_id: str, event: ConsentEvent | EventRow, receipt_id: str) -> list[Any]:
+def _event_values(subject_external_id: str, event: ReceiptEvent, receipt_id: str) -> list[Any]:
     """The values of :data:`EVENT_CLAIMS` for one event."""
     evidence = event.evidence or {}
     guardian = None
@@ -128,7 +135,7 @@ def _shared(
 def build_receipt(
     org: Organization,
     subject_external_id: str,
-    event: ConsentEvent | EventRow,
+    event: ReceiptEvent,
     version: PurposeVersion,
     policy: PolicyVersion | None,
     receipt_id: str,
@@ -145,7 +152,7 @@ def build_receipt(
 def receipt_json(
     org: Organization,
     subject_external_id: str,
-    event: ConsentEvent | EventRow,
+    event: ReceiptEvent,
     version: PurposeVersion,
     policy: PolicyVersion | None,
     receipt_id: str,
@@ -198,7 +205,7 @@ def _fixed_claims(
                 "address": {"streetAddress": org.address or ""},
                 "email": org.contact_email or "",
                 "phone": org.contact_phone or "",
-                "piiControllerUrl": f"{base}/o/{org.slug}/policy",
+                "piiControllerUrl": policy_url(org, None),
             }
         ],
         "policyUrl": policy_url(org, policy),
@@ -233,7 +240,7 @@ RECEIPT_COLUMNS = ("receipt_id", "event_id", "org_id", "kid", "jws", "issued_at"
 def sign_receipt(
     org: Organization,
     subject_external_id: str,
-    event: ConsentEvent | EventRow,
+    event: ReceiptEvent,
     version: PurposeVersion,
     policy: PolicyVersion | None,
     now: datetime,
@@ -254,7 +261,7 @@ def store_receipts(records: list[tuple], now: datetime) -> None:
     insert_rows(db.session, ConsentReceipt.__tablename__, RECEIPT_COLUMNS, rows)
 
 
-def receipts_for(events: list[ConsentEvent]) -> dict[int, str]:
+def receipts_for(events: list[ReceiptEvent]) -> dict[int, str]:
     """The receipts already issued for ``events``, by event id."""
     rows = db.session.scalars(
         select(ConsentReceipt).where(ConsentReceipt.event_id.in_([e.id for e in events]))

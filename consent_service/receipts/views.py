@@ -1,8 +1,10 @@
 """Public key publication (RFC 7517) so anyone can verify a receipt alone."""
 
-from flask import jsonify
+from flask import Blueprint, jsonify
 
-from consent_service.receipts import bp, keys
+from consent_service.receipts import keys
+
+bp = Blueprint("receipts", __name__)
 
 
 @bp.get("/.well-known/jwks.json")

@@ -15,6 +15,7 @@ from werkzeug.exceptions import HTTPException, InternalServerError
 
 from consent_service.api.problems import problem
 from consent_service.errors import DomainError
+from consent_service.extensions import limiter
 from consent_service.i18n import page_language
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,6 @@ def _is_unique_violation(exc: IntegrityError) -> bool:
 
 def _seconds_until_reset() -> int:
     """Seconds until the exhausted rate-limit window resets (Flask-Limiter keeps wall time)."""
-    from consent_service.extensions import limiter
-
     current = limiter.current_limit
     if current is None:
         return 60

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from consent_service.api.registry import Reply, operation
 from consent_service.clock import utcnow
-from consent_service.policies.models import Organization
+from consent_service.organizations.models import Organization
 from consent_service.webhooks import service
 from consent_service.webhooks.schemas import (
     DeliveryListOut,

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from consent_service import secrets_box
 from consent_service.clock import utcnow
 from consent_service.extensions import db
+from consent_service.unit_of_work import unit_of_work
 from consent_service.webhooks.models import WebhookDelivery
 from consent_service.webhooks.service import PENDING_FLAG
 
@@ -108,7 +109,8 @@ def deliver(delivery: WebhookDelivery, now: datetime, sender: Sender = http_send
 
 
 def deliver_due(now: datetime, sender: Sender = http_sender, limit: int = 200) -> dict[str, int]:
-    """Send every due delivery, oldest first, keeping per-person order; commit each outcome.
+    """Send every due delivery, oldest first, keeping per-person order, and record each
+    outcome (the caller's unit of work commits them).
 
     On PostgreSQL rows are taken with ``FOR UPDATE SKIP LOCKED`` so that several processes
     share the work without sending anything twice.
@@ -134,17 +136,8 @@ def deliver_due(now: datetime, sender: Sender = http_sender, limit: int = 200) -
         else:
             blocked.add(key)
             counts["failed" if delivery.status == "failed" else "retrying"] += 1
-    db.session.commit()
+    db.session.flush()
     return counts
-
-
-def deliver_job(app: Flask) -> dict[str, int]:
-    """Scheduler job: send what is due (retries, and anything a crashed process left)."""
-    with app.app_context():
-        counts = deliver_due(utcnow())
-        if counts["delivered"] or counts["failed"]:
-            log.info("webhooks: %s", counts)
-        return counts
 
 
 class Dispatcher:
@@ -192,9 +185,8 @@ class Dispatcher:
             if self.stopping.is_set():
                 return
             try:
-                with self.app.app_context():
+                with self.app.app_context(), unit_of_work():
                     deliver_due(utcnow())
-                    db.session.remove()
             except Exception:
                 log.exception("webhook dispatch failed")
 

@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from consent_service.consent.models import BigId
 from consent_service.extensions import db
-from consent_service.types import JSONType, UTCDateTime
+from consent_service.types import BigId, JSONType, UTCDateTime
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 

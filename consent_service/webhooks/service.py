@@ -23,7 +23,7 @@ from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db
 from consent_service.ids import uuid7
 from consent_service.memo import remembered
-from consent_service.policies.models import Organization
+from consent_service.organizations.models import Organization
 from consent_service.webhooks import EVENT_TYPES
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 

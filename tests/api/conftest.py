@@ -7,8 +7,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from consent_service.oauth import SCOPES
 from consent_service.oauth import service as oauth
+from consent_service.oauth.scopes import SCOPES
 from tests.factories import (
     make_contract_purpose,
     make_org,

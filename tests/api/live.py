@@ -25,9 +25,9 @@ from werkzeug.serving import BaseWSGIServer, make_server
 from consent_service import create_app
 from consent_service.clock import FixedClock
 from consent_service.extensions import db
-from consent_service.oauth import SCOPES
 from consent_service.oauth import service as oauth
-from consent_service.policies import organizations
+from consent_service.oauth.scopes import SCOPES
+from consent_service.organizations import service as organizations
 from tests.conftest import T0
 from tests.factories import (
     make_contract_purpose,

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from consent_service.dashboard.models import DashboardLink
-from consent_service.oauth.service import hash_secret
+from consent_service.tokens import hash_secret
 from tests.conftest import T0
 
 GRANT = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}

@@ -28,6 +28,7 @@ import consent_service.webhooks.api  # noqa: F401  (each import registers its op
 from consent_service.api.registry import OPERATIONS
 from consent_service.consent.models import ConsentEvent, Subject
 from consent_service.extensions import db as _db
+from consent_service.policies import purposes
 from consent_service.policies import service as policies
 from consent_service.policies.models import PolicyVersion, Purpose, policy_purpose_version
 from consent_service.webhooks import service as webhooks
@@ -71,7 +72,7 @@ def world(make_caller, db, clock) -> World:
     grant(a.org, a_user, now, "marketing")
     # B: its own purpose, a person with consents and contact details, a policy draft, a
     # webhook with deliveries.
-    policies.create_purpose(b.org, purpose_data(B_PURPOSE, name_en="B secret purpose"), now)
+    purposes.create_purpose(b.org, purpose_data(B_PURPOSE, name_en="B secret purpose"), now)
     b_user = make_subject(b.org, now, B_SUBJECT, email="b-private@b.example", phone="+86 555 0100")
     b_hook, _ = webhooks.create_endpoint(b.org, "https://b.example/secret-hooks", ["*"], now)
     granted = grant(b.org, b_user, now, "marketing", B_PURPOSE)

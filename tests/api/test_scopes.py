@@ -16,7 +16,7 @@ import consent_service.policies.api
 import consent_service.webhooks.api  # noqa: F401  (each import registers its operations)
 from consent_service.api.registry import OPERATIONS
 from consent_service.consent.models import ConsentEvent
-from consent_service.oauth import SCOPES
+from consent_service.oauth.scopes import SCOPES
 
 OPS = sorted(OPERATIONS, key=lambda op: (op.rule, op.method))
 IDS = [f"{op.method} {op.rule}" for op in OPS]

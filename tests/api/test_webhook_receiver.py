@@ -24,6 +24,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from consent_service.unit_of_work import unit_of_work
 from consent_service.webhooks.delivery import SIGNATURE_HEADER, deliver_due, verify_signature
 from tests.api.live import bearer_headers, dispose, make_live_app, make_tenant
 from tests.conftest import T0
@@ -171,7 +172,7 @@ class Company:
         return response.json["deliveries"]
 
     def deliver_due(self, now):
-        with self.app.app_context():
+        with self.app.app_context(), unit_of_work():
             return deliver_due(now)
 
 

@@ -9,9 +9,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from consent_service.audit.verify import verify_organization
 from consent_service.consent.bulk import ImportRefused, import_acts, read_rows
 from consent_service.consent.decisions import decide
-from consent_service.consent.ledger import verify_organization
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.state import fold
 from tests.factories import grant, make_contract_purpose, make_org, make_purpose, make_subject, publish_policy

@@ -27,13 +27,13 @@ import pytest
 from sqlalchemy import delete, select, text
 from sqlalchemy.exc import OperationalError
 
-from consent_service.consent.ledger import verify_organization
+from consent_service.audit.verify import verify_organization
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.service import record_act
 from consent_service.consent.state import StateView, apply, fold
 from consent_service.consent.subjects import get_subject
 from consent_service.extensions import db
-from consent_service.policies.organizations import get_organization
+from consent_service.organizations.service import get_organization
 from consent_service.receipts import keys
 from consent_service.receipts.models import ConsentReceipt, SigningKey
 from tests.conftest import T0

@@ -17,7 +17,7 @@ from consent_service.errors import (
     RepromptTooSoon,
     SeparateConsentRequired,
 )
-from consent_service.policies import service as policies
+from consent_service.policies import purposes
 from tests.factories import (
     act,
     grant,
@@ -109,7 +109,7 @@ def test_reconsent_after_material_purpose_change(org, clock):
     subject = make_subject(org, clock.now(), "alice")
     grant(org, subject, clock.now(), "marketing")
     clock.advance(days=1)
-    version = policies.change_purpose(org, "marketing", {"pi_categories": ["basic", "device"]}, clock.now())
+    version = purposes.change_purpose(org, "marketing", {"pi_categories": ["basic", "device"]}, clock.now())
     assert (version.version, version.is_material) == (2, True)
     d = check(org, "alice", "marketing", clock)
     assert (d.allowed, d.reason, d.purpose_version) == (False, "reconsent_required", 2)
@@ -120,7 +120,7 @@ def test_reconsent_after_material_purpose_change(org, clock):
 def test_name_change_is_not_material(org, clock):
     subject = make_subject(org, clock.now(), "alice")
     grant(org, subject, clock.now(), "marketing")
-    version = policies.change_purpose(org, "marketing", {"name_en": "Offers by SMS"}, clock.now())
+    version = purposes.change_purpose(org, "marketing", {"name_en": "Offers by SMS"}, clock.now())
     assert (version.version, version.is_material) == (2, False)
     assert check(org, "alice", "marketing", clock).allowed
 
@@ -324,7 +324,7 @@ def test_backdated_paper_consent_does_not_override_later_withdrawal(org, clock):
 
 def test_late_recorded_renewal_outlives_the_expiry_of_the_grant_before_it(org, clock, db):
     """An expiry ends only the grant it marks, even when a renewal is recorded after it."""
-    from consent_service.consent.chain import expire_lapsed
+    from consent_service.consent.expiry import expire_lapsed
 
     subject = make_subject(org, clock.now(), "alice")
     first = clock.now()
@@ -369,7 +369,7 @@ def test_past_decision_sees_the_purpose_version_of_the_time(org, clock):
     grant(org, subject, clock.now(), "marketing")
     then = clock.now() + timedelta(hours=1)
     clock.advance(days=1)
-    policies.change_purpose(org, "marketing", {"pi_categories": ["device"]}, clock.now())
+    purposes.change_purpose(org, "marketing", {"pi_categories": ["device"]}, clock.now())
     assert check(org, "alice", "marketing", clock).reason == "reconsent_required"
     past = check(org, "alice", "marketing", clock, at=then)
     assert (past.reason, past.purpose_version) == ("consent_granted", 1)

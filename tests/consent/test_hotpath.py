@@ -11,7 +11,7 @@ from consent_service.consent.hotpath import decide_many, decide_with_token
 from consent_service.oauth import service as oauth
 from consent_service.oauth.guard import InsufficientScope, InvalidToken
 from consent_service.oauth.models import OAuthToken
-from consent_service.policies import service as policies
+from consent_service.policies import purposes
 from tests.api.live import bearer_headers, dispose, make_live_app, make_tenant
 from tests.factories import (
     act,
@@ -49,7 +49,7 @@ def scene(db, clock):
         actor={"kind": "officer", "name": "Li", "reason": "wrong notice"},
     )  # fmt: skip
     clock.advance(days=2)  # "ads" lapses
-    policies.change_purpose(org, "news", {"pi_categories": ["device"]}, clock.now())
+    purposes.change_purpose(org, "news", {"pi_categories": ["device"]}, clock.now())
     issued = oauth.create_client(org, "backend", ["consents:read"], clock.now())
     token = "test-token-value"
     db.session.add(

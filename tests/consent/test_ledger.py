@@ -21,10 +21,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
-from consent_service.consent import ledger
-from consent_service.consent.chain import expire_lapsed
-from consent_service.consent.ledger import merkle_root, verify_organization
-from consent_service.consent.models import ConsentEvent, ConsentState, LedgerCheckpoint, Subject
+from consent_service.audit.checkpoints import merkle_root
+from consent_service.audit.models import LedgerCheckpoint
+from consent_service.audit.verify import verify_organization
+from consent_service.canonical import canonical_json
+from consent_service.consent import hashing
+from consent_service.consent.expiry import expire_lapsed
+from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.rows import EventRow
 from consent_service.receipts import keys
 from tests.factories import act, grant, make_org, make_purpose, make_subject
@@ -227,7 +230,7 @@ def test_a_rewritten_chain_with_fresh_hashes_is_found_by_the_merkle_root(db, cli
     prev = events[0].prev_hash
     for event in events:
         event.prev_hash = prev
-        event.hash = ledger.event_hash(event, event.purpose.code)
+        event.hash = hashing.event_hash(event, event.purpose.code)
         prev = event.hash
     alice.chain_head = prev
     db.session.flush()
@@ -368,7 +371,7 @@ def test_checkpoints_chain_and_their_signatures_verify(db, cli, clock, org, alic
             cp.merkle_root,
             cp.prev_hash,
         )
-        assert hashlib.sha256(ledger.canonical_json(payload)).hexdigest() == cp.hash
+        assert hashlib.sha256(canonical_json(payload)).hexdigest() == cp.hash
     assert verify_organization(org).ok
 
 
@@ -556,5 +559,5 @@ def test_the_event_hash_is_the_sha256_of_the_canonical_content(
         expires_at=times[2],
         prev_hash=None if flags else "a" * 64,
     )
-    expected = hashlib.sha256(ledger.canonical_json(ledger.event_content(event, code))).hexdigest()
-    assert ledger.event_hash(event, code) == expected
+    expected = hashlib.sha256(canonical_json(hashing.event_content(event, code))).hexdigest()
+    assert hashing.event_hash(event, code) == expected

@@ -27,10 +27,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
-from consent_service.consent.chain import Actor
-from consent_service.consent.ledger import verify_organization
+from consent_service.audit.verify import verify_organization
 from consent_service.consent.models import ConsentEvent, ConsentState
 from consent_service.consent.service import record_act
+from consent_service.consent.writer import Actor
 from consent_service.errors import (
     ConsentTypeInsufficient,
     DomainError,

@@ -18,9 +18,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
-from consent_service.oauth import SCOPES
 from consent_service.oauth import service as oauth
 from consent_service.oauth.models import OAuthClient, OAuthToken
+from consent_service.oauth.scopes import SCOPES
 from tests.factories import make_org, make_purpose
 
 READ_SCOPES = ("purposes:read", "consents:read")

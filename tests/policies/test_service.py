@@ -13,9 +13,10 @@ from consent_service.errors import (
     PolicyNotDraft,
     PurposeExists,
 )
-from consent_service.policies import organizations
+from consent_service.organizations import service as organizations
+from consent_service.organizations.models import PICategory
+from consent_service.policies import purposes
 from consent_service.policies import service as policies
-from consent_service.policies.models import PICategory
 from tests.factories import SECTIONS, make_org, make_purpose, purpose_data
 
 
@@ -89,14 +90,14 @@ def test_purpose_sensitivity_is_derived_from_categories(db, clock):
 def test_purpose_bad_input(db, clock, overrides, field):
     org = make_org(clock.now())
     with pytest.raises(InvalidInput) as error:
-        policies.create_purpose(org, purpose_data("p") | overrides, clock.now())
+        purposes.create_purpose(org, purpose_data("p") | overrides, clock.now())
     assert field in error.value.details
 
 
 def test_purpose_not_a_mapping(db, clock):
     org = make_org(clock.now())
     with pytest.raises(InvalidInput):
-        policies.create_purpose(org, ["not", "a", "dict"], clock.now())
+        purposes.create_purpose(org, ["not", "a", "dict"], clock.now())
 
 
 def test_duplicate_purpose(db, clock):
@@ -127,8 +128,8 @@ def test_purpose_versions(db, clock, change, material):
     """PIPL 14: purpose, method, PI or recipients changing makes a material version."""
     org = make_org(clock.now())
     make_purpose(org, clock.now(), "p")
-    version = policies.change_purpose(org, "p", change, clock.now(), note="why")
-    purpose = policies.get_purpose(org, "p")
+    version = purposes.change_purpose(org, "p", change, clock.now(), note="why")
+    purpose = purposes.get_purpose(org, "p")
     assert (version.version, version.is_material) == (2, material)
     assert purpose.current_version == 2
     assert purpose.material_version == (2 if material else 1)
@@ -140,12 +141,12 @@ def test_purpose_change_refuses_no_op_and_bad_values(db, clock):
     org = make_org(clock.now())
     make_purpose(org, clock.now(), "p")
     with pytest.raises(InvalidInput):
-        policies.change_purpose(org, "p", {"name_en": "p name"}, clock.now())
+        purposes.change_purpose(org, "p", {"name_en": "p name"}, clock.now())
     with pytest.raises(InvalidInput):
-        policies.change_purpose(org, "p", {"legal_basis": "whim"}, clock.now())
+        purposes.change_purpose(org, "p", {"legal_basis": "whim"}, clock.now())
     with pytest.raises(NotFound):
-        policies.change_purpose(org, "nope", {"name_en": "x"}, clock.now())
-    assert policies.get_purpose(org, "p").current_version == 1
+        purposes.change_purpose(org, "nope", {"name_en": "x"}, clock.now())
+    assert purposes.get_purpose(org, "p").current_version == 1
 
 
 def _draft(org, clock, label="v1", **overrides):
@@ -154,7 +155,7 @@ def _draft(org, clock, label="v1", **overrides):
         "text_zh": "正文",
         "text_en": "Text",
         "sections": SECTIONS,
-        "purposes": [p.code for p in policies.list_purposes(org)],
+        "purposes": [p.code for p in purposes.list_purposes(org)],
     } | overrides
     return policies.create_policy(org, data, clock.now())
 
@@ -197,7 +198,7 @@ def test_policy_must_cover_current_purpose_versions(db, clock):
     org = make_org(clock.now())
     make_purpose(org, clock.now(), "p")
     _draft(org, clock)
-    policies.change_purpose(org, "p", {"description_en": "changed"}, clock.now())
+    purposes.change_purpose(org, "p", {"description_en": "changed"}, clock.now())
     with pytest.raises(PolicyIncomplete, match="covered at version 1, current is 2"):
         policies.publish_policy(org, "v1", clock.now())
     policies.update_policy(org, "v1", {"purposes": ["p"]})

@@ -18,7 +18,7 @@ import pytest
 from joserfc.jwk import ECKey
 from sqlalchemy import func, select
 
-from consent_service.consent.ledger import create_checkpoint
+from consent_service.audit.checkpoints import create_checkpoint
 from consent_service.errors import GuardianRequired
 from consent_service.receipts import keys
 from consent_service.receipts.keys import InvalidSignature
@@ -409,7 +409,7 @@ def test_signed_payload_is_the_canonical_json_of_the_claims(db, org, clock, opti
     """Receipts are written from a template shared by a purpose version (for speed); the signed
     bytes must be exactly the canonical JSON of the claims :func:`build_receipt` describes."""
     from consent_service.canonical import canonical_json
-    from consent_service.policies.service import get_purpose
+    from consent_service.policies.purposes import get_purpose
     from consent_service.receipts.service import build_receipt
 
     make_purpose(org, clock.now(), "marketing", consent_validity_days=90)

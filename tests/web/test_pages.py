@@ -11,7 +11,7 @@ import html
 import pytest
 
 from consent_service import demo
-from consent_service.policies import organizations
+from consent_service.organizations import service as organizations
 from consent_service.policies import service as policies
 from tests.factories import SECTIONS, make_org, make_purpose, publish_policy
 

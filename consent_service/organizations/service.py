@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from consent_service.errors import InvalidInput, NotFound, OrganizationExists
 from consent_service.extensions import db
-from consent_service.policies.models import Organization, PICategory
+from consent_service.organizations.models import Organization, PICategory
 
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}$")
 
@@ -110,3 +110,11 @@ def categories_by_code(codes: list[str]) -> dict[str, PICategory]:
     if unknown:
         raise InvalidInput("unknown PI categories", {"pi_categories": [f"unknown: {', '.join(unknown)}"]})
     return rows
+
+
+def list_organizations(slug: str | None = None) -> list[Organization]:
+    """Every organization by slug (only ``slug``, if given)."""
+    query = select(Organization).order_by(Organization.slug)
+    if slug is not None:
+        query = query.where(Organization.slug == slug)
+    return list(db.session.scalars(query))

@@ -10,16 +10,13 @@ the transaction.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
-from consent_service.consent import ledger
-from consent_service.consent.models import ConsentState, Subject, is_guardian_act
+from consent_service.consent.hashing import event_hash
+from consent_service.consent.models import is_guardian_act
 from consent_service.consent.rows import (
     Chain,
     EventRow,
@@ -31,9 +28,11 @@ from consent_service.consent.rows import (
 )
 from consent_service.consent.state import StateView, apply, fold
 from consent_service.errors import InvalidInput
-from consent_service.extensions import db
 from consent_service.ids import uuid7
-from consent_service.policies.models import Organization, PolicyVersion, Purpose, PurposeVersion
+from consent_service.organizations.models import Organization
+from consent_service.policies.models import PolicyVersion, PurposeVersion
+from consent_service.receipts.service import sign_receipt, store_receipts
+from consent_service.webhooks.service import emit_many, subscribers
 
 
 @dataclass(frozen=True)
@@ -184,7 +183,7 @@ class ChainWriter:
             purpose_code=version.purpose.code,
             policy_label=policy.label if policy else None,
         )
-        event.hash = ledger.event_hash(event, event.purpose_code)
+        event.hash = event_hash(event, event.purpose_code)
         chain.seq, chain.head, chain.touched = event.seq, event.hash, True
         self.events.append(event)
         key = (chain.id, version.purpose_id)
@@ -202,8 +201,6 @@ class ChainWriter:
         if not self.notify:
             return False
         if event_type not in self._wanted:
-            from consent_service.webhooks.service import subscribers
-
             self._wanted[event_type] = bool(subscribers(self.org, event_type))
         return self._wanted[event_type]
 
@@ -220,17 +217,12 @@ class ChainWriter:
         self, chain: Chain, event: EventRow, version: PurposeVersion, policy: PolicyVersion | None
     ) -> str:
         """Sign the receipt of a grant; it is stored with the event by :meth:`write`."""
-        from consent_service.receipts.service import sign_receipt
-
         record, token = sign_receipt(self.org, chain.external_id, event, version, policy, self.now)
         self.receipts.append(record)
         return token
 
     def write(self) -> None:
         """Write every planned event, state, chain head, receipt and webhook."""
-        from consent_service.receipts.service import store_receipts
-        from consent_service.webhooks.service import emit_many
-
         if not self.events:
             return
         self.rows.insert_events(self.events)
@@ -245,58 +237,3 @@ class ChainWriter:
         store_receipts(self.receipts, self.now)
         emit_many(self.org, self.webhooks, self.now)
         forget([c.id for c in self.chains.values() if c.touched], self.touched)
-
-
-#: How many people the expiry sweep writes for at a time.
-EXPIRY_CHUNK = 1000
-
-
-def expire_lapsed(org: Organization, now: datetime) -> int:
-    """Append an ``expire`` event for every grant whose validity has passed; return how many.
-
-    Idempotent: a lapsed grant is expired once, and a second run finds nothing to do.
-    """
-    lapsed = db.session.execute(
-        select(Subject.external_id, ConsentState.subject_id, ConsentState.purpose_id)
-        .join(ConsentState, ConsentState.subject_id == Subject.id)
-        .where(
-            ConsentState.org_id == org.id,
-            ConsentState.status == "granted",
-            ConsentState.expires_at <= now,
-        )
-        .order_by(ConsentState.subject_id, ConsentState.purpose_id)
-    ).all()
-    count = 0
-    for start in range(0, len(lapsed), EXPIRY_CHUNK):
-        chunk = lapsed[start : start + EXPIRY_CHUNK]
-        writer = ChainWriter(org, now)
-        chains = {c.id: c for c in writer.lock(row.external_id for row in chunk).values()}
-        writer.load_states((row.subject_id, row.purpose_id) for row in chunk)
-        due = sorted(  # checked again under the lock
-            key
-            for key, state in writer.states.items()
-            if state.status == "granted" and state.expires_at is not None and state.expires_at <= now
-        )
-        writer.reserve(len(due))
-        for subject_id, purpose_id in due:
-            state = writer.states[(subject_id, purpose_id)]
-            purpose = db.session.get(Purpose, purpose_id)
-            version = next(v for v in purpose.versions if v.version == state.purpose_version)
-            writer.append(
-                chains[subject_id],
-                version,
-                None,
-                action="expire",
-                consent_type=None,
-                method="system",
-                actor=Actor(kind="system", reason="consent validity period ended"),
-                evidence={},
-                occurred_at=state.expires_at,
-                bundle_id=str(uuid.uuid4()),
-                bundle_size=1,
-                idempotency_key=None,
-                is_subject_initiated=False,
-            )
-        writer.write()
-        count += len(due)
-    return count

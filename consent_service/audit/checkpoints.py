@@ -1,0 +1,95 @@
+"""Signed Merkle checkpoints of an organization's chain heads (GB/T 35273 11.7).
+
+A checkpoint commits to every chain head of an organization with a Merkle root, is signed with
+the receipt key and chains to the previous checkpoint; editing, deleting or reordering an
+event, or dropping a whole chain, is then found by :mod:`consent_service.audit.verify`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from consent_service.audit.models import LedgerCheckpoint
+from consent_service.canonical import canonical_json
+from consent_service.consent.hashing import iso_utc
+from consent_service.consent.models import Subject
+from consent_service.extensions import db
+from consent_service.organizations.models import Organization
+from consent_service.receipts import keys
+
+
+def _leaf_hash(subject_id: int, seq: int, head: str) -> bytes:
+    return hashlib.sha256(b"\x00" + canonical_json([subject_id, seq, head])).digest()
+
+
+def merkle_root(leaves: list[tuple[int, int, str]]) -> str:
+    """Merkle root (RFC 6962 style: 0x00 leaf and 0x01 node prefixes) of sorted chain heads."""
+    level = [_leaf_hash(*leaf) for leaf in sorted(leaves)]
+    if not level:
+        return hashlib.sha256(b"").hexdigest()
+    while len(level) > 1:
+        nxt = [
+            hashlib.sha256(b"\x01" + level[i] + level[i + 1]).digest() for i in range(0, len(level) - 1, 2)
+        ]
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    return level[0].hex()
+
+
+def checkpoint_payload(cp: LedgerCheckpoint, org_slug: str) -> dict[str, Any]:
+    return {
+        "org": org_slug,
+        "seq": cp.seq,
+        "created_at": iso_utc(cp.created_at),
+        "subject_count": cp.subject_count,
+        "event_count": cp.event_count,
+        "merkle_root": cp.merkle_root,
+        "prev_hash": cp.prev_hash,
+    }
+
+
+def create_checkpoint(org: Organization, now: datetime) -> LedgerCheckpoint | None:
+    """Commit to all of ``org``'s chain heads; ``None`` when nothing changed since the last.
+
+    The organization row is locked first, so two scheduler processes never write the same
+    checkpoint number twice (the unique constraint backs this up).
+    """
+    db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
+    rows = db.session.execute(
+        select(Subject.id, Subject.chain_seq, Subject.chain_head)
+        .where(Subject.org_id == org.id, Subject.chain_seq > 0)
+        .order_by(Subject.id)
+    ).all()
+    leaves = [(r.id, r.chain_seq, r.chain_head) for r in rows]
+    root = merkle_root(leaves)
+    last = db.session.scalars(
+        select(LedgerCheckpoint)
+        .where(LedgerCheckpoint.org_id == org.id)
+        .order_by(LedgerCheckpoint.seq.desc())
+        .limit(1)
+    ).first()
+    if last is not None and last.merkle_root == root:
+        return None
+    cp = LedgerCheckpoint(
+        org_id=org.id,
+        seq=(last.seq + 1) if last else 1,
+        created_at=now,
+        subject_count=len(leaves),
+        event_count=sum(seq for _, seq, _ in leaves),
+        leaves=[[sid, seq] for sid, seq, _ in leaves],
+        merkle_root=root,
+        prev_hash=last.hash if last else None,
+    )
+    payload = checkpoint_payload(cp, org.slug)
+    cp.hash = hashlib.sha256(canonical_json(payload)).hexdigest()
+    cp.kid, cp.signature = keys.sign(payload, now, typ="consent-checkpoint+jws")
+    db.session.add(cp)
+    db.session.flush()
+    return cp
+
+
