@@ -28,8 +28,10 @@ seed: migrate
 run: install check-system seed
 	CONSENT_ENV=$${CONSENT_ENV:-development} $(BIN)/flask run --host 127.0.0.1 --port 5000
 
+## Style (ruff) and the direction of imports (import-linter, contracts in setup.cfg).
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 ## Lint and the whole suite (on PostgreSQL when DATABASE_URL points at it).
 test: install check-system lint
