@@ -311,8 +311,9 @@ def decisions(org: Organization, body: dict):
     _check_batch_size(body["items"])
     now = utcnow()
     pairs = [(i["subject"], i["purpose"]) for i in body["items"]]
-    if body.get("at") is None or body["at"] >= now:
-        results = decide_many(org.id, org.timezone, pairs, now)
+    at = body.get("at") or now
+    if at >= now:
+        results = decide_many(org.id, org.timezone, pairs, now, at=at)
     else:
         results = [decide(org, subject, purpose, body["at"], now) for subject, purpose in pairs]
     answers = [

@@ -104,12 +104,11 @@ def _rules_at(purpose: Purpose, at: datetime, now: datetime) -> _Rules | None:
     return _Rules(versions[-1], material, seq or 0)
 
 
-def _state_at(
-    subject_id: int, purpose_id: int, at: datetime, now: datetime
-) -> StateView | ConsentState | None:
+def _state_at(subject_id: int, purpose_id: int, at: datetime, now: datetime) -> StateView | None:
     """The current state row, or for a past moment the history folded up to it."""
     if at >= now:
-        return db.session.get(ConsentState, (subject_id, purpose_id))
+        row = db.session.get(ConsentState, (subject_id, purpose_id))
+        return None if row is None else StateView.of(row)
     events = db.session.scalars(
         select(ConsentEvent)
         .where(
@@ -124,19 +123,6 @@ def _state_at(
 
 
 @dataclass(frozen=True)
-class StateFacts:
-    """What the ledger says of one (subject, purpose), as the rules need it."""
-
-    status: str
-    purpose_version: int
-    policy_seq: int
-    is_guardian_act: bool
-    expires_at: datetime | None
-    refused_at: datetime | None
-    event_uuid: str | None
-
-
-@dataclass(frozen=True)
 class Facts:
     """Everything a decision rests on; gathered by :func:`decide` or by the API's one query."""
 
@@ -147,7 +133,7 @@ class Facts:
     material_version: int = 0
     reconsent_policy_seq: int = 0
     is_minor: bool = False
-    state: StateFacts | None = None
+    state: StateView | None = None
 
 
 def evaluate(facts: Facts, at: datetime, now: datetime, reprompt_hours: int) -> Decision:
@@ -198,7 +184,12 @@ def evaluate(facts: Facts, at: datetime, now: datetime, reprompt_hours: int) -> 
 def decide(
     org: Organization, subject_external_id: str, purpose_code: str, at: datetime, now: datetime
 ) -> Decision:
-    """Decide for one (subject, purpose) at ``at``, using what the ledger knows at ``now``."""
+    """Decide for one (subject, purpose) at ``at``, using what the ledger knows at ``now``.
+
+    This reads through the session (so it sees what the caller's transaction wrote) and knows
+    the past. :mod:`consent_service.consent.hotpath` is its SQL back end for the present and
+    the future, one statement per call or per batch; a property test holds the two equal.
+    """
     reprompt_hours = current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"]
     purpose = db.session.scalars(
         select(Purpose).where(Purpose.org_id == org.id, Purpose.code == purpose_code)
@@ -217,16 +208,5 @@ def decide(
     if subject is None or rules.version.legal_basis != "consent":
         return evaluate(Facts(subject_known=subject is not None, **known), at, now, reprompt_hours)
     state = _state_at(subject.id, purpose.id, at, now)
-    state_facts = None
-    if state is not None:
-        state_facts = StateFacts(
-            status=state.status,
-            purpose_version=state.purpose_version,
-            policy_seq=state.policy_seq,
-            is_guardian_act=state.is_guardian_act,
-            expires_at=state.expires_at,
-            refused_at=state.refused_at,
-            event_uuid=state.event_uuid,
-        )
-    facts = Facts(subject_known=True, is_minor=is_minor(subject, org, at), state=state_facts, **known)
+    facts = Facts(subject_known=True, is_minor=is_minor(subject, org, at), state=state, **known)
     return evaluate(facts, at, now, reprompt_hours)

@@ -1,6 +1,13 @@
-"""The decision route's hot path: one statement per call, no transaction, no ORM.
+"""The SQL back end of :func:`~consent_service.consent.decisions.decide` for the present (and
+the future): one statement per call or per batch, no transaction, no ORM.
 
-A company asks "may I?" before each processing step, so this answer sits on its hot path.
+A company asks "may I?" before each processing step, so this answer sits on its hot path. The
+boundary is explicit: the facts a decision needs are read here in one statement (the same
+columns for one pair and for a batch, turned into :class:`Facts` by one function), and the
+rules are the same pure :func:`evaluate` that ``decide()`` applies; the past, which needs the
+history folded, is ``decide()``'s alone. ``tests/consent/test_hotpath.py`` holds both equal for
+every reason code and every moment.
+
 The bearer token check and the state read are one SQL statement scoped by the token's
 organization: a revoked token is refused on the very next call, with no cache to invalidate,
 and nothing of another organization can be read. On PostgreSQL the statement runs on an
@@ -13,70 +20,73 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections import deque, namedtuple
+from collections import deque
 from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, current_app
-from sqlalchemy import Engine, and_, bindparam, create_engine, event, select, text
-from sqlalchemy.sql import ClauseElement, Select
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.sql import ClauseElement
 
-from consent_service.consent.decisions import Decision, Facts, StateFacts, evaluate
-from consent_service.consent.models import ConsentState, Subject
+from consent_service.consent.decisions import Decision, Facts, evaluate
+from consent_service.consent.state import STATE_FIELDS, STATE_TIMES, StateView
 from consent_service.consent.subjects import minor_at
 from consent_service.database import SQLITE_BEGIN, configure_engine
 from consent_service.extensions import db
-from consent_service.oauth.guard import InsufficientScope, InvalidToken
-from consent_service.oauth.models import OAuthClient, OAuthToken
-from consent_service.organizations.models import Organization
-from consent_service.policies.models import Purpose, PurposeVersion
+from consent_service.oauth.guard import check_scope, check_token
 from consent_service.tokens import hash_secret
 
+#: What every decision reads, the same columns for one pair and for a batch: the purpose and
+#: its current version, the person, and the state (its fields in :class:`StateView` order).
+_FACT_COLUMNS = (
+    "p.id, p.material_version, p.reconsent_policy_seq, v.version, v.legal_basis, "
+    "s.id, s.is_under_14, s.birth_date, " + ", ".join(f"st.{name}" for name in STATE_FIELDS)
+)
+_P_ID, _P_MATERIAL, _P_RECONSENT, _V_VERSION, _V_BASIS, _S_ID, _S_UNDER_14, _S_BIRTH = range(8)
+#: Where the state's fields start in a row of facts, and which of them are times.
+_STATE_START = 8
+_STATE_TIMES = [_STATE_START + i for i, name in enumerate(STATE_FIELDS) if name in STATE_TIMES]
+_STATE_BOOLS = [_STATE_START + STATE_FIELDS.index("is_guardian_act")]
+_STATE_END = _STATE_START + len(STATE_FIELDS)
 
-def _statement() -> Select:
-    token, client, org = OAuthToken.__table__, OAuthClient.__table__, Organization.__table__
-    purpose, version = Purpose.__table__, PurposeVersion.__table__
-    subject, state = Subject.__table__, ConsentState.__table__
+
+def _fact_joins(org: str, subject: str, purpose: str) -> str:
+    """The joins that probe purpose, version, person and state by key (SQL of constants)."""
     return (
-        select(
-            token.c.scope,
-            token.c.expires_at,
-            token.c.revoked_at,
-            client.c.revoked_at.label("client_revoked_at"),
-            org.c.timezone,
-            purpose.c.id.label("purpose_id"),
-            purpose.c.material_version,
-            purpose.c.reconsent_policy_seq,
-            version.c.version.label("purpose_version"),
-            version.c.legal_basis,
-            subject.c.id.label("subject_id"),
-            subject.c.is_under_14,
-            subject.c.birth_date,
-            state.c.status,
-            state.c.purpose_version.label("state_purpose_version"),
-            state.c.policy_seq,
-            state.c.is_guardian_act,
-            state.c.expires_at.label("state_expires_at"),
-            state.c.refused_at,
-            state.c.event_uuid,
-        )
-        .select_from(token)
-        .join(client, client.c.id == token.c.client_pk)
-        .join(org, org.c.id == token.c.org_id)
-        .outerjoin(purpose, and_(purpose.c.org_id == token.c.org_id, purpose.c.code == bindparam("purpose")))
-        .outerjoin(
-            version,
-            and_(version.c.purpose_id == purpose.c.id, version.c.version == purpose.c.current_version),
-        )
-        .outerjoin(
-            subject, and_(subject.c.org_id == token.c.org_id, subject.c.external_id == bindparam("subject"))
-        )
-        .outerjoin(state, and_(state.c.subject_id == subject.c.id, state.c.purpose_id == purpose.c.id))
-        .where(token.c.access_token_hash == bindparam("token_hash"))
+        f"LEFT JOIN purpose p ON p.org_id = {org} AND p.code = {purpose} "
+        "LEFT JOIN purpose_version v ON v.purpose_id = p.id AND v.version = p.current_version "
+        f"LEFT JOIN subject s ON s.org_id = {org} AND s.external_id = {subject} "
+        "LEFT JOIN consent_state st ON st.subject_id = s.id AND st.purpose_id = p.id "
     )
 
 
-STATEMENT = _statement()
+#: One decision: the bearer token (by its hash), its client and organization, and the facts,
+#: scoped by the token's organization (nothing of another organization can be read).
+_TOKEN_COLUMNS = "t.scope, t.expires_at, t.revoked_at, c.revoked_at, o.timezone, "  # noqa: S105
+_T_SCOPE, _T_EXPIRES, _T_REVOKED, _C_REVOKED, _O_TIMEZONE, _TOKEN_END = range(6)
+SINGLE_SQL = (
+    f"SELECT {_TOKEN_COLUMNS}{_FACT_COLUMNS} FROM oauth_token t "  # noqa: S608  (constants only)
+    "JOIN oauth_client c ON c.id = t.client_pk JOIN organization o ON o.id = t.org_id "
+    + _fact_joins("t.org_id", ":subject", ":purpose")
+    + "WHERE t.access_token_hash = :token_hash"
+)
+STATEMENT = text(SINGLE_SQL)
+#: Every pair of a batch in one statement, in the order asked: the pairs go in as one
+#: parameter (arrays on PostgreSQL, a JSON array on SQLite), and each probes the unique keys
+#: of purpose and subject and the primary key of the state. The SQL is fixed, so PostgreSQL
+#: prepares it once per connection.
+PAIRS_SQL = {
+    "postgresql": f"SELECT {_FACT_COLUMNS} FROM unnest(CAST(:subjects AS varchar[]), "  # noqa: S608
+    "CAST(:purposes AS varchar[])) WITH ORDINALITY AS q(subject, purpose, n) "
+    + _fact_joins(":org_id", "q.subject", "q.purpose")
+    + "ORDER BY q.n",
+    # LEFT JOINs keep json_each the outer loop, so every other table is probed by key.
+    "sqlite": f"SELECT {_FACT_COLUMNS} FROM (SELECT key AS n, json_extract(value, '$[0]') AS subject, "  # noqa: S608
+    "json_extract(value, '$[1]') AS purpose FROM json_each(:pairs)) q "
+    + _fact_joins(":org_id", "q.subject", "q.purpose")
+    + "ORDER BY q.n",
+}
+PAIRS_STATEMENTS = {dialect: text(sql) for dialect, sql in PAIRS_SQL.items()}
 
 
 def read_engine(app: Flask | None = None) -> Engine:
@@ -99,9 +109,6 @@ def read_engine(app: Flask | None = None) -> Engine:
         engine.__dict__["_decision_idle"] = _Idle(engine)
         app.extensions["read_engine"] = engine
     return engine
-
-
-_DATETIMES = ("expires_at", "revoked_at", "client_revoked_at", "state_expires_at", "refused_at")
 
 
 class _Idle:
@@ -180,95 +187,51 @@ def _date(value: Any) -> date | None:
     return date.fromisoformat(value) if isinstance(value, str) else value
 
 
-#: A result row with attribute access (a named tuple: a failed attribute lookup before a
-#: ``__getattr__`` would cost an exception per column read).
-_Row = namedtuple("_Row", [c.name for c in STATEMENT.selected_columns])  # noqa: PYI024
-_DATETIME_POSITIONS = [_Row._fields.index(name) for name in _DATETIMES]
-_BIRTH_DATE_POSITION = _Row._fields.index("birth_date")
-
-
-def _fetch_raw(engine: Engine, params: dict[str, str]) -> tuple | None:
-    """The decision statement's row on the hot path's own connection, its values converted
-    exactly as the column types would (UTC datetimes, dates)."""
-    rows = _fetch_compiled(engine, STATEMENT, params)
-    if not rows:
-        return None
-    values = list(rows[0])
-    for index in _DATETIME_POSITIONS:
-        values[index] = _utc(values[index])
-    values[_BIRTH_DATE_POSITION] = _date(values[_BIRTH_DATE_POSITION])
-    return _Row._make(values)
+def _facts(row: tuple, start: int, timezone: str, at: datetime, minors: dict[int, bool]) -> Facts:
+    """The facts of one decision from a row of :data:`_FACT_COLUMNS` beginning at ``start``,
+    values converted exactly as the column types would (UTC datetimes, dates, booleans). The
+    age rule is applied at ``at`` in the organization's zone, once per person of a batch."""
+    subject_id = row[start + _S_ID]
+    if subject_id is not None and subject_id not in minors:
+        minors[subject_id] = minor_at(
+            bool(row[start + _S_UNDER_14]), _date(row[start + _S_BIRTH]), timezone, at
+        )
+    state = None
+    if row[start + _STATE_START] is not None:
+        values = list(row[start + _STATE_START : start + _STATE_END])
+        for index in _STATE_TIMES:
+            values[index - _STATE_START] = _utc(values[index - _STATE_START])
+        for index in _STATE_BOOLS:
+            values[index - _STATE_START] = bool(values[index - _STATE_START])
+        state = StateView(*values)
+    return Facts(
+        purpose_known=row[start + _P_ID] is not None,
+        subject_known=subject_id is not None,
+        basis=row[start + _V_BASIS],
+        purpose_version=row[start + _V_VERSION],
+        material_version=row[start + _P_MATERIAL] or 0,
+        reconsent_policy_seq=row[start + _P_RECONSENT] or 0,
+        is_minor=minors.get(subject_id, False),
+        state=state,
+    )
 
 
 def decide_with_token(token: str, subject: str, purpose: str, scope: str, now: datetime) -> Decision:
-    """Authenticate ``token`` for ``scope`` and decide, in one round trip."""
+    """Authenticate ``token`` for ``scope`` and decide for now, in one round trip."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]  (one proxy lookup)
     config = app.config
     params = {"token_hash": hash_secret(token), "subject": subject, "purpose": purpose}
     if config["READ_AUTOCOMMIT"]:
-        row = _fetch_raw(read_engine(app), params)
+        rows = _fetch_compiled(read_engine(app), STATEMENT, params)
     else:  # inside the caller's transaction (tests that roll back)
-        row = db.session.execute(STATEMENT, params).first()
-    if row is None or row.revoked_at is not None or row.client_revoked_at is not None:
-        raise InvalidToken("the access token is unknown or revoked")
-    if row.expires_at <= now:
-        raise InvalidToken("the access token has expired")
-    if scope not in row.scope.split():
-        raise InsufficientScope(scope)
-    state = None
-    if row.status is not None:
-        state = StateFacts(
-            status=row.status,
-            purpose_version=row.state_purpose_version,
-            policy_seq=row.policy_seq,
-            is_guardian_act=bool(row.is_guardian_act),
-            expires_at=row.state_expires_at,
-            refused_at=row.refused_at,
-            event_uuid=row.event_uuid,
-        )
-    facts = Facts(
-        purpose_known=row.purpose_id is not None,
-        subject_known=row.subject_id is not None,
-        basis=row.legal_basis,
-        purpose_version=row.purpose_version,
-        material_version=row.material_version or 0,
-        reconsent_policy_seq=row.reconsent_policy_seq or 0,
-        is_minor=row.subject_id is not None
-        and minor_at(bool(row.is_under_14), row.birth_date, row.timezone, now),
-        state=state,
-    )
+        rows = [tuple(r) for r in db.session.execute(STATEMENT, params)]
+    if not rows:
+        check_token(None, None, None, now)
+    row = rows[0]
+    check_token(_utc(row[_T_REVOKED]), _utc(row[_C_REVOKED]), _utc(row[_T_EXPIRES]), now)
+    check_scope(row[_T_SCOPE].split(), scope)
+    facts = _facts(row, _TOKEN_END, row[_O_TIMEZONE], now, {})
     return evaluate(facts, now, now, config["REPROMPT_AFTER_REFUSAL_HOURS"])
-
-
-#: Every pair of a batch in one statement, in the order asked: the pairs go in as one
-#: parameter (arrays on PostgreSQL, a JSON array on SQLite), and each probes the unique keys
-#: of purpose and subject and the primary key of the state. The SQL is fixed, so PostgreSQL
-#: prepares it once per connection.
-_PAIR_COLUMNS = (
-    "p.id, p.material_version, p.reconsent_policy_seq, v.version, v.legal_basis, "
-    "s.id, s.is_under_14, s.birth_date, "
-    "st.status, st.purpose_version, st.policy_seq, st.is_guardian_act, st.expires_at, st.refused_at, "
-    "st.event_uuid"
-)
-_PAIR_JOINS = (
-    "LEFT JOIN purpose p ON p.org_id = :org_id AND p.code = q.purpose "
-    "LEFT JOIN purpose_version v ON v.purpose_id = p.id AND v.version = p.current_version "
-    "LEFT JOIN subject s ON s.org_id = :org_id AND s.external_id = q.subject "
-    "LEFT JOIN consent_state st ON st.subject_id = s.id AND st.purpose_id = p.id "
-    "ORDER BY q.n"
-)
-PAIRS_SQL = {
-    "postgresql": f"SELECT {_PAIR_COLUMNS} FROM unnest(CAST(:subjects AS varchar[]), "  # noqa: S608
-    f"CAST(:purposes AS varchar[])) WITH ORDINALITY AS q(subject, purpose, n) {_PAIR_JOINS}",
-    # LEFT JOINs keep json_each the outer loop, so every other table is probed by key.
-    "sqlite": f"SELECT {_PAIR_COLUMNS} FROM (SELECT key AS n, json_extract(value, '$[0]') AS subject, "  # noqa: S608
-    f"json_extract(value, '$[1]') AS purpose FROM json_each(:pairs)) q {_PAIR_JOINS}",
-}
-PAIRS_STATEMENTS = {dialect: text(sql) for dialect, sql in PAIRS_SQL.items()}
-#: Positions in a row of :data:`PAIRS_SQL`.
-_P_ID, _P_MATERIAL, _P_RECONSENT, _V_VERSION, _V_BASIS = range(5)
-_S_ID, _S_UNDER_14, _S_BIRTH = range(5, 8)
-_ST_STATUS, _ST_VERSION, _ST_POLICY, _ST_GUARDIAN, _ST_EXPIRES, _ST_REFUSED, _ST_EVENT = range(8, 15)
 
 
 def _pair_rows(org_id: int, pairs: list[tuple[str, str]]) -> list[tuple]:
@@ -290,35 +253,16 @@ def _pair_rows(org_id: int, pairs: list[tuple[str, str]]) -> list[tuple]:
     return _fetch_compiled(engine, PAIRS_STATEMENTS[dialect], params)
 
 
-def decide_many(org_id: int, timezone: str, pairs: list[tuple[str, str]], now: datetime) -> list[Decision]:
-    """Decide for many (subject, purpose) pairs, in order, with one statement."""
+def decide_many(
+    org_id: int, timezone: str, pairs: list[tuple[str, str]], now: datetime, at: datetime | None = None
+) -> list[Decision]:
+    """Decide for many (subject, purpose) pairs at ``at`` (now, or a moment to come: the
+    current state then, as :func:`~consent_service.consent.decisions.decide` answers), in order,
+    with one statement. The past is :func:`decide`'s: it folds history."""
+    at = now if at is None else at
+    if at < now:
+        raise ValueError("decide_many answers for now or later; decide() knows the past")
     rows = _pair_rows(org_id, pairs)
     hours = current_app.config["REPROMPT_AFTER_REFUSAL_HOURS"]
     minors: dict[int, bool] = {}
-    decisions = []
-    for row in rows:
-        subject_id = row[_S_ID]
-        if subject_id is not None and subject_id not in minors:
-            minors[subject_id] = minor_at(bool(row[_S_UNDER_14]), _date(row[_S_BIRTH]), timezone, now)
-        facts = Facts(
-            purpose_known=row[_P_ID] is not None,
-            subject_known=subject_id is not None,
-            basis=row[_V_BASIS],
-            purpose_version=row[_V_VERSION],
-            material_version=row[_P_MATERIAL] or 0,
-            reconsent_policy_seq=row[_P_RECONSENT] or 0,
-            is_minor=minors.get(subject_id, False),
-            state=None
-            if row[_ST_STATUS] is None
-            else StateFacts(
-                status=row[_ST_STATUS],
-                purpose_version=row[_ST_VERSION],
-                policy_seq=row[_ST_POLICY],
-                is_guardian_act=bool(row[_ST_GUARDIAN]),
-                expires_at=_utc(row[_ST_EXPIRES]),
-                refused_at=_utc(row[_ST_REFUSED]),
-                event_uuid=row[_ST_EVENT],
-            ),
-        )
-        decisions.append(evaluate(facts, now, now, hours))
-    return decisions
+    return [evaluate(_facts(row, 0, timezone, at, minors), at, now, hours) for row in rows]

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, and_, func, or_, select, text
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject, is_guardian_act
-from consent_service.consent.state import STATE_FIELDS, StateView
+from consent_service.consent.state import STATE_FIELDS, STATE_TIMES, StateView
 from consent_service.database import driver_execute, in_values, insert_rows, stored_time
 from consent_service.extensions import db
 
@@ -53,6 +53,8 @@ EVENT_COLUMNS = (
     "hash",
 )
 STATE_COLUMNS = ("subject_id", "purpose_id", "org_id", *STATE_FIELDS)
+#: Each state field, and whether it is a time (written as the column type stores it).
+_STATE_ROW = tuple((name, name in STATE_TIMES) for name in STATE_FIELDS)
 #: From this many rows on, PostgreSQL upserts states and moves heads through a COPY into a
 #: temporary table (an import); fewer (an online batch) go by ``executemany``.
 BULK_ROWS = 2000
@@ -251,21 +253,13 @@ class Writer:
         )
 
     def state_tuple(self, key: tuple[int, int], org_id: int, view: StateView) -> tuple:
+        """A state row in :data:`STATE_COLUMNS` order, times as the column type stores them."""
         time = self.time
         return (
             key[0],
             key[1],
             org_id,
-            view.status,
-            view.event_id,
-            view.event_uuid,
-            view.purpose_version,
-            view.policy_seq,
-            view.consent_type,
-            view.is_guardian_act,
-            time(view.occurred_at),
-            time(view.expires_at),
-            time(view.refused_at),
+            *(time(getattr(view, name)) if is_time else getattr(view, name) for name, is_time in _STATE_ROW),
         )
 
     def insert_events(self, events: list[EventRow]) -> None:

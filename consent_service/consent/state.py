@@ -10,13 +10,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
+from typing import Any
 
 from consent_service.consent.models import STATUSES, ConsentEvent
 
 
 @dataclass(frozen=True)
 class StateView:
-    """The state of one (subject, purpose) implied by its events."""
+    """The state of one (subject, purpose): the one shape of a state everywhere.
+
+    The projection makes it from events, the ledger stores it as a ``consent_state`` row with
+    these fields as columns, the rules of a decision read it, and the decision hot path reads
+    its columns in this order. Adding a field here (and the column) is the whole change.
+    """
 
     status: str
     event_id: int | None
@@ -31,8 +37,16 @@ class StateView:
     refused_at: datetime | None
 
 
+    @classmethod
+    def of(cls, row: Any) -> StateView:
+        """The state held by anything with the state's fields (a ``ConsentState`` row)."""
+        return cls(*(getattr(row, name) for name in STATE_FIELDS))
+
+
 #: The fields of a state, in order: also the columns of ``consent_state`` beside its keys.
 STATE_FIELDS = tuple(f.name for f in fields(StateView))
+#: Those that are times (stored as UTC, read back aware).
+STATE_TIMES = frozenset(f.name for f in fields(StateView) if f.type in ("datetime", "datetime | None"))
 
 
 def apply(state: StateView | None, event: ConsentEvent) -> StateView:

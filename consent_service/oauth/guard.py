@@ -7,7 +7,9 @@ the request: every API query is scoped by it.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from flask import request
@@ -88,18 +90,37 @@ def authenticate() -> Caller:
         .join(OAuthClient, OAuthClient.id == OAuthToken.client_pk)
         .where(OAuthToken.access_token_hash == hash_secret(token))
     ).first()
-    if row is None or row.revoked_at is not None or row.client_revoked_at is not None:
-        raise InvalidToken("the access token is unknown or revoked")
-    if row.expires_at <= utcnow():
-        raise InvalidToken("the access token has expired")
+    if row is None:
+        check_token(None, None, None, utcnow())
+    check_token(row.revoked_at, row.client_revoked_at, row.expires_at, utcnow())
     caller = Caller(row.client_id, row.org_id, frozenset(row.scope.split()))
     request.environ[CALLER_KEY] = caller
     return caller
 
 
+def check_token(
+    revoked_at: datetime | None,
+    client_revoked_at: datetime | None,
+    expires_at: datetime | None,
+    now: datetime,
+) -> None:
+    """The bearer-token rules, for every query that looks a token up (this guard's, and the
+    decision hot path's own): a token not found (``expires_at`` None), revoked, or of a revoked
+    client, is :class:`InvalidToken`; so is an expired one."""
+    if expires_at is None or revoked_at is not None or client_revoked_at is not None:
+        raise InvalidToken("the access token is unknown or revoked")
+    if expires_at <= now:
+        raise InvalidToken("the access token has expired")
+
+
+def check_scope(held: Collection[str], scope: str) -> None:
+    """A token holding the scopes ``held`` may call a route that needs ``scope``."""
+    if scope not in held:
+        raise InsufficientScope(scope)
+
+
 def require(scope: str) -> Caller:
     """Authenticate and check ``scope``; :class:`InsufficientScope` names the missing one."""
     caller = authenticate()
-    if scope not in caller.scopes:
-        raise InsufficientScope(scope)
+    check_scope(caller.scopes, scope)
     return caller

@@ -79,6 +79,71 @@ def test_hot_paths_agree_with_decide_everywhere(scene, clock):
     assert seen == set(REASONS)
 
 
+#: Moments to decide at, from now: the past folds history, now and later read the state rows.
+MOMENTS = {
+    "3 days ago": timedelta(days=-3),
+    "an hour ago": timedelta(hours=-1),
+    "now": timedelta(0),
+    "in an hour": timedelta(hours=1),
+    "in 3 days": timedelta(days=3),
+    "in 20 years": timedelta(days=365 * 20),
+}
+
+
+@pytest.mark.parametrize("offset", MOMENTS.values(), ids=MOMENTS.keys())
+def test_batch_and_single_decisions_agree_at_every_moment(scene, clock, client, offset):
+    """For any ``at`` (past, now, future), the batch route, the single route and ``decide()``
+    give one answer: a grant valid for one day is expired three days on, whichever is asked."""
+    org, token = scene
+    subjects = ["granted", "refused", "withdrawn", "none", "changed", "kid", "stranger"]
+    codes = ["marketing", "ads", "news", "orders", "unknown"]
+    pairs = [(s, p) for s in subjects for p in codes]
+    now = clock.now()
+    at = now + offset
+    headers = {"Authorization": f"Bearer {token}"}
+    expected = [decide(org, subject, purpose, at, now) for subject, purpose in pairs]
+    if at >= now:
+        assert decide_many(org.id, org.timezone, pairs, now, at=at) == expected
+    batch = client.post(
+        "/api/v1/decisions",
+        json={"at": at.isoformat(), "items": [{"subject": s, "purpose": p} for s, p in pairs]},
+        headers=headers,
+    )
+    assert batch.status_code == 200, batch.json
+    for (subject, purpose), answer, decision in zip(pairs, batch.json["results"], expected, strict=True):
+        single = client.get(
+            f"/api/v1/subjects/{subject}/decisions/{purpose}",
+            query_string={"at": at.isoformat()},
+            headers=headers,
+        )
+        assert single.status_code == 200, single.json
+        assert single.json == answer, (subject, purpose)
+        assert (answer["allowed"], answer["reason"]) == (decision.allowed, decision.reason), (
+            subject,
+            purpose,
+        )
+
+
+def test_a_batch_decision_in_the_future_sees_the_grant_expire(scene, clock, client):
+    """The finding reproduced: "ads" is granted for one day; three days on it is expired, not
+    allowed, in a batch as in a single decision."""
+    org, token = scene
+    clock.at -= timedelta(days=2)  # back to the day of the grant: "ads" is in force now
+    now = clock.now()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert decide(org, "granted", "ads", now, now).allowed
+    later = (now + timedelta(days=3)).isoformat()
+    batch = client.post(
+        "/api/v1/decisions",
+        json={"at": later, "items": [{"subject": "granted", "purpose": "ads"}]},
+        headers=headers,
+    )
+    assert batch.status_code == 200, batch.json
+    assert (batch.json["results"][0]["allowed"], batch.json["results"][0]["reason"]) == (False, "expired")
+    single = client.get("/api/v1/subjects/granted/decisions/ads", query_string={"at": later}, headers=headers)
+    assert (single.json["allowed"], single.json["reason"]) == (False, "expired")
+
+
 def test_hot_path_checks_the_token(scene, clock, db):
     org, token = scene
     with pytest.raises(InvalidToken):
