@@ -24,9 +24,10 @@ migrate: install
 seed: migrate
 	CONSENT_ENV=$${CONSENT_ENV:-development} $(BIN)/flask demo seed
 
-## Create the environment, migrate, seed the demo organization, serve on 127.0.0.1:5000.
+## Create the environment, migrate, seed the demo organization, serve on 127.0.0.1:5000
+## with the scheduler running beside the server.
 run: install check-system seed
-	CONSENT_ENV=$${CONSENT_ENV:-development} $(BIN)/flask run --host 127.0.0.1 --port 5000
+	scripts/run_dev.sh
 
 ## Style (ruff) and the direction of imports (import-linter, contracts in setup.cfg).
 lint: install
