@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consent_service import config as config_layers
 from consent_service import demo, i18n, models, scheduling
@@ -55,6 +56,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     )
     config_layers.load(app, config)
     app.extensions["clock"] = app.config.get("CLOCK") or SystemClock()
+    if app.config["PROXY_COUNT"]:
+        hops = app.config["PROXY_COUNT"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)  # type: ignore[method-assign]
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))

@@ -52,6 +52,11 @@ class Defaults:
     READ_AUTOCOMMIT = True
     #: Largest batch of consent acts or decisions in one call.
     API_BATCH_LIMIT = 1000
+    #: Largest request body, in bytes: a larger one is answered 413 before it is read.
+    MAX_CONTENT_LENGTH = 5 * 1024 * 1024
+    #: How many proxies in front set X-Forwarded-For/-Proto/-Host (0: none are trusted). Behind
+    #: one TLS-terminating proxy set 1, so that the service sees HTTPS (OAuth requires it).
+    PROXY_COUNT = 0
     #: Dashboard hand-off links (single use).
     DASHBOARD_LINK_MINUTES = 10
     #: Webhooks: how long failed deliveries are retried, and the first retry delay.

@@ -133,3 +133,24 @@ def in_values(dialect: str, column, values: Iterable[Any]):
         item_type = BigInteger() if isinstance(column.type, Integer) else column.type
         return column == any_(bindparam(None, values, type_=ARRAY(item_type)))
     return column.in_(values)
+
+
+#: SQLSTATEs of waits that ran out: lock_not_available, deadlock_detected, serialization_failure.
+BUSY_SQLSTATES = frozenset({"55P03", "40P01", "40001"})
+UNIQUE_VIOLATION = "23505"
+
+
+def failure_kind(exc: BaseException) -> str | None:
+    """What a database error means for the request that met it, on either database and
+    whether SQLAlchemy wrapped it or the driver raised it (``COPY``, ``executemany``):
+    ``"unique"`` when a concurrent writer took a unique value first, ``"busy"`` when a lock
+    wait ran out, or a deadlock or serialization failure ended the transaction; ``None`` for
+    anything else (a fault, not the caller's)."""
+    orig = getattr(exc, "orig", None) or exc
+    state = getattr(orig, "sqlstate", None)
+    text = str(orig)
+    if state == UNIQUE_VIOLATION or "UNIQUE constraint failed" in text:
+        return "unique"
+    if state in BUSY_SQLSTATES or "database is locked" in text:
+        return "busy"
+    return None

@@ -112,10 +112,12 @@ class ConsentNotApplicable(Conflict):
     code = "consent_not_applicable"
 
 
-class IdempotencyKeyReused(Conflict):
-    """The idempotency key was already used for a different act."""
+class IdempotencyKeyReused(DomainError):
+    """The idempotency key was already used for a different act (a request that differs from
+    the first one sent with the key: 422, as the IETF Idempotency-Key draft says)."""
 
     code = "idempotency_key_reused"
+    status = 422
 
 
 class StalePolicyVersion(Conflict):

@@ -11,10 +11,10 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, current_app, jsonify, render_template
 from marshmallow import Schema, fields
 
-from consent_service.api.problems import TITLES
 from consent_service.api.registry import COMMON_ERRORS, operations
 from consent_service.errors import DomainError
 from consent_service.oauth.scopes import SCOPE_DESCRIPTIONS
+from consent_service.problems import TITLES
 
 
 class ProblemSchema(Schema):

@@ -8,6 +8,7 @@ and its entry in the OpenAPI document (scope, clause, schemas, answers).
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import wraps
@@ -137,39 +138,78 @@ def _read_only_requests_take_no_write_lock() -> None:
 COMMON_ERRORS = (400, 401, 403, 404, 422, 429, 503)
 
 
-def _nul_errors(value: Any, where: str, errors: dict[str, list[str]]) -> dict[str, list[str]]:
-    """Where ``value`` (a path, query or JSON value, keys included) holds a NUL character,
-    which no PostgreSQL text column can store."""
+class NestingTooDeep(DomainError):
+    """The request body nests objects or arrays deeper than the API reads."""
+
+    code = "nesting_too_deep"
+    status = 400
+
+
+#: The deepest a request body may nest objects and arrays (every documented body needs 4).
+MAX_JSON_DEPTH = 32
+#: A JSON escape that can only write a lone surrogate when unpaired (``\ud800``-``\udfff``).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _text_errors(value: Any, where: str, errors: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Where ``value`` (a path, query or JSON value, keys included) holds text no database
+    stores: a NUL character (PostgreSQL refuses it) or a lone UTF-16 surrogate (not Unicode
+    text at all: neither database can encode it)."""
     if isinstance(value, str):
         if "\x00" in value:
             errors[where or "_schema"] = ["must not contain the NUL character (\\u0000)"]
+        else:
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                errors[where or "_schema"] = ["must be Unicode text (a lone surrogate is not)"]
     elif isinstance(value, dict):
         for key, item in value.items():
             inner = f"{where}.{key}" if where else str(key)
-            _nul_errors(key, inner, errors)
-            _nul_errors(item, inner, errors)
+            _text_errors(key, inner, errors)
+            _text_errors(item, inner, errors)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _nul_errors(item, f"{where}.{index}" if where else str(index), errors)
+            _text_errors(item, f"{where}.{index}" if where else str(index), errors)
     return errors
 
 
-def _refuse_nul(value: Any, what: str) -> None:
-    errors = _nul_errors(value, "", {})
+def _refuse_bad_text(value: Any, what: str) -> None:
+    errors = _text_errors(value, "", {})
     if errors:
         raise InvalidInput(f"the {what} is invalid", errors)
 
 
+def _depth(value: Any) -> int:
+    """How deep ``value`` nests objects and arrays (walked without recursion)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= MAX_JSON_DEPTH:
+                children = item.values() if isinstance(item, dict) else item
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _parse_body(schema: Schema) -> Any:
-    data = request.get_json(silent=True)
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:  # the parser's own limit, far past ours
+        raise NestingTooDeep(f"the request body nests deeper than {MAX_JSON_DEPTH} levels") from None
     if not isinstance(data, dict):
         raise MalformedBody("the request body must be a JSON object (Content-Type: application/json)")
+    if _depth(data) > MAX_JSON_DEPTH:
+        raise NestingTooDeep(f"the request body nests deeper than {MAX_JSON_DEPTH} levels")
     # UTF-8 JSON text can only carry a NUL as the escape \u0000 (a raw control character is
-    # not valid JSON), so a body with neither needs no walk through its thousand items. (A body
-    # in UTF-16 or UTF-32, which JSON parsing also accepts, has NUL bytes: it is walked.)
+    # not valid JSON), and a lone surrogate only as an escape \ud800-\udfff (invalid UTF-8 is
+    # refused by the parser), so a body with none of these needs no walk through its thousand
+    # items. (A body in UTF-16 or UTF-32, which JSON parsing also accepts, has NUL bytes: it
+    # is walked.)
     raw = request.get_data(cache=True)
-    if b"\\u0000" in raw or b"\x00" in raw:
-        _refuse_nul(data, "request body")
+    if b"\\u0000" in raw or b"\x00" in raw or _SURROGATE_ESCAPE.search(raw):
+        _refuse_bad_text(data, "request body")
     try:
         return schema.load(data)
     except ValidationError as exc:
@@ -186,7 +226,7 @@ def _parse_query(schema: Schema) -> Any:
         if id(schema) not in _EMPTY_QUERIES:
             _EMPTY_QUERIES[id(schema)] = schema.load({})
         return dict(_EMPTY_QUERIES[id(schema)])
-    _refuse_nul(args, "query string")
+    _refuse_bad_text(args, "query string")
     try:
         return schema.load(args)
     except ValidationError as exc:
@@ -248,7 +288,7 @@ def operation(
             org = None
             if not checks_token_itself:
                 org = db.session.get(Organization, require(scope).org_id)
-            _refuse_nul(path, "path")
+            _refuse_bad_text(path, "path")
             kwargs: dict[str, Any] = {}
             if body is not None:
                 kwargs["body"] = _parse_body(body)

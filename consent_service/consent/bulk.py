@@ -31,6 +31,7 @@ from consent_service.consent.models import ACTOR_KINDS, CONSENT_TYPES, Subject
 from consent_service.consent.rows import Chain
 from consent_service.consent.rules import (
     CONSENT_TYPE_RANK,
+    EARLIEST_ACT,
     MAX_CLOCK_SKEW,
     REQUIREMENT_RANK,
     in_force,
@@ -173,6 +174,8 @@ class _Importer:
         occurred_at = _parse_time(row.get("occurred_at"), number)
         if occurred_at > self.now + MAX_CLOCK_SKEW:
             fail("occurred_at is in the future")
+        if occurred_at < EARLIEST_ACT:
+            fail(f"occurred_at is before {EARLIEST_ACT.date().isoformat()}")
         return {
             "number": number,
             "subject": subject,

@@ -117,6 +117,8 @@ class ConsentEvent(db.Model):
     bundle_id: Mapped[str] = mapped_column(String(36))
     bundle_size: Mapped[int] = mapped_column(Integer, default=1)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    #: SHA-256 of the act as first asked under that key: a retry must ask for the same act.
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime())
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

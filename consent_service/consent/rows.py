@@ -46,6 +46,7 @@ EVENT_COLUMNS = (
     "bundle_id",
     "bundle_size",
     "idempotency_key",
+    "idempotency_fingerprint",
     "occurred_at",
     "recorded_at",
     "expires_at",
@@ -98,6 +99,8 @@ class EventRow:
     hash: str = ""
     purpose_code: str = ""
     policy_label: str | None = None
+    #: Beside the key, on an act's first event: the SHA-256 of the act as asked.
+    idempotency_fingerprint: str | None = None
 
     @property
     def is_guardian_act(self) -> bool:
@@ -245,6 +248,7 @@ class Writer:
             e.bundle_id,
             e.bundle_size,
             e.idempotency_key,
+            e.idempotency_fingerprint,
             time(e.occurred_at),
             time(e.recorded_at),
             time(e.expires_at),

@@ -8,7 +8,7 @@ a domain error and write nothing.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
@@ -40,6 +40,9 @@ CONSENT_TYPE_RANK = {"implied": 1, "explicit": 2, "separate": 3, "written": 4}
 REQUIREMENT_RANK = {name: rank for rank, name in enumerate(CONSENT_REQUIREMENTS)}
 #: How far in the future an ``occurred_at`` may be (clock skew between systems).
 MAX_CLOCK_SKEW = timedelta(minutes=5)
+#: The earliest an act may have happened: an earlier time is a mistake (a zero date, a
+#: two-digit year), not a consent from before personal-information law and the web.
+EARLIEST_ACT = datetime(2000, 1, 1, tzinfo=UTC)
 SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 EVIDENCE_KEYS = {"ip", "user_agent", "locale", "notice_sha256", "document_ref", "note"}
 
@@ -92,6 +95,8 @@ def validate_act(
         errors["occurred_at"] = ["must be a datetime with a time zone"]
     elif occurred_at > now + MAX_CLOCK_SKEW:
         errors["occurred_at"] = ["is in the future"]
+    elif occurred_at < EARLIEST_ACT:
+        errors["occurred_at"] = [f"is before {EARLIEST_ACT.date().isoformat()}"]
     if not purposes or not all(isinstance(p, str) and p for p in purposes):
         errors["purposes"] = ["name at least one purpose"]
     elif len(set(purposes)) != len(purposes):

@@ -7,13 +7,15 @@ request or command that calls them owns the transaction (house style 5).
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
 
+from consent_service.canonical import canonical_json
 from consent_service.consent.models import (
     ConsentEvent,
     Subject,
@@ -88,8 +90,29 @@ class ActsRefused(InvalidInput):
         self.errors = errors
 
 
-def _replay(org: Organization, chain: Chain, key: str, action: str, codes: list[str]) -> ActResult:
-    """Return the act first recorded under ``key``, or refuse a different act with it."""
+def fingerprint(request: ActRequest, actor: Actor, evidence: dict[str, Any]) -> str:
+    """SHA-256 of the act as asked (canonical JSON, purposes in any order): a retry under the
+    same idempotency key must ask for exactly this again, or it is refused."""
+    asked = {
+        "subject": request.subject,
+        "purposes": sorted(request.purposes),
+        "action": request.action,
+        "consent_type": request.consent_type,
+        "method": request.method,
+        "actor": [actor.kind, actor.name, actor.relationship, actor.reason],
+        "evidence": evidence,
+        "occurred_at": request.occurred_at and request.occurred_at.astimezone(UTC).isoformat(),
+        "policy_version": request.policy_version,
+        "is_subject_initiated": bool(request.is_subject_initiated),
+    }
+    return hashlib.sha256(canonical_json(asked)).hexdigest()
+
+
+def _replay(
+    org: Organization, chain: Chain, key: str, action: str, codes: list[str], asked: str
+) -> ActResult:
+    """Return the act first recorded under ``key``, or refuse a different act with it (by its
+    fingerprint; acts recorded before fingerprints were kept, by person, action and purposes)."""
     first = db.session.scalars(
         select(ConsentEvent).where(ConsentEvent.org_id == org.id, ConsentEvent.idempotency_key == key)
     ).one()
@@ -107,6 +130,7 @@ def _replay(org: Organization, chain: Chain, key: str, action: str, codes: list[
         first.subject_id != chain.id
         or first.action != action
         or sorted(e.purpose.code for e in events) != sorted(codes)
+        or (first.idempotency_fingerprint is not None and first.idempotency_fingerprint != asked)
     ):
         raise IdempotencyKeyReused(f"idempotency key {key!r} was used for a different act")
     receipts = receipts_for(events)
@@ -157,7 +181,7 @@ class _Batch:
                     )
                 )
             )
-        #: Keys first used in this batch: (subject, action, purposes) and the result.
+        #: Keys first used in this batch: the act's fingerprint and its result.
         self.pending_keys: dict[str, tuple[tuple, ActResult]] = {}
         self.writer.reserve(sum(len(r.purposes) for r in requests if isinstance(r.purposes, list)))
 
@@ -184,14 +208,15 @@ class _Batch:
         chain = self.writer.chains.get(request.subject)
         if chain is None:
             raise NotFound(f"no subject {request.subject!r}")
+        asked = fingerprint(request, actor, evidence) if key is not None else None
         if key is not None:
             if key in self.pending_keys:  # the same key twice in one batch: the second replays
-                signature, first = self.pending_keys[key]
-                if signature != (request.subject, action, sorted(purposes)):
+                first_asked, first = self.pending_keys[key]
+                if first_asked != asked:
                     raise IdempotencyKeyReused(f"idempotency key {key!r} was used for a different act")
                 return replace(first, is_replay=True)
             if key in self.used_keys:
-                return _replay(self.org, chain, key, action, purposes)
+                return _replay(self.org, chain, key, action, purposes, asked)
 
         versions = [self.version(code) for code in purposes]
         states = {v.purpose_id: self.writer.states.get((chain.id, v.purpose_id)) for v in versions}
@@ -213,7 +238,7 @@ class _Batch:
             if not versions:
                 result = self._unchanged(chain, purposes)
                 if key is not None:
-                    self.pending_keys[key] = ((request.subject, action, sorted(purposes)), result)
+                    self.pending_keys[key] = (asked, result)
                 return result
 
         bundle_id = str(uuid.uuid4())
@@ -232,6 +257,7 @@ class _Batch:
                 bundle_id=bundle_id,
                 bundle_size=len(versions),
                 idempotency_key=key if index == 0 else None,
+                idempotency_fingerprint=asked if index == 0 else None,
                 is_subject_initiated=request.is_subject_initiated,
             )
             result.events.append(event)
@@ -240,7 +266,7 @@ class _Batch:
             token = self.writer.receipt(chain, event, version, policy) if action == "grant" else None
             result.receipt_tokens.append(token)
         if key is not None:
-            self.pending_keys[key] = ((request.subject, action, sorted(purposes)), result)
+            self.pending_keys[key] = (asked, result)
         return result
 
     def _unchanged(self, chain: Chain, codes: list[str]) -> ActResult:

@@ -148,6 +148,7 @@ class ChainWriter:
         bundle_size: int,
         idempotency_key: str | None,
         is_subject_initiated: bool,
+        idempotency_fingerprint: str | None = None,
     ) -> tuple[EventRow, StateView]:
         """Append one event to ``chain`` and move its state; return both."""
         occurred_at = occurred_at.astimezone(UTC)
@@ -176,6 +177,7 @@ class ChainWriter:
             bundle_id=bundle_id,
             bundle_size=bundle_size,
             idempotency_key=idempotency_key,
+            idempotency_fingerprint=idempotency_fingerprint,
             occurred_at=occurred_at,
             recorded_at=self.now,
             expires_at=expires_at,

@@ -3,14 +3,28 @@ revoked) is committed when it answers."""
 
 from __future__ import annotations
 
+from authlib.oauth2.rfc6749.errors import InsecureTransportError
 from flask import Blueprint, jsonify
 
 from consent_service.extensions import authorization
 from consent_service.oauth import server
 from consent_service.oauth.server import Introspection, Revocation
+from consent_service.problems import problem
 from consent_service.unit_of_work import unit_of_work
 
 bp = Blueprint("oauth", __name__)
+
+
+@bp.errorhandler(InsecureTransportError)
+def insecure_transport(_exc: InsecureTransportError):
+    """OAuth 2.0 needs HTTPS (RFC 6749 10.9): plain HTTP under a public name is a clear 400,
+    with the setting that makes a TLS-terminating proxy's HTTPS visible."""
+    return problem(
+        400,
+        "invalid_request",
+        "OAuth requires HTTPS; behind a TLS-terminating proxy set CONSENT_PROXY_COUNT "
+        "(or gunicorn's forwarded_allow_ips) so that the forwarded scheme is trusted",
+    )
 
 
 @bp.post("/oauth/token")

@@ -7,16 +7,19 @@ from __future__ import annotations
 
 import logging
 import math
+import sqlite3
 import time
 
+import psycopg
 from flask import Flask, render_template, request
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
-from consent_service.api.problems import problem
+from consent_service.database import failure_kind
 from consent_service.errors import DomainError
 from consent_service.extensions import limiter
 from consent_service.i18n import page_language
+from consent_service.problems import problem
 
 log = logging.getLogger(__name__)
 
@@ -40,22 +43,6 @@ def error_page(status: int, message: str | None = None):
 
 def _domain_problem(exc: DomainError):
     return problem(exc.status, exc.code, exc.message, headers=exc.problem_headers(), **exc.problem_members())
-
-
-#: SQLSTATEs of waits that ran out: lock_not_available, deadlock_detected, serialization_failure.
-BUSY_SQLSTATES = {"55P03", "40P01", "40001"}
-
-
-def _is_busy(exc: OperationalError) -> bool:
-    if getattr(exc.orig, "sqlstate", None) in BUSY_SQLSTATES:
-        return True
-    return "database is locked" in str(exc.orig)
-
-
-def _is_unique_violation(exc: IntegrityError) -> bool:
-    if getattr(exc.orig, "sqlstate", None) == "23505":
-        return True
-    return "UNIQUE constraint failed" in str(exc.orig)
 
 
 def _seconds_until_reset() -> int:
@@ -85,39 +72,44 @@ def register(app: Flask) -> None:
                 headers["Retry-After"] = str(_seconds_until_reset())
             if status == 405 and exc.valid_methods:
                 headers["Allow"] = ", ".join(exc.valid_methods)
-            code = {429: "rate_limited", 404: "not_found", 405: "method_not_allowed"}.get(
+            code = {
+                429: "rate_limited",
+                404: "not_found",
+                405: "method_not_allowed",
+                413: "payload_too_large",
+            }.get(
                 status, exc.name.lower().replace(" ", "_")
             )
             return problem(status, code, exc.description or exc.name, headers=headers)
         return error_page(status)
 
-    @app.errorhandler(IntegrityError)
-    def concurrent_write(exc: IntegrityError):
-        """A unique key taken by a request that committed first (two requests with one
-        idempotency key for different people, say): nothing of this one was written."""
-        if not _is_unique_violation(exc):
-            return unexpected(exc)
-        log.warning("unique violation on %s %s: %s", request.method, request.path, exc.orig)
-        message = "a concurrent request wrote the same unique value first; nothing was written"
-        if _is_api():
-            return problem(409, "conflict", message)
-        return error_page(409, message)
+    def database_failure(exc: Exception):
+        """A unique value a concurrent request took first (two requests with one idempotency
+        key for different people, say) is a 409; a write that waited too long for a lock, a
+        deadlock or a serialization failure is a 503 with ``Retry-After``: nothing of this
+        request was written (its unit of work rolled back), and it may simply be sent again."""
+        kind = failure_kind(exc)
+        if kind == "unique":
+            log.warning("unique violation on %s %s: %s", request.method, request.path, exc)
+            message = "a concurrent request wrote the same unique value first; nothing was written"
+            if _is_api():
+                return problem(409, "conflict", message)
+            return error_page(409, message)
+        if kind == "busy":
+            log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+            if _is_api():
+                return problem(
+                    503,
+                    "database_busy",
+                    "the database is busy; nothing was written, retry shortly",
+                    headers={"Retry-After": "1"},
+                )
+            return error_page(503, "服务繁忙，请稍后再试。 / The service is busy; please try again shortly.")
+        return unexpected(exc)
 
-    @app.errorhandler(OperationalError)
-    def database_busy(exc: OperationalError):
-        """A write waited too long for a lock (SQLite under heavy write load, a PostgreSQL lock
-        timeout or deadlock): nothing was written, and the same request may simply be retried."""
-        if not _is_busy(exc):
-            return unexpected(exc)
-        log.warning("database busy on %s %s: %s", request.method, request.path, exc.orig)
-        if _is_api():
-            return problem(
-                503,
-                "database_busy",
-                "the database is busy; nothing was written, retry shortly",
-                headers={"Retry-After": "1"},
-            )
-        return error_page(503, "服务繁忙，请稍后再试。 / The service is busy; please try again shortly.")
+    # SQLAlchemy's wrapped errors, and the drivers' own (statements run on the driver's cursor).
+    for database_error in (DBAPIError, psycopg.Error, sqlite3.Error):
+        app.register_error_handler(database_error, database_failure)
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 import requests
-from flask import Flask, current_app
+from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
@@ -174,7 +174,10 @@ class Dispatcher:
             thread.join(timeout)
 
     def after_commit(self, session: Session) -> None:
-        """Session listener: wake up when the commit queued deliveries."""
+        """Session listener: wake up when a commit of this application queued deliveries (the
+        listener hears every session in the process, and several applications may share one)."""
+        if not has_app_context() or current_app._get_current_object() is not self.app:  # type: ignore[attr-defined]
+            return
         if session.info.pop(PENDING_FLAG, False):
             self.wake()
 

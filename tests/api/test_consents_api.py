@@ -270,14 +270,14 @@ def test_idempotent_retry_returns_the_first_answer(client, api, person, db):
     ],
     ids=["other-action", "other-purpose", "other-subject"],
 )
-def test_idempotency_key_for_another_act_is_409(client, api, person, db, other):
+def test_idempotency_key_for_another_act_is_422(client, api, person, db, other):
     assert post_act(client, api, person, GRANT, **{"Idempotency-Key": "k-1"}).status_code == 201
     if other == "another subject":
         assert put_subject(client, api, "u2").status_code == 201
         response = post_act(client, api, "u2", GRANT, **{"Idempotency-Key": "k-1"})
     else:
         response = post_act(client, api, person, other, **{"Idempotency-Key": "k-1"})
-    assert_problem(response, 409, "idempotency_key_reused")
+    assert_problem(response, 422, "idempotency_key_reused")
     assert count(db, ConsentEvent, api.org) == 1
 
 

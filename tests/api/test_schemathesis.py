@@ -39,7 +39,8 @@ from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.api.live import bearer_headers, dispose, make_live_app, make_tenant
 from tests.conftest import IS_POSTGRES
 
-MAX_EXAMPLES = 25
+#: Examples per operation: a few in CI; ``scripts/fuzz_api.sh`` asks for many more.
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
 SEED = 20261102
 
 #: Ids the seeded webhooks and deliveries are given, so that the dictionaries can name them.
