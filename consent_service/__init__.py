@@ -12,7 +12,7 @@ from typing import Any
 from flask import Flask
 
 from consent_service import config as config_layers
-from consent_service import demo, i18n, models, scheduling
+from consent_service import demo, holidays, i18n, models, scheduling
 from consent_service.api import openapi
 from consent_service.api import registry as api_registry
 from consent_service.audit import cli as audit_cli
@@ -26,6 +26,7 @@ from consent_service.dashboard import api as dashboard_api
 from consent_service.dashboard import views as dashboard_views
 from consent_service.database import configure_engine
 from consent_service.extensions import babel, csrf, db, limiter, migrate, scheduler
+from consent_service.holidays import HolidayCalendar
 from consent_service.main import views as main_views
 from consent_service.oauth import cli as oauth_cli
 from consent_service.oauth import server as oauth_server
@@ -68,6 +69,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # What lower layers ask for and higher ones (or the configuration) provide.
     provide(app, ReconsentCounter, consents_needing_reconsent)
+    provide(app, HolidayCalendar, holidays.from_config(app))
 
     api = api_registry.blueprint(consent_api, policies_api, webhooks_api, dashboard_api)
     openapi.add_routes(api)
