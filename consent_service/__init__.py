@@ -13,7 +13,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from consent_service import config as config_layers
-from consent_service import demo, i18n, models, scheduling
+from consent_service import demo, holidays, i18n, models, pdf, scheduling
 from consent_service.api import openapi
 from consent_service.api import registry as api_registry
 from consent_service.audit import cli as audit_cli
@@ -27,11 +27,13 @@ from consent_service.dashboard import api as dashboard_api
 from consent_service.dashboard import views as dashboard_views
 from consent_service.database import configure_engine
 from consent_service.extensions import babel, csrf, db, limiter, migrate, scheduler
+from consent_service.holidays import HolidayCalendar
 from consent_service.main import views as main_views
 from consent_service.oauth import cli as oauth_cli
 from consent_service.oauth import server as oauth_server
 from consent_service.oauth import views as oauth_views
 from consent_service.organizations import cli as organizations_cli
+from consent_service.pdf import PdfRenderer
 from consent_service.policies import api as policies_api
 from consent_service.policies import views as policies_views
 from consent_service.policies.service import ReconsentCounter
@@ -72,6 +74,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # What lower layers ask for and higher ones (or the configuration) provide.
     provide(app, ReconsentCounter, consents_needing_reconsent)
+    provide(app, HolidayCalendar, holidays.from_config(app))
+    provide(app, PdfRenderer, pdf.from_config(app))
 
     api = api_registry.blueprint(consent_api, policies_api, webhooks_api, dashboard_api)
     openapi.add_routes(api)

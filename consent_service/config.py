@@ -68,6 +68,11 @@ class Defaults:
     WEBHOOK_ALLOW_PRIVATE_HOSTS = True
     #: "thread": deliver from a background thread right after commit; "off": scheduler only.
     WEBHOOK_DISPATCH = "thread"
+    #: Working days for deadlines: "chinese" (State Council notices, with 调休) or "weekends"
+    #: (Monday to Friday: tests, deployments outside China).
+    HOLIDAY_CALENDAR = "chinese"
+    #: PDF records: "weasyprint", or "fake" (stand-in bytes, for tests and demos).
+    PDF_RENDERER = "weasyprint"
 
 
 #: Settings taken from the environment as given, never coerced to int or bool.
