@@ -40,7 +40,7 @@ from consent_service.policies.service import ReconsentCounter
 from consent_service.receipts import cli as receipts_cli
 from consent_service.receipts import views as receipts_views
 from consent_service.services import provide
-from consent_service.web import errors
+from consent_service.web import errors, redaction, security
 from consent_service.webhooks import api as webhooks_api
 from consent_service.webhooks import delivery
 from consent_service.webhooks import jobs as webhooks_jobs
@@ -92,6 +92,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     for blueprint in (api, oauth_views.bp):
         csrf.exempt(blueprint)
     errors.register(app)
+    security.init_app(app)
+    redaction.init_app(app)
 
     # Run once each in this order: expiry first, so that the checkpoint covers it.
     scheduler.init_app(app, [*consent_jobs.JOBS, *audit_jobs.JOBS, *webhooks_jobs.JOBS])

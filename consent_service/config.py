@@ -6,19 +6,28 @@
 4. the mapping given to :func:`create_app` (tests).
 
 ``CONSENT_ENV`` is ``production`` unless set otherwise: a production start without a
-configured ``SECRET_KEY`` refuses to start.
+configured ``SECRET_KEY`` refuses to start. Settings left ``None`` below are decided from
+``ENV`` once the layers are read (:func:`_resolve`): the session cookie is ``Secure`` unless
+``ENV`` is development or testing, and the landing page lists the demo organization in
+development only.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 DEV_SECRET_FILE = "dev_secret_key"  # noqa: S105  (a file name, not a secret)
+#: Environments served over plain HTTP on this machine: the session cookie cannot be Secure.
+LOCAL_ENVS = frozenset({"development", "testing"})
+#: The demo organization's slug (``consent_service.demo.SLUG``), listed on the landing page in
+#: development.
+DEMO_SLUG = "demo"
 
 
 class Defaults:
@@ -27,7 +36,9 @@ class Defaults:
     ENV = "production"
     SECRET_KEY = None
     SQLALCHEMY_DATABASE_URI = None  # filled in: SQLite in the instance folder
-    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {}
+    #: Statement parameters (people's fields among them) are left out of database errors and of
+    #: SQLAlchemy's own log lines.
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"hide_parameters": True}
     JSON_SORT_KEYS = False
     #: Public base URL used in receipts (policyUrl) and links.
     BASE_URL = "http://127.0.0.1:5000"
@@ -59,6 +70,18 @@ class Defaults:
     PROXY_COUNT = 0
     #: Dashboard hand-off links (single use).
     DASHBOARD_LINK_MINUTES = 10
+    #: A dashboard session without a visit for longer than this is signed out.
+    DASHBOARD_IDLE_MINUTES = 30
+    #: The signed session cookie (the dashboard's). Secure: None means "unless ENV is
+    #: development or testing"; its lifetime: None means DASHBOARD_IDLE_MINUTES.
+    SESSION_COOKIE_SECURE: bool | None = None
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    PERMANENT_SESSION_LIFETIME: timedelta | int | None = None
+    #: Slugs of the organizations the landing page links to; None means the demo organization
+    #: in development and none elsewhere (a hosted service would name its customers). From the
+    #: environment: CONSENT_PUBLIC_ORGANIZATIONS=demo,acme.
+    PUBLIC_ORGANIZATIONS: list[str] | None = None
     #: Webhooks: how long failed deliveries are retried, and the first retry delay.
     WEBHOOK_RETRY_HOURS = 24
     WEBHOOK_FIRST_RETRY_SECONDS = 10
@@ -112,7 +135,24 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
         Path(app.instance_path).mkdir(parents=True, exist_ok=True)
         uri = "sqlite:///" + str(Path(app.instance_path) / "consent_service.sqlite3")
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(uri)
+    _resolve(app)
     _check_secret_key(app)
+
+
+def _resolve(app: Flask) -> None:
+    """Decide the settings left ``None`` from ``ENV``, and read lists given as text."""
+    config = app.config
+    is_local = config["ENV"] in LOCAL_ENVS
+    if config["SESSION_COOKIE_SECURE"] is None:
+        config["SESSION_COOKIE_SECURE"] = not is_local
+    if config["PERMANENT_SESSION_LIFETIME"] is None:
+        config["PERMANENT_SESSION_LIFETIME"] = timedelta(minutes=config["DASHBOARD_IDLE_MINUTES"])
+    public = config["PUBLIC_ORGANIZATIONS"]
+    if public is None:
+        public = [DEMO_SLUG] if config["ENV"] == "development" else []
+    elif isinstance(public, str):
+        public = [slug.strip() for slug in public.split(",") if slug.strip()]
+    config["PUBLIC_ORGANIZATIONS"] = list(public)
 
 
 def normalize_database_url(uri: str) -> str:

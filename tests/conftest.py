@@ -19,6 +19,7 @@ from sqlalchemy.orm import scoped_session, sessionmaker
 from consent_service import create_app
 from consent_service.clock import FixedClock
 from consent_service.extensions import db as _db
+from consent_service.extensions import limiter
 from consent_service.organizations import service as organizations
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Monday
@@ -118,3 +119,26 @@ def client(app, db):
 @pytest.fixture
 def cli(app, db):
     return app.test_cli_runner()
+
+
+@pytest.fixture
+def production_app(app, db, database_url):
+    """A second application configured as in production (``ENV`` production, a secret given,
+    ``TESTING`` off) on the same database, seeing the test's transaction and fixed clock."""
+    production = create_app(
+        {
+            "ENV": "production",
+            "SECRET_KEY": "a-production-like-secret-key",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "CLOCK": app.extensions["clock"],
+            "BASE_URL": "https://consent.test",
+            "WEBHOOK_DISPATCH": "off",
+            "READ_AUTOCOMMIT": False,
+        }
+    )
+    try:
+        yield production
+    finally:
+        limiter.init_app(app)  # the session's application back on its own limiter storage
+        with production.app_context():
+            _db.engine.dispose()

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import os
 import stat
+from datetime import timedelta
 
 import pytest
 from flask import Flask
 
-from consent_service import config, create_app
+from consent_service import config, create_app, demo
 from consent_service.config import ConfigurationError
 
 
@@ -100,6 +101,62 @@ def test_configured_secret_is_kept(tmp_path):
     )
     assert app.config["SECRET_KEY"] == "given"
     assert not (tmp_path / config.DEV_SECRET_FILE).exists()
+
+
+# --- the session cookie and the landing page ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "is_secure"),
+    [("production", True), ("staging", True), ("development", False), ("testing", False)],
+)
+def test_the_session_cookie_is_secure_outside_development_and_testing(tmp_path, env, is_secure):
+    app = load(tmp_path, {"ENV": env, "SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is is_secure
+    assert app.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_a_configured_cookie_setting_is_kept(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSENT_SESSION_COOKIE_SECURE", "false")  # TLS ends elsewhere, say
+    app = load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SESSION_COOKIE_SECURE"] is False
+    app = load(tmp_path, {"ENV": "development", "SESSION_COOKIE_SECURE": True})
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_the_session_lasts_as_long_as_the_idle_time(tmp_path, monkeypatch):
+    app = load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["DASHBOARD_IDLE_MINUTES"] == 30
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=30)
+    monkeypatch.setenv("CONSENT_DASHBOARD_IDLE_MINUTES", "10")
+    app = load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["PERMANENT_SESSION_LIFETIME"] == timedelta(minutes=10)
+    monkeypatch.setenv("CONSENT_PERMANENT_SESSION_LIFETIME", "900")
+    app = load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.permanent_session_lifetime == timedelta(seconds=900)
+
+
+@pytest.mark.parametrize(
+    ("env", "listed"), [("development", [demo.SLUG]), ("production", []), ("testing", [])]
+)
+def test_the_landing_page_lists_the_demo_only_in_development(tmp_path, env, listed):
+    app = load(tmp_path, {"ENV": env, "SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["PUBLIC_ORGANIZATIONS"] == listed
+    assert config.DEMO_SLUG == demo.SLUG
+
+
+def test_public_organizations_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSENT_PUBLIC_ORGANIZATIONS", "demo, acme,")
+    app = load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["PUBLIC_ORGANIZATIONS"] == ["demo", "acme"]
+    app = load(tmp_path, {"ENV": "development", "PUBLIC_ORGANIZATIONS": []})
+    assert app.config["PUBLIC_ORGANIZATIONS"] == []
+
+
+def test_statement_parameters_stay_out_of_errors(tmp_path):
+    app = load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"]["hide_parameters"] is True
 
 
 # --- the database URL --------------------------------------------------------------------------

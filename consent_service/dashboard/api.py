@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from consent_service.api.registry import operation
+from consent_service.api.registry import Reply, operation
 from consent_service.clock import utcnow
 from consent_service.consent import subjects
 from consent_service.dashboard.schemas import DashboardLinkOut
@@ -21,7 +21,9 @@ from consent_service.organizations.models import Organization
     summary="Sign the person into the dashboard",
 )
 def dashboard_link(org: Organization, external_id: str):
-    """A single-use link, valid 10 minutes, that signs the person into their privacy dashboard."""
+    """A single-use link, valid 10 minutes, that signs the person into their privacy dashboard.
+
+    The answer is a credential: no cache may keep it (``Cache-Control: no-store``)."""
     subject = subjects.get_subject(org, external_id)
     url, expires_at = create_link(org, subject, utcnow())
-    return {"url": url, "expires_at": expires_at}
+    return Reply({"url": url, "expires_at": expires_at}, headers={"Cache-Control": "no-store"})

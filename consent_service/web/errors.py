@@ -1,17 +1,23 @@
 """Errors in one place: problem+json for the API, a page with a message for people.
 
-Never a stack trace, never a 500 for bad input: domain errors carry their own status.
+Never a stack trace, never a 500 for bad input: domain errors carry their own status. Log
+lines name a request by its route's pattern, not its path (paths carry external ids), and a
+database error by its SQLSTATE, constraint and table, never by the driver's message (which
+carries the values: ``Key (org_id, external_id)=(1, alice@example.com) already exists``).
 """
 
 from __future__ import annotations
 
 import logging
 import math
+import re
 import sqlite3
 import time
+import traceback
 
 import psycopg
 from flask import Flask, render_template, request
+from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
@@ -24,17 +30,64 @@ from consent_service.problems import problem
 log = logging.getLogger(__name__)
 
 MESSAGES = {
+    401: (
+        "你尚未登录：请从应用中重新打开隐私面板（长时间未操作会自动退出）。",
+        "You are not signed in: open your privacy dashboard again from the app "
+        "(you are signed out after a while without activity).",
+    ),
     404: ("找不到这个页面。", "This page does not exist."),
     405: ("不支持此操作。", "This action is not allowed here."),
     500: ("服务出错了，我们已记录此问题。", "Something went wrong on our side; it has been logged."),
 }
 
 
+#: A form whose CSRF token is missing, wrong or expired (or, over HTTPS, without a same-origin
+#: ``Referer``): nothing was done.
+CSRF_MESSAGES = (
+    "此表单已失效或无法确认来自本站，操作未执行。请返回页面，刷新后再试。",
+    "This form has expired or could not be confirmed as coming from this site, so nothing was "
+    "done. Go back, reload the page and try again.",
+)
+
+
 def _is_api() -> bool:
+    """Whether the request is answered with problem documents rather than pages."""
     return request.path.startswith(("/api/", "/oauth/"))
 
 
+def _where() -> str:
+    """The request for a log line: its method and route pattern
+    (``PUT /api/v1/subjects/<external_id>``), the path only when no route matched."""
+    rule = request.url_rule
+    return f"{request.method} {rule.rule if rule is not None else request.path}"
+
+
+#: What may be kept of an SQLite message: the kind of failure and the columns it names
+#: (SQLite never puts values in them; anything else is dropped all the same).
+_SQLITE_MESSAGE = re.compile(
+    r"(?:UNIQUE|NOT NULL|CHECK|FOREIGN KEY|PRIMARY KEY) constraint failed(?:: [\w.]+(?:, [\w.]+)*)?"
+    r"|database (?:table )?is locked"
+)
+
+
+def describe_database_error(orig: BaseException | None) -> str:
+    """A driver's error as a log line may say it: PostgreSQL's SQLSTATE, constraint, table and
+    column (psycopg's ``diag``), or SQLite's error name and message cut to what it names."""
+    diag = getattr(orig, "diag", None)
+    if diag is not None:
+        parts = [f"sqlstate={getattr(orig, 'sqlstate', None) or diag.sqlstate}"]
+        for field in ("constraint", "table", "column"):
+            value = getattr(diag, f"{field}_name", None)
+            if value:
+                parts.append(f"{field}={value}")
+        return " ".join(parts)
+    name = getattr(orig, "sqlite_errorname", None) or type(orig).__name__
+    kept = _SQLITE_MESSAGE.match(str(orig))
+    return f"{name}: {kept.group(0)}" if kept else name
+
+
 def error_page(status: int, message: str | None = None):
+    """An HTML page with ``status`` and a message in the page's language."""
     lang = page_language()
     zh, en = MESSAGES.get(status, ("请求无法处理。", "The request could not be handled."))
     text = message or (zh if lang == "zh" else en)
@@ -42,6 +95,7 @@ def error_page(status: int, message: str | None = None):
 
 
 def _domain_problem(exc: DomainError):
+    """A domain error as a problem document, with its own members and headers."""
     return problem(exc.status, exc.code, exc.message, headers=exc.problem_headers(), **exc.problem_members())
 
 
@@ -59,12 +113,14 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError):
+        """A domain error: its own status, as a problem or a page."""
         if _is_api():
             return _domain_problem(exc)
         return error_page(exc.status, exc.message)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        """An HTTP error (404, 405, 429, ...): a problem with its headers, or a page."""
         status = exc.code or 500
         if _is_api():
             headers = {}
@@ -83,6 +139,14 @@ def register(app: Flask) -> None:
             return problem(status, code, exc.description or exc.name, headers=headers)
         return error_page(status)
 
+    @app.errorhandler(CSRFError)
+    def csrf_failed(exc: CSRFError):
+        """A form post that Flask-WTF refused: a clear 400 page, nothing done."""
+        if _is_api():
+            return problem(400, "csrf_failed", exc.description)
+        zh, en = CSRF_MESSAGES
+        return error_page(400, zh if page_language() == "zh" else en)
+
     def database_failure(exc: Exception):
         """A unique value a concurrent request took first (two requests with one idempotency
         key for different people, say) is a 409; a write that waited too long for a lock, a
@@ -90,13 +154,13 @@ def register(app: Flask) -> None:
         request was written (its unit of work rolled back), and it may simply be sent again."""
         kind = failure_kind(exc)
         if kind == "unique":
-            log.warning("unique violation on %s %s: %s", request.method, request.path, exc)
+            log.warning("unique violation on %s: %s", _where(), describe_database_error(getattr(exc, "orig", None) or exc))
             message = "a concurrent request wrote the same unique value first; nothing was written"
             if _is_api():
                 return problem(409, "conflict", message)
             return error_page(409, message)
         if kind == "busy":
-            log.warning("database busy on %s %s: %s", request.method, request.path, exc)
+            log.warning("database busy on %s: %s", _where(), describe_database_error(getattr(exc, "orig", None) or exc))
             if _is_api():
                 return problem(
                     503,
@@ -113,7 +177,19 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(Exception)
     def unexpected(exc: Exception):
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        """Anything else: logged, and a 500 without details."""
+        if isinstance(exc, DBAPIError | psycopg.Error | sqlite3.Error):
+            # The exception's text holds the statement's parameters and the driver's DETAIL:
+            # log what failed and where, from the frames alone.
+            log.error(
+                "unhandled database error on %s: %s (%s)\nTraceback (most recent call last):\n%s",
+                _where(),
+                type(exc).__name__,
+                describe_database_error(getattr(exc, "orig", None) or exc),
+                "".join(traceback.format_tb(exc.__traceback__)).rstrip(),
+            )
+        else:
+            log.exception("unhandled error on %s", _where())
         if _is_api():
             return problem(500, "internal_error", "an unexpected error occurred; it has been logged")
         return error_page(InternalServerError.code)

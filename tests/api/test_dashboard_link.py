@@ -97,3 +97,12 @@ def test_another_organizations_subject_is_404(client, api, make_caller, person, 
     assert response.mimetype == "application/problem+json"
     assert response.json["code"] == "not_found"
     assert db.session.scalars(select(DashboardLink)).all() == []
+
+
+def test_the_link_answer_is_not_stored(client, api, person):
+    response = make_link(client, api, person)
+    assert response.status_code == 201
+    assert response.headers["Cache-Control"] == "no-store"
+    redirect = client.get(path_of(response.json["url"]))
+    assert redirect.status_code == 302
+    assert redirect.headers["Cache-Control"] == "no-store"

@@ -1,12 +1,15 @@
 """Public HTML pages: the landing page, the health check and published privacy policies.
 
-Policies are public in every published version (PIPL 17); drafts are not. Errors are pages
-for people, never tracebacks, and policy text is Markdown whose raw HTML is escaped.
+The landing page links only to the organizations ``PUBLIC_ORGANIZATIONS`` lists (the demo
+organization in development, none in production) and never shows counts. Policies are public
+in every published version (PIPL 17); drafts are not. Errors are pages for people, never
+tracebacks, and policy text is Markdown whose raw HTML is escaped.
 """
 
 from __future__ import annotations
 
 import html
+import re
 
 import pytest
 
@@ -29,17 +32,23 @@ def seeded(db, clock):
     return organizations.get_organization(demo.SLUG)
 
 
+@pytest.fixture
+def listed_demo(app, monkeypatch):
+    """The landing page lists the demo organization, as it does in development."""
+    monkeypatch.setitem(app.config, "PUBLIC_ORGANIZATIONS", [demo.SLUG])
+
+
 # --- landing page and health check --------------------------------------------------------------
 
 
-def test_index_without_organizations(client):
+def test_index_without_organizations(client, listed_demo):
     response = client.get("/?lang=en")
     assert response.status_code == 200
     assert "No organization yet" in page(response)
     assert "Hanshan Select Mall" not in page(response)
 
 
-def test_index_lists_demo_org_in_english(client, seeded):
+def test_index_lists_demo_org_in_english(client, seeded, listed_demo):
     response = client.get("/?lang=en")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
@@ -55,7 +64,7 @@ def test_index_lists_demo_org_in_english(client, seeded):
     assert "No organization yet" not in text
 
 
-def test_index_in_chinese(client, seeded):
+def test_index_in_chinese(client, seeded, listed_demo):
     response = client.get("/?lang=zh")
     assert response.status_code == 200
     text = page(response)
@@ -66,11 +75,66 @@ def test_index_in_chinese(client, seeded):
     assert 'href="/o/demo/policy?lang=zh"' in text
 
 
-def test_index_follows_accept_language_without_lang(client, seeded):
+def test_index_follows_accept_language_without_lang(client, seeded, listed_demo):
     english = page(client.get("/", headers={"Accept-Language": "en-GB,en;q=0.9"}))
     chinese = page(client.get("/", headers={"Accept-Language": "zh-CN,zh;q=0.9"}))
     assert "Hanshan Select Mall" in english
     assert "寒山优选商城" in chinese
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_index_in_production_names_no_organization(production_app, seeded, clock, lang):
+    org = make_org(clock.now(), "acme", name_en="Acme Trading", name_zh="阿克米贸易")
+    make_purpose(org, clock.now())
+    publish_policy(org, clock.now())
+    assert production_app.config["PUBLIC_ORGANIZATIONS"] == []
+
+    response = production_app.test_client().get(f"/?lang={lang}")
+    assert response.status_code == 200
+    text = page(response)
+    names = ("Hanshan Select Mall", "寒山优选商城", "Acme Trading", "阿克米贸易", "acme")
+    for name in (*names, "<code>demo</code>"):
+        assert name not in text
+    assert "/o/" not in text
+    assert "Organizations" not in text and "组织" not in text
+    assert "No organization yet" not in text and "还没有组织" not in text
+    assert "sqlite" not in text and "postgresql" not in text  # nor what it runs on
+    assert 'href="/api/v1/docs"' in text  # the rest of the page is there
+
+
+def test_index_lists_only_the_configured_organizations(app, client, seeded, clock, monkeypatch):
+    org = make_org(clock.now(), "acme", name_en="Acme Trading")
+    make_purpose(org, clock.now())
+    publish_policy(org, clock.now())
+    make_org(clock.now(), "zeta", name_en="Zeta Unpublished")
+    monkeypatch.setitem(app.config, "PUBLIC_ORGANIZATIONS", ["zeta", "acme", "not-an-org"])
+
+    text = page(client.get("/?lang=en"))
+    assert "Acme Trading" in text and "<code>acme</code>" in text
+    assert 'href="/o/acme/policy?lang=en"' in text
+    assert 'href="/o/acme/policies?lang=en"' in text
+    assert "Zeta Unpublished" in text and "none published yet" in text
+    assert text.index("Zeta Unpublished") < text.index("Acme Trading")  # in the setting's order
+    assert "Hanshan Select Mall" not in text
+    assert "/o/demo/" not in text
+    assert "not-an-org" not in text
+
+
+def test_index_shows_no_counts(client, seeded, listed_demo):
+    raw = client.get("/?lang=en").get_data(as_text=True)
+    for heading in ("Purposes", "Subjects", "Consent events"):
+        assert f"<th>{heading}</th>" not in raw
+    assert not re.search(r"<td>\s*\d+\s*</td>", raw)
+    assert "All versions (" not in raw
+    chinese = client.get("/?lang=zh").get_data(as_text=True)
+    for heading in ("处理目的", "个人", "同意事件"):
+        assert f"<th>{heading}</th>" not in chinese
+
+
+def test_index_names_the_database_only_in_development(app, client, db, monkeypatch):
+    assert "Database" not in page(client.get("/?lang=en"))
+    monkeypatch.setitem(app.config, "ENV", "development")
+    assert f"Database: <code>{db.engine.dialect.name}</code>" in page(client.get("/?lang=en"))
 
 
 def test_healthz(client):
