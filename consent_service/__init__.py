@@ -28,6 +28,9 @@ from consent_service.dashboard import views as dashboard_views
 from consent_service.database import configure_engine
 from consent_service.extensions import babel, csrf, db, limiter, migrate, scheduler
 from consent_service.holidays import HolidayCalendar
+from consent_service.mail import jobs as mail_jobs
+from consent_service.mail.transports import MailTransport
+from consent_service.mail.transports import from_config as mail_transport
 from consent_service.main import views as main_views
 from consent_service.oauth import cli as oauth_cli
 from consent_service.oauth import server as oauth_server
@@ -76,6 +79,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     provide(app, ReconsentCounter, consents_needing_reconsent)
     provide(app, HolidayCalendar, holidays.from_config(app))
     provide(app, PdfRenderer, pdf.from_config(app))
+    provide(app, MailTransport, mail_transport(app))
 
     api = api_registry.blueprint(consent_api, policies_api, webhooks_api, dashboard_api)
     openapi.add_routes(api)
@@ -96,7 +100,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     redaction.init_app(app)
 
     # Run once each in this order: expiry first, so that the checkpoint covers it.
-    scheduler.init_app(app, [*consent_jobs.JOBS, *audit_jobs.JOBS, *webhooks_jobs.JOBS])
+    scheduler.init_app(app, [*consent_jobs.JOBS, *audit_jobs.JOBS, *webhooks_jobs.JOBS, *mail_jobs.JOBS])
     for group in (
         organizations_cli.orgs,
         oauth_cli.clients,

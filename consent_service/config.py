@@ -96,10 +96,32 @@ class Defaults:
     HOLIDAY_CALENDAR = "chinese"
     #: PDF records: "weasyprint", or "fake" (stand-in bytes, for tests and demos).
     PDF_RENDERER = "weasyprint"
+    #: Mail: "file" (.eml files in MAIL_OUTBOX_DIR, nothing sent), "smtp", or "memory" (tests).
+    MAIL_TRANSPORT = "file"
+    #: The From of every mail: an address, optionally with a name ("隐私服务 <privacy@example.cn>").
+    MAIL_FROM = "consent_service <no-reply@consent.localhost>"
+    #: The SMTP relay's host name.
+    MAIL_SMTP_HOST = ""
+    #: The relay's port; unset: 587 for starttls, 465 for ssl, 25 for none.
+    MAIL_SMTP_PORT = None
+    #: The SMTP login's user name; unset: no login.
+    MAIL_SMTP_USERNAME = ""
+    #: The SMTP login's password (taken as text, never logged).
+    MAIL_SMTP_PASSWORD = ""
+    #: "starttls" (refuses to go on in clear), "ssl" (TLS from the start) or "none" (a local relay).
+    MAIL_SMTP_SECURITY = "starttls"
+    #: Seconds an SMTP connection may wait for the relay at each step.
+    MAIL_SMTP_TIMEOUT_SECONDS = 10
+    #: Where the file transport writes; unset: the instance folder's outbox/.
+    MAIL_OUTBOX_DIR = None
+    #: Hours a mail that could not be sent is retried (backoff from 1 minute to 1 hour), then failed.
+    MAIL_RETRY_HOURS = 24
+    #: Seconds between runs of the mail delivery job.
+    MAIL_POLL_SECONDS = 10
 
 
 #: Settings taken from the environment as given, never coerced to int or bool.
-TEXT_SETTINGS = frozenset({"SECRET_KEY"})
+TEXT_SETTINGS = frozenset({"SECRET_KEY", "MAIL_SMTP_USERNAME", "MAIL_SMTP_PASSWORD"})
 
 
 class ConfigurationError(RuntimeError):

@@ -3,6 +3,7 @@
 from consent_service.audit.models import LedgerCheckpoint
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.dashboard.models import DashboardLink
+from consent_service.mail.models import MailMessage
 from consent_service.oauth.models import OAuthClient, OAuthToken
 from consent_service.organizations.models import Organization, PICategory
 from consent_service.policies.models import PolicyVersion, Purpose, PurposeVersion
@@ -14,6 +15,7 @@ __all__ = [
     "ConsentReceipt",
     "ConsentState",
     "DashboardLink",
+    "MailMessage",
     "OAuthClient",
     "OAuthToken",
     "WebhookDelivery",

@@ -61,6 +61,7 @@ def app(database_url, tmp_path_factory):
             "CLOCK": FixedClock(T0),
             "BASE_URL": "https://consent.test",
             "WEBHOOK_DISPATCH": "off",
+            "MAIL_TRANSPORT": "memory",
             # The decision hot path reads in the test's transaction, which is rolled back.
             "READ_AUTOCOMMIT": False,
         }

@@ -153,14 +153,15 @@ def register(app: Flask) -> None:
         deadlock or a serialization failure is a 503 with ``Retry-After``: nothing of this
         request was written (its unit of work rolled back), and it may simply be sent again."""
         kind = failure_kind(exc)
+        cause = describe_database_error(getattr(exc, "orig", None) or exc)
         if kind == "unique":
-            log.warning("unique violation on %s: %s", _where(), describe_database_error(getattr(exc, "orig", None) or exc))
+            log.warning("unique violation on %s: %s", _where(), cause)
             message = "a concurrent request wrote the same unique value first; nothing was written"
             if _is_api():
                 return problem(409, "conflict", message)
             return error_page(409, message)
         if kind == "busy":
-            log.warning("database busy on %s: %s", _where(), describe_database_error(getattr(exc, "orig", None) or exc))
+            log.warning("database busy on %s: %s", _where(), cause)
             if _is_api():
                 return problem(
                     503,

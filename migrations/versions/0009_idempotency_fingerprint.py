@@ -5,7 +5,7 @@ asked is kept on the act's first event so that a different request with the key 
 Events recorded before have none, and are compared by person, action and purposes.
 
 Revision ID: 0009
-Revises: 0006
+Revises: 0007
 """
 
 import sqlalchemy as sa
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0009'
-down_revision = '0006'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
