@@ -191,7 +191,14 @@ def test_redact_leaves_other_values(text):
 
 
 #: Text columns a repr may show: an organization's slug and a purpose's code name no person.
-SHOWN_IN_REPR = {("Organization", "slug"), ("Purpose", "code")}
+#: Columns a repr shows on purpose: identifiers and codes, never personal data.
+SHOWN_IN_REPR = {
+    ("Organization", "slug"),
+    ("Purpose", "code"),
+    ("MailMessage", "public_id"),
+    ("MailMessage", "kind"),
+    ("MailMessage", "status"),
+}
 
 
 def test_no_model_repr_shows_its_text_columns():
