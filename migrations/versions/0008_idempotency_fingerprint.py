@@ -4,7 +4,7 @@ A retry under an idempotency key must ask for the same act; the SHA-256 of the a
 asked is kept on the act's first event so that a different request with the key is refused.
 Events recorded before have none, and are compared by person, action and purposes.
 
-Revision ID: 0009
+Revision ID: 0008
 Revises: 0007
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = '0009'
+revision = '0008'
 down_revision = '0007'
 branch_labels = None
 depends_on = None
