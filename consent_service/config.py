@@ -10,12 +10,16 @@ configured ``SECRET_KEY`` refuses to start. Settings left ``None`` below are dec
 ``ENV`` once the layers are read (:func:`_resolve`): the session cookie is ``Secure`` unless
 ``ENV`` is development or testing, and the landing page lists the demo organization in
 development only.
+Webhooks may reach only public addresses unless ``WEBHOOK_ALLOW_PRIVATE_HOSTS`` or
+``WEBHOOK_ALLOWED_NETWORKS`` says otherwise.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
+from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -87,8 +91,18 @@ class Defaults:
     WEBHOOK_FIRST_RETRY_SECONDS = 10
     WEBHOOK_TIMEOUT_SECONDS = 5
     WEBHOOK_POLL_SECONDS = 10
-    #: Whether webhook URLs may point at loopback or private addresses (turn off when hosted).
-    WEBHOOK_ALLOW_PRIVATE_HOSTS = True
+    #: Whether webhooks may reach loopback, private and other non-public addresses. Unset: only
+    #: in development (``ENV = "development"``); production and tests reach public addresses only.
+    WEBHOOK_ALLOW_PRIVATE_HOSTS: bool | None = None
+    #: Non-public networks webhooks may reach all the same, as CIDRs separated by commas
+    #: (``"10.20.0.0/16,fd00::/8"``): for company systems on the deployment's private network.
+    WEBHOOK_ALLOWED_NETWORKS: str | tuple = ""
+    #: What turns a webhook's host name into addresses (None: the system resolver); tests give a
+    #: fake (``webhooks.addresses.StaticResolver``).
+    WEBHOOK_RESOLVER = None
+    #: CA certificates (a PEM file) that webhook endpoints' certificates are verified against;
+    #: empty: the certifi bundle, as requests uses.
+    WEBHOOK_CA_BUNDLE = ""
     #: "thread": deliver from a background thread right after commit; "off": scheduler only.
     WEBHOOK_DISPATCH = "thread"
     #: Working days for deadlines: "chinese" (State Council notices, with 调休) or "weekends"
@@ -159,6 +173,7 @@ def load(app: Flask, overrides: dict[str, Any] | None) -> None:
     app.config["SQLALCHEMY_DATABASE_URI"] = normalize_database_url(uri)
     _resolve(app)
     _check_secret_key(app)
+    _settle_webhook_addresses(app)
 
 
 def _resolve(app: Flask) -> None:
@@ -183,6 +198,57 @@ def normalize_database_url(uri: str) -> str:
         if uri.startswith(prefix):
             return "postgresql+psycopg://" + uri.removeprefix(prefix)
     return uri
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def parse_networks(value: str | Iterable[Any] | None) -> tuple[Network, ...]:
+    """The networks of ``WEBHOOK_ALLOWED_NETWORKS``: CIDRs separated by commas (or a list of
+    CIDRs or networks); :class:`ConfigurationError` names the first that is not one."""
+    if not value:
+        return ()
+    items = value.split(",") if isinstance(value, str) else list(value)
+    networks = []
+    for item in items:
+        if isinstance(item, Network):
+            networks.append(item)
+            continue
+        text = str(item).strip()
+        if not text:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(text))
+        except ValueError as exc:
+            raise ConfigurationError(
+                f"WEBHOOK_ALLOWED_NETWORKS: {text!r} is not a network in CIDR notation ({exc})"
+            ) from None
+    return tuple(networks)
+
+
+def _flag(name: str, value: Any) -> bool:
+    """A yes-or-no setting; anything but a plain yes or no refuses to start (a typo must not
+    open what the setting guards)."""
+    if isinstance(value, bool | int) and value in (0, 1):
+        return bool(value)
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"", "0", "false", "no", "off"}:
+        return False
+    raise ConfigurationError(
+        f"{name}: {value!r} is neither yes (1, true, yes, on) nor no (0, false, no, off)"
+    )
+
+
+def _settle_webhook_addresses(app: Flask) -> None:
+    """Private webhook targets only in development unless said otherwise; the allow-list parsed
+    (a wrong CIDR refuses to start)."""
+    allow = app.config.get("WEBHOOK_ALLOW_PRIVATE_HOSTS")
+    if allow is None:
+        allow = app.config["ENV"] == "development"
+    app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"] = _flag("WEBHOOK_ALLOW_PRIVATE_HOSTS", allow)
+    app.config["WEBHOOK_ALLOWED_NETWORKS"] = parse_networks(app.config.get("WEBHOOK_ALLOWED_NETWORKS"))
 
 
 def _check_secret_key(app: Flask) -> None:

@@ -1,11 +1,14 @@
 """Fixtures: one migrated database per run, each test inside a transaction rolled back.
 
 ``DATABASE_URL`` selects PostgreSQL; otherwise a SQLite file in a temporary folder. The
-clock is fixed; any attempt to reach a host other than this machine fails the test.
+clock is fixed; any attempt to reach a host other than this machine, or to ask the system's
+resolver about a name other than ``localhost``, fails the test: webhook host names are resolved
+by a fake (``PUBLIC_RESOLVER``) that tests replace in ``WEBHOOK_RESOLVER``.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 from datetime import UTC, datetime
@@ -21,9 +24,32 @@ from consent_service.clock import FixedClock
 from consent_service.extensions import db as _db
 from consent_service.extensions import limiter
 from consent_service.organizations import service as organizations
+from consent_service.webhooks.addresses import StaticResolver
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Monday
 IS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
+#: A public address (example.com's) that every webhook host name of the tests resolves to,
+#: unless a test says otherwise; nothing ever connects to it (see ``_no_outside_network``).
+PUBLIC_ADDRESS = "93.184.215.14"
+
+
+def public_resolver() -> StaticResolver:
+    """A fake resolver that answers ``PUBLIC_ADDRESS`` for every name."""
+    return StaticResolver(default=[PUBLIC_ADDRESS])
+
+
+def _is_local_name(host: object) -> bool:
+    """Whether asking the resolver about ``host`` stays on this machine."""
+    if host is None:
+        return True
+    name = host.decode() if isinstance(host, bytes) else str(host)
+    if name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
 
 
 @pytest.fixture(autouse=True)
@@ -40,6 +66,14 @@ def _no_outside_network(monkeypatch):
         return real_connect(sock, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded)
+    real_getaddrinfo = socket.getaddrinfo
+
+    def guarded_getaddrinfo(host, *args, **kwargs):
+        if not _is_local_name(host):
+            raise RuntimeError(f"test tried to resolve {host}")
+        return real_getaddrinfo(host, *args, **kwargs)
+
+    monkeypatch.setattr(socket, "getaddrinfo", guarded_getaddrinfo)
 
 
 @pytest.fixture(scope="session")
@@ -62,6 +96,7 @@ def app(database_url, tmp_path_factory):
             "BASE_URL": "https://consent.test",
             "WEBHOOK_DISPATCH": "off",
             "MAIL_TRANSPORT": "memory",
+            "WEBHOOK_RESOLVER": public_resolver(),
             # The decision hot path reads in the test's transaction, which is rolled back.
             "READ_AUTOCOMMIT": False,
         }

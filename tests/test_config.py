@@ -286,3 +286,54 @@ def test_sqlite_connections_are_set_up_for_a_service(tmp_path):
         "busy_timeout": 10000,
         "mmap_size": SQLITE_MMAP_BYTES,
     }
+
+
+# --- where webhooks may go ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("env", "allowed"), [(None, False), ("production", False), ("testing", False), ("development", True)]
+)
+def test_private_webhook_targets_only_in_development_by_default(tmp_path, monkeypatch, env, allowed):
+    if env:
+        monkeypatch.setenv("CONSENT_ENV", env)
+    app = load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"] is allowed
+    assert app.config["WEBHOOK_ALLOWED_NETWORKS"] == ()
+
+
+@pytest.mark.parametrize(
+    ("raw", "allowed"), [("1", True), ("true", True), ("yes", True), ("0", False), ("false", False)]
+)
+def test_production_opts_in_to_private_webhook_targets(tmp_path, monkeypatch, raw, allowed):
+    monkeypatch.setenv("CONSENT_WEBHOOK_ALLOW_PRIVATE_HOSTS", raw)
+    app = load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["ENV"] == "production"
+    assert app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"] is allowed
+
+
+def test_development_can_turn_private_webhook_targets_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSENT_ENV", "development")
+    monkeypatch.setenv("CONSENT_WEBHOOK_ALLOW_PRIVATE_HOSTS", "false")
+    app = load(tmp_path, {"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"] is False
+
+
+def test_an_unclear_private_webhook_setting_refuses_to_start(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSENT_WEBHOOK_ALLOW_PRIVATE_HOSTS", "sometimes")
+    with pytest.raises(ConfigurationError, match="WEBHOOK_ALLOW_PRIVATE_HOSTS"):
+        load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_allowed_webhook_networks_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("CONSENT_WEBHOOK_ALLOWED_NETWORKS", "10.20.0.0/16, fd00::/8")
+    app = load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})
+    assert [str(n) for n in app.config["WEBHOOK_ALLOWED_NETWORKS"]] == ["10.20.0.0/16", "fd00::/8"]
+    assert app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"] is False
+
+
+@pytest.mark.parametrize("raw", ["10.20.0.0/33", "10.20.0.1/16", "intranet", "10.20.0.0/16,,fd00::/129"])
+def test_a_wrong_allowed_webhook_network_refuses_to_start(tmp_path, monkeypatch, raw):
+    monkeypatch.setenv("CONSENT_WEBHOOK_ALLOWED_NETWORKS", raw)
+    with pytest.raises(ConfigurationError, match="WEBHOOK_ALLOWED_NETWORKS"):
+        load(tmp_path, {"SECRET_KEY": "s", "SQLALCHEMY_DATABASE_URI": "sqlite://"})

@@ -29,7 +29,8 @@ from consent_service.webhooks.schemas import (
 )
 def create_webhook(org: Organization, body: dict):
     """Subscribe a URL to event types (``*`` for all). The signing secret is in this answer only:
-    verify each delivery's ``X-Consent-Signature`` with it."""
+    verify each delivery's ``X-Consent-Signature`` with it. A URL whose host is, or resolves to,
+    an address this service does not reach (loopback, private...) is refused (422, ``url``)."""
     endpoint, secret = service.create_endpoint(org, body["url"], body["events"], utcnow())
     return {
         "public_id": endpoint.public_id,
@@ -71,7 +72,8 @@ def delete_webhook(org: Organization, webhook_id: str):
     summary="List deliveries",
 )
 def list_deliveries(org: Organization, webhook_id: str, query: dict):
-    """Deliveries to one webhook, newest first, with attempts and the last answer."""
+    """Deliveries to one webhook, newest first, with attempts and the last answer: its status
+    code and class, or why there was none, in fixed words (``last_reason``)."""
     limit = query["limit"]
     rows = service.list_deliveries(
         org,

@@ -1,10 +1,11 @@
 """Sending webhooks: signatures, retries, ordering, and the after-commit dispatcher.
 
 Signature: ``X-Consent-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>``.
-A failed delivery is retried with exponential backoff (10 s, 20 s, 40 s, ...) until 24 hours
-after it was written, then marked failed. Deliveries with the same ordering key (the person)
-reach an endpoint in the order they were written: a later one waits while an earlier one is
-pending.
+The POST goes to the addresses checked for it (``transport``, ``addresses``), and what became
+of it is recorded in fixed words (``outcomes``). A failed delivery is retried with exponential
+backoff (10 s, 20 s, 40 s, ...) until 24 hours after it was written, then marked failed.
+Deliveries with the same ordering key (the person) reach an endpoint in the order they were
+written: a later one waits while an earlier one is pending.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import threading
 from datetime import datetime, timedelta
 from typing import Protocol
 
-import requests
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
@@ -27,7 +27,9 @@ from consent_service.clock import utcnow
 from consent_service.extensions import db
 from consent_service.unit_of_work import unit_of_work
 from consent_service.webhooks.models import WebhookDelivery
+from consent_service.webhooks.outcomes import Outcome
 from consent_service.webhooks.service import PENDING_FLAG
+from consent_service.webhooks.transport import sender_from_config
 
 log = logging.getLogger(__name__)
 SIGNATURE_HEADER = "X-Consent-Signature"
@@ -53,32 +55,25 @@ def verify_signature(secret: str, header: str, body: bytes, now: int, tolerance:
 
 
 class Sender(Protocol):
-    """Sends one HTTP POST; answers ``(status code or None, error text or None)``."""
+    """Sends one HTTP POST and says what became of it (``outcomes.Outcome``, fixed words)."""
 
-    def __call__(
-        self, url: str, body: bytes, headers: dict[str, str], timeout: float
-    ) -> tuple[int | None, str | None]: ...
-
-
-def http_sender(
-    url: str, body: bytes, headers: dict[str, str], timeout: float
-) -> tuple[int | None, str | None]:
-    """The real sender (requests); no redirects are followed."""
-    try:
-        response = requests.post(url, data=body, headers=headers, timeout=timeout, allow_redirects=False)
-    except requests.RequestException as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:500]
-    error = None if 200 <= response.status_code < 300 else f"HTTP {response.status_code}"
-    return response.status_code, error
+    def __call__(self, url: str, body: bytes, headers: dict[str, str], timeout: float) -> Outcome: ...
 
 
 def _backoff(attempts: int) -> timedelta:
+    """The wait after the ``attempts``-th failure: doubling from the first delay, at most 6 h."""
     first = current_app.config["WEBHOOK_FIRST_RETRY_SECONDS"]
     return timedelta(seconds=min(first * 2 ** (attempts - 1), 6 * 3600))
 
 
-def deliver(delivery: WebhookDelivery, now: datetime, sender: Sender = http_sender) -> bool:
-    """Send one delivery and record the outcome; ``True`` when it was accepted (2xx)."""
+def deliver(delivery: WebhookDelivery, now: datetime, sender: Sender | None = None) -> bool:
+    """Send one delivery and record the outcome; ``True`` when it was accepted (2xx).
+
+    What is recorded is the status code, the reason in fixed words and its fixed description,
+    never the error's text (it would map the service's network for whoever reads deliveries):
+    that goes to the log, with the delivery's id and no personal data.
+    """
+    sender = sender or sender_from_config(current_app.config)
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode()
     secret = secrets_box.decrypt(delivery.endpoint.secret_encrypted)
     headers = {
@@ -88,17 +83,23 @@ def deliver(delivery: WebhookDelivery, now: datetime, sender: Sender = http_send
         "X-Consent-Event": delivery.event_type,
         "X-Consent-Delivery": delivery.public_id,
     }
-    status, error = sender(
-        delivery.endpoint.url, body, headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"]
-    )
+    outcome = sender(delivery.endpoint.url, body, headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
     delivery.attempts += 1
     delivery.last_attempt_at = now
-    delivery.last_status_code = status
-    delivery.last_error = error
-    if error is None:
+    delivery.last_status_code = outcome.status_code
+    delivery.last_reason = outcome.reason
+    delivery.last_error = outcome.description
+    if outcome.accepted:
         delivery.status = "delivered"
         delivery.delivered_at = now
         return True
+    log.warning(
+        "webhook delivery %s to endpoint %s failed: %s%s",
+        delivery.public_id,
+        delivery.endpoint.public_id,
+        outcome.description,
+        f" ({outcome.detail})" if outcome.detail else "",
+    )
     retry_until = delivery.created_at + timedelta(hours=current_app.config["WEBHOOK_RETRY_HOURS"])
     next_at = now + _backoff(delivery.attempts)
     if next_at > retry_until:
@@ -108,7 +109,7 @@ def deliver(delivery: WebhookDelivery, now: datetime, sender: Sender = http_send
     return False
 
 
-def deliver_due(now: datetime, sender: Sender = http_sender, limit: int = 200) -> dict[str, int]:
+def deliver_due(now: datetime, sender: Sender | None = None, limit: int = 200) -> dict[str, int]:
     """Send every due delivery, oldest first, keeping per-person order, and record each
     outcome (the caller's unit of work commits them).
 
@@ -116,6 +117,7 @@ def deliver_due(now: datetime, sender: Sender = http_sender, limit: int = 200) -
     share the work without sending anything twice.
     """
     counts = {"delivered": 0, "retrying": 0, "failed": 0, "waiting": 0}
+    sender = sender or sender_from_config(current_app.config)
     query = (
         select(WebhookDelivery)
         .where(WebhookDelivery.status == "pending")

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consent_service.extensions import db
 from consent_service.types import BigId, JSONType, UTCDateTime
+from consent_service.webhooks.outcomes import status_class
 
 DELIVERY_STATUSES = ("pending", "delivered", "failed")
 
@@ -51,8 +52,16 @@ class WebhookDelivery(db.Model):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime())
     last_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_status_code: Mapped[int | None] = mapped_column(Integer)
+    #: Why the last attempt failed, one of ``outcomes.REASONS`` (never an error's own text).
+    last_reason: Mapped[str | None] = mapped_column(String(32))
+    #: The fixed description of ``last_reason`` (``HTTP 503``, ``connection refused``).
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     endpoint: Mapped[WebhookEndpoint] = relationship()
+
+    @property
+    def last_status_class(self) -> str | None:
+        """The class of the last status code answered (``2xx``, ``5xx``), if any."""
+        return status_class(self.last_status_code)

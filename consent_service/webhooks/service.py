@@ -6,7 +6,6 @@ change and its notification commit or roll back together; delivery happens after
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import secrets
 import uuid
@@ -24,24 +23,36 @@ from consent_service.extensions import db
 from consent_service.ids import uuid7
 from consent_service.memo import remembered
 from consent_service.organizations.models import Organization
-from consent_service.webhooks import EVENT_TYPES
+from consent_service.webhooks import EVENT_TYPES, addresses
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
+from consent_service.webhooks.outcomes import describe
 
 PENDING_FLAG = "webhooks_pending"
 
 
 def _check_url(url: str) -> None:
-    parts = urlsplit(url)
+    """Refuse a URL that is not absolute http(s), is too long, or whose host is, or resolves to,
+    an address this deployment does not reach (``addresses``: private, loopback... unless
+    allowed); the reasons go in ``InvalidInput`` under ``url``."""
     problems = []
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        parts, port = None, None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
         problems.append("must be an absolute http or https URL")
-    elif not current_app.config["WEBHOOK_ALLOW_PRIVATE_HOSTS"]:
+    else:
+        config = current_app.config
         try:
-            address = ipaddress.ip_address(parts.hostname)
-        except ValueError:
-            address = None
-        if parts.hostname == "localhost" or (address is not None and not address.is_global):
-            problems.append("must not point at a private or loopback address")
+            addresses.check_host(
+                parts.hostname,
+                port or addresses.DEFAULT_PORTS[parts.scheme],
+                addresses.AddressPolicy.from_config(config),
+                addresses.resolver_from_config(config),
+            )
+        except addresses.AddressError as exc:
+            problems.append(exc.message)
     if len(url) > 2000:
         problems.append("must be at most 2000 characters")
     if problems:
@@ -105,7 +116,7 @@ def delete_endpoint(org: Organization, public_id: str, now: datetime) -> None:
     db.session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending")
-        .values(status="failed", last_error="endpoint deleted")
+        .values(status="failed", last_reason="endpoint_deleted", last_error=describe("endpoint_deleted"))
     )
     db.session.flush()
 

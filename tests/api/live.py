@@ -28,7 +28,7 @@ from consent_service.extensions import db
 from consent_service.oauth import service as oauth
 from consent_service.oauth.scopes import SCOPES
 from consent_service.organizations import service as organizations
-from tests.conftest import T0
+from tests.conftest import T0, public_resolver
 from tests.factories import (
     make_contract_purpose,
     make_org,
@@ -49,6 +49,7 @@ def make_live_app(folder: Path, **overrides: Any) -> Flask:
         "CLOCK": FixedClock(T0),
         "BASE_URL": "http://127.0.0.1",
         "WEBHOOK_DISPATCH": "off",
+        "WEBHOOK_RESOLVER": public_resolver(),
     } | overrides
     app = create_app(config)
     app.instance_path = str(folder / "instance")

@@ -36,6 +36,7 @@ from consent_service.config import normalize_database_url
 from consent_service.extensions import db
 from consent_service.webhooks.delivery import deliver_due
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
+from consent_service.webhooks.outcomes import Outcome
 from tests.api.live import bearer_headers, dispose, make_live_app, make_tenant
 from tests.conftest import IS_POSTGRES
 
@@ -150,6 +151,8 @@ def live(tmp_path_factory, database):
         tmp_path_factory.mktemp("schemathesis"),
         # Thousands of calls in a few seconds: the rate limit is not what is tested here.
         API_RATE_LIMIT="1000000 per minute",
+        # The seeded webhooks post to this machine.
+        WEBHOOK_ALLOW_PRIVATE_HOSTS=True,
         **database,
     )
     client = app.test_client()
@@ -172,7 +175,7 @@ def live(tmp_path_factory, database):
     call("POST", "/policies", 201, json={"label": "v2", "purposes": ["marketing"]})
     with app.app_context():
         # One failed attempt each (nothing listens on port 9: no request leaves the process).
-        deliver_due(app.extensions["clock"].now(), sender=lambda *args: (503, "HTTP 503"))
+        deliver_due(app.extensions["clock"].now(), sender=lambda *args: Outcome.answered(503))
         kept, doomed = db.session.scalars(select(WebhookEndpoint).order_by(WebhookEndpoint.id))
         kept.public_id, doomed.public_id = WEBHOOK_ID, DOOMED_WEBHOOK_ID
         deliveries = db.session.scalars(

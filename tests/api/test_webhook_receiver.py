@@ -1,9 +1,11 @@
 """Webhooks to a real HTTP receiver on 127.0.0.1: signature, retry, ordering, redelivery.
 
-The receiver (``http.server`` in a thread) records every attempt and can be told to answer
-500 to the first N. Each test runs its own application on its own SQLite file, because the
-outbox is read and written by other connections (the dispatcher thread, ``deliver_due``)
-and so has to be committed for real.
+The receiver (``tests.webhooks.receiver``: ``http.server`` in a thread) records every attempt
+and can be told to answer 500 to the first N. Each test runs its own application on its own
+SQLite file, because the outbox is read and written by other connections (the dispatcher
+thread, ``deliver_due``) and so has to be committed for real. The receiver is on this machine,
+so these applications allow private webhook targets (``WEBHOOK_ALLOW_PRIVATE_HOSTS``), as
+development does.
 
 - With ``WEBHOOK_DISPATCH = "thread"`` a withdrawal reaches the receiver on its own, right
   after the commit: the test waits on a :class:`threading.Event` the receiver sets, never on
@@ -14,11 +16,7 @@ and so has to be committed for real.
 
 from __future__ import annotations
 
-import json
-import threading
-from dataclasses import dataclass
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
 from sqlalchemy import event
@@ -28,92 +26,15 @@ from consent_service.unit_of_work import unit_of_work
 from consent_service.webhooks.delivery import SIGNATURE_HEADER, deliver_due, verify_signature
 from tests.api.live import bearer_headers, dispose, make_live_app, make_tenant
 from tests.conftest import T0
+from tests.webhooks.receiver import Attempt, Receiver
 
 #: Generous: the dispatcher is woken by the commit and sends at once; this only bounds a hang.
 ARRIVAL_TIMEOUT = 10
 
 
-@dataclass(frozen=True)
-class Attempt:
-    """One request the receiver got, and the status it answered."""
-
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    answered: int
-
-    @property
-    def event(self) -> dict:
-        return json.loads(self.body)
-
-    @property
-    def accepted(self) -> bool:
-        return 200 <= self.answered < 300
-
-
-class Receiver:
-    """A webhook receiver on 127.0.0.1 that records attempts and fails the first N on request."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.attempts: list[Attempt] = []
-        self.fail_first = 0
-        self.waiters: list[tuple[str, threading.Event]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:  # noqa: N802  (http.server's naming)
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.record(self.path, dict(self.headers.items()), body, self)
-
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
-                pass  # keep the test output clean
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks"
-        self.thread = threading.Thread(target=self.server.serve_forever, name="webhook-receiver", daemon=True)
-
-    def record(self, path: str, headers: dict, body: bytes, handler: BaseHTTPRequestHandler) -> None:
-        with self.lock:
-            status = 500 if self.fail_first > 0 else 200
-            self.fail_first = max(0, self.fail_first - 1)
-            attempt = Attempt(path, headers, body, status)
-            self.attempts.append(attempt)
-        handler.send_response(status)
-        handler.send_header("Content-Length", "0")
-        handler.end_headers()
-        if attempt.accepted:
-            event_type = headers.get("X-Consent-Event")
-            with self.lock:
-                for wanted, arrived in self.waiters:
-                    if wanted == event_type:
-                        arrived.set()
-
-    def on(self, event_type: str) -> threading.Event:
-        """An event set when a delivery of ``event_type`` is accepted."""
-        arrived = threading.Event()
-        with self.lock:
-            self.waiters.append((event_type, arrived))
-        return arrived
-
-    def accepted(self) -> list[Attempt]:
-        with self.lock:
-            return [a for a in self.attempts if a.accepted]
-
-    def __enter__(self) -> Receiver:
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.server.shutdown()
-        self.thread.join(timeout=10)
-        self.server.server_close()
-        assert not self.thread.is_alive(), "the receiver did not stop"
-
-
 @pytest.fixture
 def receiver(monkeypatch):
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # requests must never route this elsewhere
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")  # nothing must ever route this elsewhere
     with Receiver() as live:
         yield live
 
@@ -121,7 +42,9 @@ def receiver(monkeypatch):
 @pytest.fixture
 def threaded_app(tmp_path, receiver):
     """Dispatch from the background thread; stopped (and its listener removed) at the end."""
-    app = make_live_app(tmp_path / "webhooks-thread", WEBHOOK_DISPATCH="thread")
+    app = make_live_app(
+        tmp_path / "webhooks-thread", WEBHOOK_DISPATCH="thread", WEBHOOK_ALLOW_PRIVATE_HOSTS=True
+    )
     dispatcher = app.extensions["webhook_dispatcher"]
     yield app
     dispose(app)
@@ -132,7 +55,7 @@ def threaded_app(tmp_path, receiver):
 @pytest.fixture
 def quiet_app(tmp_path, receiver):
     """No dispatcher: the test calls ``deliver_due`` itself."""
-    app = make_live_app(tmp_path / "webhooks-off", WEBHOOK_DISPATCH="off")
+    app = make_live_app(tmp_path / "webhooks-off", WEBHOOK_DISPATCH="off", WEBHOOK_ALLOW_PRIVATE_HOSTS=True)
     yield app
     dispose(app)
 

@@ -20,6 +20,7 @@ from consent_service.consent import service as consent
 from consent_service.consent import subjects
 from consent_service.webhooks.delivery import SIGNATURE_HEADER, deliver_due, verify_signature
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
+from consent_service.webhooks.outcomes import Outcome
 from tests.api.conftest import PROBLEM, assert_problem, issue_token
 from tests.conftest import T0
 
@@ -53,8 +54,8 @@ class FakeSender:
         self.sent.append({"url": url, "body": body, "headers": headers, "timeout": timeout})
         status = self.statuses.pop(0) if self.statuses else 200
         if status is None:
-            return None, "ConnectionError: refused"
-        return status, None if 200 <= status < 300 else f"HTTP {status}"
+            return Outcome.failed("connection_refused", "ConnectionRefusedError: [Errno 111] refused")
+        return Outcome.answered(status)
 
     @property
     def subjects(self) -> list[str]:
