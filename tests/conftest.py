@@ -26,6 +26,8 @@ from consent_service.extensions import limiter
 from consent_service.organizations import service as organizations
 from consent_service.webhooks.addresses import StaticResolver
 
+pytest_plugins = ["tests.api_support"]
+
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Monday
 IS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
 #: A public address (example.com's) that every webhook host name of the tests resolves to,

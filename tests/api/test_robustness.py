@@ -18,7 +18,7 @@ from consent_service.consent import service as consent_service
 from consent_service.consent.models import ConsentEvent, Subject
 from consent_service.policies.models import PolicyVersion, Purpose
 from consent_service.webhooks.models import WebhookEndpoint
-from tests.api.conftest import assert_problem
+from tests.api_support import assert_problem
 
 GRANT = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}
 LONE = "\\ud800"  # as JSON text: the escape of a lone surrogate

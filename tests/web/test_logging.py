@@ -19,7 +19,7 @@ from consent_service.consent.models import Subject
 from consent_service.extensions import db as _db
 from consent_service.oauth import service as oauth
 from consent_service.web.redaction import PersonalDataFilter, redact
-from tests.api.conftest import issue_token
+from tests.api_support import issue_token
 from tests.conftest import IS_POSTGRES
 from tests.factories import make_org
 

@@ -21,7 +21,7 @@ from consent_service.consent import subjects
 from consent_service.webhooks.delivery import SIGNATURE_HEADER, deliver_due, verify_signature
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from consent_service.webhooks.outcomes import Outcome
-from tests.api.conftest import PROBLEM, assert_problem, issue_token
+from tests.api_support import PROBLEM, assert_problem, issue_token
 from tests.conftest import T0
 
 GRANT = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}

@@ -24,7 +24,7 @@ from consent_service.receipts.models import ConsentReceipt
 from consent_service.receipts.service import verify_receipt
 from consent_service.webhooks import service as webhooks
 from consent_service.webhooks.models import WebhookDelivery
-from tests.api.conftest import assert_problem, issue_token
+from tests.api_support import assert_problem, issue_token
 from tests.conftest import T0
 
 GRANT = {"purpose": "marketing", "action": "grant", "consent_type": "explicit"}

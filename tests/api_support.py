@@ -1,4 +1,5 @@
-"""API fixtures: an organization with purposes, a client holding every scope, tokens."""
+"""API fixtures (a pytest plugin of the root conftest): an organization with purposes, a client
+holding every scope, tokens, and the problem-document check every API test shares."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from consent_service.policies.models import PolicyVersion, Purpose
 from consent_service.webhooks import service as webhooks
 from consent_service.webhooks.models import WebhookDelivery
-from tests.api.conftest import assert_problem
+from tests.api_support import assert_problem
 from tests.factories import SECTIONS, purpose_data
 
 
