@@ -48,6 +48,9 @@ class Defaults:
     BASE_URL = "http://127.0.0.1:5000"
     #: Minutes between scheduled ledger checkpoints and consent-expiry sweeps.
     CHECKPOINT_INTERVAL_MINUTES = 15
+    #: How late a checkpoint may be beyond its interval before ``flask audit verify`` takes the
+    #: events it lacks for a sign of deleted checkpoints (or of a checkpoint job not running).
+    CHECKPOINT_GRACE_MINUTES = 60
     EXPIRY_SWEEP_INTERVAL_MINUTES = 5
     #: GB/T 35273 Annex C.4 b): no re-prompt within this many hours of a refusal.
     REPROMPT_AFTER_REFUSAL_HOURS = 48

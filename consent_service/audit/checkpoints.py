@@ -21,8 +21,12 @@ from consent_service.extensions import db
 from consent_service.organizations.models import Organization
 from consent_service.receipts import keys
 
+#: The JWS ``typ`` of a checkpoint's signature (a receipt's is ``consent-receipt+jwt``).
+CHECKPOINT_TYPE = "consent-checkpoint+jws"
+
 
 def _leaf_hash(subject_id: int, seq: int, head: str) -> bytes:
+    """A Merkle leaf: one chain head, with the 0x00 prefix of RFC 6962."""
     return hashlib.sha256(b"\x00" + canonical_json([subject_id, seq, head])).digest()
 
 
@@ -42,6 +46,7 @@ def merkle_root(leaves: list[tuple[int, int, str]]) -> str:
 
 
 def checkpoint_payload(cp: LedgerCheckpoint, org_slug: str) -> dict[str, Any]:
+    """What a checkpoint's signature covers (its leaves are covered through the Merkle root)."""
     return {
         "org": org_slug,
         "seq": cp.seq,
@@ -51,6 +56,16 @@ def checkpoint_payload(cp: LedgerCheckpoint, org_slug: str) -> dict[str, Any]:
         "merkle_root": cp.merkle_root,
         "prev_hash": cp.prev_hash,
     }
+
+
+def newest_checkpoint(org: Organization) -> LedgerCheckpoint | None:
+    """The checkpoint of ``org`` with the highest number, if any."""
+    return db.session.scalars(
+        select(LedgerCheckpoint)
+        .where(LedgerCheckpoint.org_id == org.id)
+        .order_by(LedgerCheckpoint.seq.desc())
+        .limit(1)
+    ).first()
 
 
 def create_checkpoint(org: Organization, now: datetime) -> LedgerCheckpoint | None:
@@ -67,12 +82,7 @@ def create_checkpoint(org: Organization, now: datetime) -> LedgerCheckpoint | No
     ).all()
     leaves = [(r.id, r.chain_seq, r.chain_head) for r in rows]
     root = merkle_root(leaves)
-    last = db.session.scalars(
-        select(LedgerCheckpoint)
-        .where(LedgerCheckpoint.org_id == org.id)
-        .order_by(LedgerCheckpoint.seq.desc())
-        .limit(1)
-    ).first()
+    last = newest_checkpoint(org)
     if last is not None and last.merkle_root == root:
         return None
     cp = LedgerCheckpoint(
@@ -87,9 +97,7 @@ def create_checkpoint(org: Organization, now: datetime) -> LedgerCheckpoint | No
     )
     payload = checkpoint_payload(cp, org.slug)
     cp.hash = hashlib.sha256(canonical_json(payload)).hexdigest()
-    cp.kid, cp.signature = keys.sign(payload, now, typ="consent-checkpoint+jws")
+    cp.kid, cp.signature = keys.sign(payload, now, typ=CHECKPOINT_TYPE)
     db.session.add(cp)
     db.session.flush()
     return cp
-
-

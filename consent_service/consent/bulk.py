@@ -8,7 +8,9 @@ the import with its line number and nothing is written.
 
 It differs from online recording on purpose: acts of the past are not re-prompts (the 48-hour
 rule of GB/T C.4 b does not apply), the source platform issued the receipts (none are signed
-here), and no webhooks are sent for history. It writes with the same
+here: every imported event's method is ``import``, the source's method is kept as evidence, so
+that ``flask audit verify`` knows which grants have no receipt by design), and no webhooks are
+sent for history. It writes with the same
 :class:`~consent_service.consent.writer.ChainWriter` as online acts, a chunk of rows at a time.
 """
 
@@ -27,7 +29,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from consent_service.consent.models import ACTOR_KINDS, CONSENT_TYPES, Subject
+from consent_service.consent.models import ACTOR_KINDS, COLLECTION_METHODS, CONSENT_TYPES, Subject
 from consent_service.consent.rows import Chain
 from consent_service.consent.rules import (
     CONSENT_TYPE_RANK,
@@ -47,6 +49,10 @@ from consent_service.policies.purposes import current_versions
 
 ACTIONS = ("grant", "withdraw", "refuse")
 EVIDENCE_FIELDS = ("ip", "user_agent", "locale", "notice_sha256", "document_ref")
+#: The method of every imported event: no receipt is signed for it (the source platform issued one).
+IMPORTED = "import"
+#: How consent may have been collected on the source platform (kept as evidence).
+SOURCE_METHODS = tuple(m for m in COLLECTION_METHODS if m not in ("system", IMPORTED))
 #: Imports at least this large refresh the planner's statistics.
 ANALYZE_AFTER = 10_000
 
@@ -187,9 +193,22 @@ class _Importer:
             ),
             "policy": policy,
             "occurred_at": occurred_at,
-            "method": row.get("method", "import"),
-            "evidence": {k: str(row[k]) for k in EVIDENCE_FIELDS if row.get(k) not in (None, "")},
+            "method": IMPORTED,
+            "evidence": self._evidence(row, fail),
         }
+
+    @staticmethod
+    def _evidence(row: dict[str, Any], fail) -> dict[str, str]:
+        """The evidence of an imported act. Its ``method`` (how consent was collected on the
+        source platform) is kept here as ``source_method``: the event's own method is always
+        ``import``, which is how an audit knows that no receipt was issued for it here."""
+        evidence = {k: str(row[k]) for k in EVIDENCE_FIELDS if row.get(k) not in (None, "")}
+        method = row.get("method")
+        if method not in (None, "", IMPORTED):
+            if method not in SOURCE_METHODS:
+                fail(f"method must be one of {', '.join(SOURCE_METHODS)}")
+            evidence["source_method"] = method
+        return evidence
 
     def _chains(self, writer: ChainWriter, external_ids: set[str]) -> tuple[dict[str, Chain], set[str]]:
         """Lock the chains of these people, creating the people not known yet (also returned)."""

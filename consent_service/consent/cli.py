@@ -25,8 +25,10 @@ def import_(file: Path, slug: str, chunk_size: int) -> None:
     """Import consent acts from FILE (.csv or .jsonl), e.g. when moving from another platform.
 
     Columns: subject, purpose, action (grant|withdraw|refuse), consent_type, occurred_at
-    (ISO 8601 with zone), and optionally method, actor_kind, actor_name, actor_relationship,
-    actor_reason, policy_version, ip, user_agent, locale, notice_sha256, document_ref.
+    (ISO 8601 with zone), and optionally method (how consent was collected on the source
+    platform: kept as evidence, the event's method is "import"), actor_kind, actor_name,
+    actor_relationship, actor_reason, policy_version, ip, user_agent, locale, notice_sha256,
+    document_ref.
     One transaction: any invalid row stops the import with its line number, nothing written.
     """
     started = time.perf_counter()

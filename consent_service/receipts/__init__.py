@@ -1,7 +1,8 @@
 """Signed consent receipts and the keys that sign them.
 
 - ``models``: SigningKey, ConsentReceipt;
-- ``keys``: key creation, rotation, JWS signing and verification, the JWK Set;
+- ``keys``: key creation, rotation, the proof that a key is the service's own, JWS signing and
+  verification, the JWK Set;
 - ``service``: building, issuing and verifying receipts (Kantara CR v1.1 + PIPL);
 - ``views``: ``/.well-known/jwks.json``.
 """

@@ -47,6 +47,7 @@ class ReceiptEvent(Protocol):
     id: int
     uuid: str
     hash: str
+    purpose_version: int
     method: str
     consent_type: str | None
     evidence: dict[str, Any]
@@ -281,3 +282,53 @@ def verify_receipt(token: str, key_set: dict[str, Any]) -> dict[str, Any]:
     if errors:
         raise InvalidReceipt("receipt does not match the Kantara v1.1 schema: " + errors[0].message)
     return claims
+
+
+def claims_mismatch(
+    claims: dict[str, Any],
+    subject_external_id: str,
+    event: ReceiptEvent,
+    receipt_id: str,
+    purpose_code: str,
+    policy_label: str | None,
+) -> str | None:
+    """The first claim of a stored receipt that does not say what its event says, or ``None``.
+
+    Compared: every claim taken from the event (:data:`EVENT_CLAIMS`: event id and hash, subject,
+    timestamps, method, guardian, notice, expiry, receipt id) and the purpose code and version,
+    consent type and policy version. An audit calls this for every receipt, after its signature.
+    """
+    pipl = claims.get("pipl")
+    if not isinstance(pipl, dict):
+        return "pipl"
+    expected = _event_values(subject_external_id, event, receipt_id)
+    for path, value in zip(EVENT_CLAIMS, expected, strict=True):
+        actual = (claims if len(path) == 1 else pipl).get(path[-1], _ABSENT)
+        if actual != value and not (path == ("pipl", "expiresAt") and _instant(actual) == _instant(value)):
+            return ".".join(path)
+    try:
+        kantara_type = claims["services"][0]["purposes"][0]["consentType"]
+    except (KeyError, IndexError, TypeError):
+        return "services"
+    others = (
+        ("pipl.purposeCode", pipl.get("purposeCode", _ABSENT), purpose_code),
+        ("pipl.purposeVersion", pipl.get("purposeVersion", _ABSENT), event.purpose_version),
+        ("pipl.consentType", pipl.get("consentType", _ABSENT), event.consent_type),
+        ("services.purposes.consentType", kantara_type, KANTARA_CONSENT_TYPES.get(event.consent_type or "")),
+        ("pipl.policyVersion", pipl.get("policyVersion", _ABSENT), policy_label),
+    )
+    return next((name for name, actual, value in others if actual != value), None)
+
+
+#: Stands for a claim that is absent: it equals nothing.
+_ABSENT = object()
+
+
+def _instant(value: Any) -> Any:
+    """An ISO 8601 time as an instant, so that ``+00:00`` and ``Z`` compare equal."""
+    if isinstance(value, str):
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return value
+    return value

@@ -187,6 +187,16 @@ def test_chunks_carry_chains_across(db, clock, org):
             },
             "time zone",
         ),
+        (
+            {
+                "subject": "a",
+                "purpose": "marketing",
+                "action": "grant",
+                "consent_type": "explicit",
+                "method": "carrier-pigeon",
+            },
+            "method must be one of",
+        ),
     ],
 )
 def test_a_bad_row_stops_the_import_and_names_its_line(db, clock, org, row, message):
