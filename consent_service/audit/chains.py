@@ -182,9 +182,10 @@ class _Walk:
         """Check one person's chain, states and receipts; keep the hashes; note what is recent."""
         events = [
             EventRow(
-                *row[:_WIDTH],
+                *row[: _WIDTH - 1],
                 purpose_code=self.codes.get(row[_PURPOSE_ID], "?"),
                 policy_label=self.labels.get(row[_POLICY_ID]),
+                idempotency_fingerprint=row[_WIDTH - 1],
             )
             for row in rows
         ]

@@ -46,12 +46,13 @@ EVENT_COLUMNS = (
     "bundle_id",
     "bundle_size",
     "idempotency_key",
-    "idempotency_fingerprint",
     "occurred_at",
     "recorded_at",
     "expires_at",
     "prev_hash",
     "hash",
+    # Last, as in EventRow (beside its defaults): written for an act's first event only.
+    "idempotency_fingerprint",
 )
 STATE_COLUMNS = ("subject_id", "purpose_id", "org_id", *STATE_FIELDS)
 #: Each state field, and whether it is a time (written as the column type stores it).
@@ -248,12 +249,12 @@ class Writer:
             e.bundle_id,
             e.bundle_size,
             e.idempotency_key,
-            e.idempotency_fingerprint,
             time(e.occurred_at),
             time(e.recorded_at),
             time(e.expires_at),
             e.prev_hash,
             e.hash,
+            e.idempotency_fingerprint,
         )
 
     def state_tuple(self, key: tuple[int, int], org_id: int, view: StateView) -> tuple:
