@@ -26,7 +26,7 @@ from consent_service.extensions import limiter
 from consent_service.organizations import service as organizations
 from consent_service.webhooks.addresses import StaticResolver
 
-pytest_plugins = ["tests.api_support"]
+pytest_plugins = ["tests.api_support", "tests.cli_support"]
 
 T0 = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)  # 10:00 in Shanghai, a Monday
 IS_POSTGRES = os.environ.get("DATABASE_URL", "").startswith("postgres")
