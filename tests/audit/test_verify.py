@@ -59,32 +59,6 @@ def _events(db, subject) -> list[ConsentEvent]:
     )
 
 
-@pytest.fixture
-def org(db, clock):
-    org = make_org(clock.now())
-    make_purpose(org, clock.now(), "marketing")
-    make_purpose(org, clock.now(), "analytics")
-    return org
-
-
-@pytest.fixture
-def alice(org, clock):
-    """A person with a chain of three events: grant both purposes, withdraw one."""
-    subject = make_subject(org, clock.now(), external_id="alice")
-    grant(org, subject, clock.now(), "marketing", "analytics")
-    clock.advance(hours=1)
-    act(org, subject, clock.now(), "withdraw", "marketing")
-    return subject
-
-
-@pytest.fixture
-def bob(org, clock):
-    """A second person, whose untouched chain must keep verifying."""
-    subject = make_subject(org, clock.now(), external_id="bob")
-    grant(org, subject, clock.now(), "analytics")
-    return subject
-
-
 # --- an honest ledger -----------------------------------------------------------------------
 
 
