@@ -69,7 +69,7 @@ def prepare(database_url: str, people: int, purposes: int, env: dict[str, str]) 
     from consent_service.extensions import db
     from consent_service.oauth import service as oauth
     from consent_service.organizations import service as organizations
-    from consent_service.policies import purposes
+    from consent_service.policies import purposes as purpose_service
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "SECRET_KEY": env["CONSENT_SECRET_KEY"]})
     now = datetime.now(UTC)
@@ -77,7 +77,7 @@ def prepare(database_url: str, people: int, purposes: int, env: dict[str, str]) 
         organizations.load_catalogue()
         org = organizations.create_organization("bench", now, name_en="Bench Ltd", name_zh="压测公司")
         for k in range(purposes):
-            purposes.create_purpose(
+            purpose_service.create_purpose(
                 org,
                 {
                     "code": f"purpose{k}",
