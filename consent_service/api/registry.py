@@ -182,14 +182,16 @@ def _refuse_bad_text(value: Any, what: str) -> None:
 
 def _depth(value: Any) -> int:
     """How deep ``value`` nests objects and arrays (walked without recursion)."""
-    deepest, stack = 0, [(value, 1)]
+    if not isinstance(value, dict | list):
+        return 0
+    deepest, stack = 1, [(value, 1)]
     while stack:
         item, depth = stack.pop()
-        if isinstance(item, dict | list):
-            deepest = max(deepest, depth)
-            if depth <= MAX_JSON_DEPTH:
-                children = item.values() if isinstance(item, dict) else item
-                stack.extend((child, depth + 1) for child in children)
+        if depth > deepest:
+            deepest = depth
+        if depth <= MAX_JSON_DEPTH:
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
     return deepest
 
 
