@@ -42,6 +42,8 @@ from consent_service.policies import views as policies_views
 from consent_service.policies.service import ReconsentCounter
 from consent_service.receipts import cli as receipts_cli
 from consent_service.receipts import views as receipts_views
+from consent_service.rights import api as rights_api
+from consent_service.rights import jobs as rights_jobs
 from consent_service.services import provide
 from consent_service.web import errors, redaction, security
 from consent_service.webhooks import api as webhooks_api
@@ -81,7 +83,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     provide(app, PdfRenderer, pdf.from_config(app))
     provide(app, MailTransport, mail_transport(app))
 
-    api = api_registry.blueprint(consent_api, policies_api, webhooks_api, dashboard_api)
+    api = api_registry.blueprint(consent_api, policies_api, webhooks_api, dashboard_api, rights_api)
     openapi.add_routes(api)
     for blueprint in (
         main_views.bp,
@@ -100,7 +102,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     redaction.init_app(app)
 
     # Run once each in this order: expiry first, so that the checkpoint covers it.
-    scheduler.init_app(app, [*consent_jobs.JOBS, *audit_jobs.JOBS, *webhooks_jobs.JOBS, *mail_jobs.JOBS])
+    scheduler.init_app(
+        app, [*consent_jobs.JOBS, *audit_jobs.JOBS, *rights_jobs.JOBS, *webhooks_jobs.JOBS, *mail_jobs.JOBS]
+    )
     for group in (
         organizations_cli.orgs,
         oauth_cli.clients,

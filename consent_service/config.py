@@ -68,6 +68,16 @@ class Defaults:
     RATELIMIT_HEADERS_ENABLED = False
     #: Read-only hot paths use their own autocommit connection (off: the request's session).
     READ_AUTOCOMMIT = True
+    #: Rights requests: minutes between deadline sweeps; reminders this many working days before
+    #: the due day (to the assigned officer and the PI protection officer); days an unverified
+    #: request waits before it ends; the identity code's lifetime, attempts and resends.
+    RIGHTS_SWEEP_INTERVAL_MINUTES = 5
+    RIGHTS_REMINDER_WORKING_DAYS = (5, 2, 1)
+    RIGHTS_UNVERIFIED_DAYS = 30
+    RIGHTS_CODE_MINUTES = 10
+    RIGHTS_CODE_ATTEMPTS = 5
+    RIGHTS_CODE_RESEND_SECONDS = 60
+    RIGHTS_CODE_MAX_SENDS = 5
     #: Largest batch of consent acts or decisions in one call.
     API_BATCH_LIMIT = 1000
     #: Largest request body, in bytes: a larger one is answered 413 before it is read.

@@ -8,9 +8,21 @@ from consent_service.oauth.models import OAuthClient, OAuthToken
 from consent_service.organizations.models import Organization, PICategory
 from consent_service.policies.models import PolicyVersion, Purpose, PurposeVersion
 from consent_service.receipts.models import ConsentReceipt, SigningKey
+from consent_service.rights.models import (
+    IdentityCode,
+    RightsNotice,
+    RightsPause,
+    RightsRequest,
+    RightsRequestEvent,
+)
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "IdentityCode",
+    "RightsNotice",
+    "RightsPause",
+    "RightsRequest",
+    "RightsRequestEvent",
     "ConsentEvent",
     "ConsentReceipt",
     "ConsentState",

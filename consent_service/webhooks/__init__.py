@@ -22,4 +22,9 @@ EVENT_TYPES = (
     "policy.published",
     "purpose.changed",
     "subject.deleted",
+    "rights.request.created",
+    "rights.request.at_risk",
+    "rights.request.overdue",
+    "rights.request.completed",
+    "rights.request.refused",
 )

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 import consent_service.consent.api
 import consent_service.policies.api
+import consent_service.rights.api
 import consent_service.webhooks.api  # noqa: F401  (each import registers its operations)
 from consent_service.api.registry import OPERATIONS
 from consent_service.consent.models import ConsentEvent, Subject
@@ -31,6 +32,8 @@ from consent_service.extensions import db as _db
 from consent_service.policies import purposes
 from consent_service.policies import service as policies
 from consent_service.policies.models import PolicyVersion, Purpose, policy_purpose_version
+from consent_service.rights import service as rights
+from consent_service.rights.models import RightsRequest
 from consent_service.webhooks import service as webhooks
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from tests.factories import SECTIONS, act, grant, make_subject, purpose_data
@@ -58,6 +61,7 @@ class World:
     b_delivery: str
     a_webhook: str
     a_delivery: str
+    b_request: str = ""
     private: list[str] = field(default_factory=list)
 
 
@@ -88,6 +92,10 @@ def world(make_caller, db, clock) -> World:
         },
         now,
     )
+    b_request = rights.create_request(
+        b.org, B_SUBJECT, "correction", now, identity_verified_by="company", client_id=b.client_id,
+        details="B secret correction",
+    )  # fmt: skip
     db.session.commit()
     b_deliveries = webhooks.list_deliveries(b.org, b_hook.public_id)
     a_deliveries = webhooks.list_deliveries(a.org, a_hook.public_id)
@@ -96,6 +104,7 @@ def world(make_caller, db, clock) -> World:
     private += ["https://b.example/secret-hooks", b_user.chain_head]
     private += [e.uuid for e in granted.events + withdrawn.events]
     private += [d.event_id for d in b_deliveries] + [d.public_id for d in b_deliveries[1:]]
+    private += ["B secret correction"]
     return World(
         a=a,
         b=b,
@@ -103,6 +112,7 @@ def world(make_caller, db, clock) -> World:
         b_delivery=b_deliveries[0].public_id,
         a_webhook=a_hook.public_id,
         a_delivery=a_deliveries[0].public_id,
+        b_request=b_request.public_id,
         private=private,
     )
 
@@ -316,6 +326,48 @@ def _redeliver(call: Caller, w: World) -> None:
     assert_not_found(call("POST", f"/webhooks/{w.a_webhook}/deliveries/{w.b_delivery}/redeliver"))
     assert_not_found(call("POST", f"/webhooks/{w.b_webhook}/deliveries/{w.a_delivery}/redeliver"))
     assert len(a_rows(WebhookDelivery, w.a.org)) == 1
+
+
+@case("POST /rights-requests")
+def _create_rights_request(call: Caller, w: World) -> None:
+    # B's person is not A's: nothing is created for A, and nothing of B is touched.
+    response = call("POST", "/rights-requests", {"subject": B_SUBJECT, "type": "access"})
+    assert_not_found(response)
+    assert a_rows(RightsRequest, w.a.org) == []
+
+
+@case("GET /rights-requests")
+def _list_rights_requests(call: Caller, w: World) -> None:
+    response = call("GET", "/rights-requests")
+    assert response.status_code == 200 and response.json["requests"] == []
+    response = call("GET", "/rights-requests?type=correction&status=in_progress")
+    assert response.status_code == 200 and response.json["requests"] == []
+
+
+@case("GET /rights-requests/<request_id>")
+def _get_rights_request(call: Caller, w: World) -> None:
+    assert_not_found(call("GET", f"/rights-requests/{w.b_request}"))
+
+
+def _rights_step(path: str, body: dict):
+    def run(call: Caller, w: World) -> None:
+        assert_not_found(call("POST", f"/rights-requests/{w.b_request}/{path}", body))
+
+    return run
+
+
+for _path, _body in (
+    ("verify", {"by": "company"}),
+    ("resend-code", None),
+    ("pause", {"reason": "x"}),
+    ("resume", {}),
+    ("extend", {"reason": "x"}),
+    ("assign", {"officer": "a@a.example"}),
+    ("complete", {}),
+    ("refuse", {"ground": "trade_secrets", "explanation": "x", "complaint_channel": "y"}),
+    ("withdraw", {}),
+):
+    case(f"POST /rights-requests/<request_id>/{_path}")(_rights_step(_path, _body))
 
 
 # --- what B has, read from the database --------------------------------------------------------

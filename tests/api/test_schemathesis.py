@@ -34,6 +34,7 @@ from consent_service import create_app
 from consent_service.api.openapi import build_spec
 from consent_service.config import normalize_database_url
 from consent_service.extensions import db
+from consent_service.rights.models import RightsRequest
 from consent_service.webhooks.delivery import deliver_due
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from consent_service.webhooks.outcomes import Outcome
@@ -49,6 +50,11 @@ WEBHOOK_ID = "wh_schemathesis_kept"
 DOOMED_WEBHOOK_ID = "wh_schemathesis_doomed"
 DELIVERY_IDS = ["whd_schemathesis_1", "whd_schemathesis_2", "whd_schemathesis_3"]
 
+#: Rights requests seeded in ``live``, by the ids they are given: those the fuzzing draws on, and
+#: those only the successful calls move through their life (in progress, GDPR, awaiting a code).
+FUZZED_REQUESTS = ["rr_fuzz_work", "rr_fuzz_gdpr", "rr_fuzz_code"]
+KEPT_REQUESTS = ["rr_ok_work", "rr_ok_gdpr", "rr_ok_code"]
+
 #: Path parameter values that exist in ``live``.
 DICTIONARIES = {
     "external_id": ["u-1"],
@@ -58,6 +64,7 @@ DICTIONARIES = {
     "webhook_id": [WEBHOOK_ID],
     "doomed_webhook_id": [DOOMED_WEBHOOK_ID],
     "delivery_id": DELIVERY_IDS,
+    "request_id": FUZZED_REQUESTS,
 }
 
 #: Body fields that name the same things (``dictionary`` of ``DICTIONARIES``).
@@ -173,6 +180,20 @@ def live(tmp_path_factory, database):
     ):
         call("POST", "/subjects/u-1/consents", 201, json=act)
     call("POST", "/policies", 201, json={"label": "v2", "purposes": ["marketing"]})
+    for body in (
+        {"identity_verified_by": "company"},
+        {"identity_verified_by": "company", "regime": "GDPR"},
+        {},
+    ):
+        for _ in range(2):
+            call("POST", "/rights-requests", 201, json={"subject": "u-1", "type": "access", **body})
+    with app.app_context():
+        requests = db.session.scalars(select(RightsRequest).order_by(RightsRequest.id)).all()
+        names = [name for pair in zip(FUZZED_REQUESTS, KEPT_REQUESTS, strict=True) for name in pair]
+        for request, public_id in zip(requests, names, strict=True):
+            request.public_id = public_id
+        db.session.commit()
+    app.extensions["clock"].advance(minutes=2)  # a new code may be asked for
     with app.app_context():
         # One failed attempt each (nothing listens on port 9: no request leaves the process).
         deliver_due(app.extensions["clock"].now(), sender=lambda *args: Outcome.answered(503))
@@ -300,6 +321,41 @@ SUCCESSFUL_CALLS = [
     ("list_purposes", {}, {}, 200),
     ("list_policies", {}, {}, 200),
     ("get_subject", {"external_id": "u-2"}, {}, 200),
+    (
+        "create_rights_request",
+        {},
+        {
+            "body": {
+                "subject": "u-2",
+                "type": "deletion",
+                "identity_verified_by": "company",
+                "details": "my old phone",
+            }
+        },
+        201,
+    ),
+    ("list_rights_requests", {}, {"query": {"status": "in_progress", "limit": 5}}, 200),
+    ("get_rights_request", {"request_id": "rr_ok_work"}, {}, 200),
+    ("assign_rights_request", {"request_id": "rr_ok_work"}, {"body": {"officer": "li@shop.example"}}, 200),
+    ("pause_rights_request", {"request_id": "rr_ok_work"}, {"body": {"reason": "which account?"}}, 200),
+    ("resume_rights_request", {"request_id": "rr_ok_work"}, {"body": {"note": "answered"}}, 200),
+    ("complete_rights_request", {"request_id": "rr_ok_work"}, {"body": {}}, 200),
+    ("extend_rights_request", {"request_id": "rr_ok_gdpr"}, {"body": {"reason": "eleven systems"}}, 200),
+    (
+        "refuse_rights_request",
+        {"request_id": "rr_ok_gdpr"},
+        {
+            "body": {
+                "ground": "bad_faith",
+                "explanation": "the tenth copy this week",
+                "complaint_channel": "x@y.cn",
+            }
+        },
+        200,
+    ),
+    ("resend_rights_code", {"request_id": "rr_ok_code"}, {}, 200),
+    ("verify_rights_request", {"request_id": "rr_ok_code"}, {"body": {"by": "company"}}, 200),
+    ("withdraw_rights_request", {"request_id": "rr_ok_code"}, {"body": {}}, 200),
 ]
 
 

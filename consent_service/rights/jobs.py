@@ -1,0 +1,22 @@
+"""Scheduled enforcement of rights deadlines (house style 8): thin, idempotent, each step in a
+unit of work. Safe in several scheduler processes at once (see :mod:`.sweeps`)."""
+
+from __future__ import annotations
+
+from consent_service.clock import utcnow
+from consent_service.rights.sweeps import expire_unverified, send_due_notices
+from consent_service.scheduling import Job
+from consent_service.unit_of_work import unit_of_work
+
+
+def sweep_deadlines() -> dict[str, int]:
+    """Reminders at the configured working days before each due date, escalation at it, and
+    the end of requests left unverified."""
+    with unit_of_work():
+        counts = send_due_notices(utcnow())
+    with unit_of_work():
+        counts["expired_unverified"] = expire_unverified(utcnow())
+    return counts
+
+
+JOBS = [Job("rights", sweep_deadlines, "RIGHTS_SWEEP_INTERVAL_MINUTES")]

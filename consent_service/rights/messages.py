@@ -1,0 +1,136 @@
+"""The mails of a rights request, in the requester's language (zh-CN or en).
+
+Each function returns ``(subject, text)`` from plain values; the service queues them through
+the mail outbox in the transaction of the change they announce.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from consent_service.rights.grounds import REFUSAL_GROUNDS
+from consent_service.rights.types import REQUEST_TYPES
+
+
+def _zh(language: str) -> bool:
+    return not language.lower().startswith("en")
+
+
+def local_time(value: datetime, timezone: str) -> str:
+    """A time as people read it: in the organization's zone, to the minute, with the zone."""
+    return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M ") + timezone
+
+
+def _type_name(code: str, zh: bool) -> str:
+    kind = REQUEST_TYPES[code]
+    return kind.name_zh if zh else kind.name_en
+
+
+def identity_code(
+    org_name: str, request_type: str, code: str, minutes: int, language: str
+) -> tuple[str, str]:
+    """The code that verifies the requester before the legal clock starts (GB/T 35273 8.7 a)."""
+    if _zh(language):
+        return (
+            f"{org_name}：个人信息请求验证码 {code}",
+            f"您向{org_name}提出了“{_type_name(request_type, True)}”请求。\n\n"
+            f"验证码：{code}\n{minutes} 分钟内有效。若不是您本人提出，请忽略本邮件。\n",
+        )
+    return (
+        f"{org_name}: your verification code {code}",
+        f"You asked {org_name} for: {_type_name(request_type, False)}.\n\n"
+        f"Verification code: {code}\nIt works for {minutes} minutes. If you did not ask, ignore this mail.\n",
+    )
+
+
+def acknowledgement(
+    org_name: str, request_type: str, public_id: str, due_at: datetime | None, timezone: str, language: str
+) -> tuple[str, str]:
+    """That the request was received, and by when it will be answered."""
+    zh = _zh(language)
+    due = local_time(due_at, timezone) if due_at else None
+    if zh:
+        line = f"我们将在 {due} 前答复。" if due else "核实身份后，我们将告知答复期限。"
+        return (
+            f"{org_name}：已收到您的个人信息请求",
+            f"我们已收到您的“{_type_name(request_type, True)}”请求（编号 {public_id}）。\n{line}\n",
+        )
+    line = (
+        f"We will answer by {due}."
+        if due
+        else "Once your identity is verified we will tell you the deadline."
+    )
+    return (
+        f"{org_name}: we received your request",
+        f"We received your request for {_type_name(request_type, False)} (reference {public_id}).\n{line}\n",
+    )
+
+
+def completion(
+    org_name: str, request_type: str, public_id: str, note: str | None, language: str
+) -> tuple[str, str]:
+    """The reply that the request was carried out."""
+    if _zh(language):
+        return (
+            f"{org_name}：您的个人信息请求已完成",
+            f"您的“{_type_name(request_type, True)}”请求（编号 {public_id}）已处理完毕。\n"
+            + (f"\n{note}\n" if note else ""),
+        )
+    return (
+        f"{org_name}: your request is complete",
+        f"Your request for {_type_name(request_type, False)} (reference {public_id}) has been carried out.\n"
+        + (f"\n{note}\n" if note else ""),
+    )
+
+
+def refusal(
+    org_name: str,
+    request_type: str,
+    public_id: str,
+    ground: str,
+    explanation: str,
+    complaint_channel: str,
+    language: str,
+) -> tuple[str, str]:
+    """The reply that refuses, with the ground, the explanation and the complaint channel (PIPL 50)."""
+    zh_ground, en_ground = REFUSAL_GROUNDS[ground]
+    if _zh(language):
+        return (
+            f"{org_name}：关于您的个人信息请求的答复",
+            f"您的“{_type_name(request_type, True)}”请求（编号 {public_id}）未能满足。\n\n"
+            f"依据：{zh_ground}（GB/T 35273 8.7）\n说明：{explanation}\n\n"
+            f"如有异议，您可以通过以下渠道投诉：{complaint_channel}\n"
+            "您也可以依法向履行个人信息保护职责的部门投诉、举报，或向人民法院提起诉讼（个人信息保护法第五十条）。\n",
+        )
+    return (
+        f"{org_name}: the answer to your request",
+        f"We cannot carry out your request for {_type_name(request_type, False)} (reference {public_id}).\n\n"
+        f"Ground: {en_ground} (GB/T 35273 8.7)\nExplanation: {explanation}\n\n"
+        f"To complain: {complaint_channel}\n"
+        "You may also complain to the authority that protects personal information, or sue (PIPL 50).\n",
+    )
+
+
+def reminder(
+    org_name: str, public_id: str, request_type: str, days: int, due_at: datetime, timezone: str
+) -> tuple[str, str]:
+    """To the officers: a request is due in ``days`` working days."""
+    due = local_time(due_at, timezone)
+    return (
+        f"[{org_name}] 个人信息请求 {public_id} 将于 {days} 个工作日内到期 / due in {days} working days",
+        f"请求 {public_id}（{_type_name(request_type, True)} / {_type_name(request_type, False)}）"
+        f"的答复期限为 {due}。\nRequest {public_id} is due {due}.\n",
+    )
+
+
+def escalation(
+    org_name: str, public_id: str, request_type: str, due_at: datetime, timezone: str
+) -> tuple[str, str]:
+    """To the officers and the PI protection officer: the deadline has passed."""
+    due = local_time(due_at, timezone)
+    return (
+        f"[{org_name}] 个人信息请求 {public_id} 已逾期 / is overdue",
+        f"请求 {public_id}（{_type_name(request_type, True)} / {_type_name(request_type, False)}）"
+        f"的答复期限 {due} 已过，仍未答复。\nRequest {public_id} was due {due} and is not answered.\n",
+    )
