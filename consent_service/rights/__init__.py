@@ -1,7 +1,12 @@
 """Data-subject rights (个人信息主体的权利), PIPL 44-50 and GB/T 35273 chapter 8.
 
-- ``types``: the request types the law names, with their clauses and default deadlines.
+- ``types``: the request types the law names, with their clauses.
+- ``deadline_rules``: how long a handler has for each type, by regime (PIPL, GDPR), as data;
+  what an organization may set instead (shorter, never longer).
+- ``periods``: calendar days, working days and months; month arithmetic; proving one period
+  never longer than another.
+- ``deadlines``: ``compute_due`` (when a request is due, and how that was counted) and
+  ``reminder_times``: pure functions of the rule, the start, the zone and the calendar.
 
-Requests, their workflow, deadline computation and the scheduler that enforces it build on
-these definitions.
+Requests and their workflow build on these definitions.
 """
