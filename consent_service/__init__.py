@@ -42,6 +42,7 @@ from consent_service.policies import views as policies_views
 from consent_service.policies.service import ReconsentCounter
 from consent_service.receipts import cli as receipts_cli
 from consent_service.receipts import views as receipts_views
+from consent_service.rights import cli as rights_cli
 from consent_service.services import provide
 from consent_service.web import errors, redaction, security
 from consent_service.webhooks import api as webhooks_api
@@ -107,6 +108,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         receipts_cli.receipts,
         consent_cli.consents,
         audit_cli.audit,
+        rights_cli.calendar,
         scheduling.scheduler_cli,
         demo.demo_cli,
     ):

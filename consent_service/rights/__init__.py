@@ -7,6 +7,9 @@
   never longer than another.
 - ``deadlines``: ``compute_due`` (when a request is due, and how that was counted) and
   ``reminder_times``: pure functions of the rule, the start, the zone and the calendar.
+- ``notice_files``: the file an operator writes from the State Council's holiday notice.
+- ``calendar_data``: the loaded notices (models), ``load_notice``, ``current_calendar``.
+- ``cli``: ``flask calendar load | show``.
 
 Requests and their workflow build on these definitions.
 """
