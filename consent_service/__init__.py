@@ -43,6 +43,7 @@ from consent_service.policies.service import ReconsentCounter
 from consent_service.receipts import cli as receipts_cli
 from consent_service.receipts import views as receipts_views
 from consent_service.rights import api as rights_api
+from consent_service.rights import cli as rights_cli
 from consent_service.rights import jobs as rights_jobs
 from consent_service.services import provide
 from consent_service.web import errors, redaction, security
@@ -111,6 +112,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         receipts_cli.receipts,
         consent_cli.consents,
         audit_cli.audit,
+        rights_cli.calendar,
         scheduling.scheduler_cli,
         demo.demo_cli,
     ):

@@ -8,6 +8,7 @@ from consent_service.oauth.models import OAuthClient, OAuthToken
 from consent_service.organizations.models import Organization, PICategory
 from consent_service.policies.models import PolicyVersion, Purpose, PurposeVersion
 from consent_service.receipts.models import ConsentReceipt, SigningKey
+from consent_service.rights.calendar_data import CalendarDay, CalendarNotice
 from consent_service.rights.models import (
     IdentityCode,
     RightsNotice,
@@ -18,6 +19,8 @@ from consent_service.rights.models import (
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "CalendarDay",
+    "CalendarNotice",
     "IdentityCode",
     "RightsNotice",
     "RightsPause",

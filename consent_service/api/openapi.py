@@ -28,6 +28,10 @@ class ProblemSchema(Schema):
     errors = fields.Raw(metadata={"description": "Per-field (or per-item) errors"})
     required_scope = fields.String()
     details = fields.Raw()
+    allowed = fields.List(
+        fields.String(), metadata={"description": "The actions the object's status allows (a 409 transition)"}
+    )
+    request_status = fields.String(metadata={"description": "The status the refused action met"})
 
 
 def _name_resolver(schema: Any) -> str | None:

@@ -92,5 +92,3 @@ _EVENT_TEMPLATE = (
     '"org_id":%s,"policy_seq":%s,"policy_version_id":%s,"prev_hash":%s,"purpose":%s,'
     '"purpose_version":%s,"recorded_at":%s,"seq":%s,"subject_id":%s,"uuid":%s}'
 )
-
-

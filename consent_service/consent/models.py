@@ -37,6 +37,7 @@ STATUSES = {
     "invalidate": "invalidated",
 }
 
+
 def is_guardian_act(actor_kind: str, relationship: str | None) -> bool:
     """A guardian expressed the act, directly or on paper recorded by an officer (PIPL 31)."""
     return actor_kind == "guardian" or (actor_kind == "officer" and bool(relationship))

@@ -18,12 +18,15 @@ def consents_needing_reconsent(purpose_ids: list[int], policy_seq: int) -> int:
     ``policy_seq`` (what :class:`~consent_service.policies.service.ReconsentCounter` asks)."""
     if not purpose_ids:
         return 0
-    return db.session.scalar(
-        select(func.count())
-        .select_from(ConsentState)
-        .where(
-            ConsentState.purpose_id.in_(purpose_ids),
-            ConsentState.status == "granted",
-            ConsentState.policy_seq < policy_seq,
+    return (
+        db.session.scalar(
+            select(func.count())
+            .select_from(ConsentState)
+            .where(
+                ConsentState.purpose_id.in_(purpose_ids),
+                ConsentState.status == "granted",
+                ConsentState.policy_seq < policy_seq,
+            )
         )
-    ) or 0
+        or 0
+    )

@@ -36,7 +36,6 @@ class StateView:
     expires_at: datetime | None
     refused_at: datetime | None
 
-
     @classmethod
     def of(cls, row: Any) -> StateView:
         """The state held by anything with the state's fields (a ``ConsentState`` row)."""

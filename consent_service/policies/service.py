@@ -33,6 +33,7 @@ class ReconsentCounter(Protocol):
 
     def __call__(self, purpose_ids: list[int], policy_seq: int) -> int: ...
 
+
 #: The prose items of PIPL 17 / GB/T 5.5 that a policy carries as sections.
 POLICY_SECTIONS = ("rights", "refusal_consequences", "security_measures", "complaints")
 #: The eight items GB/T 35273 5.5 / PIPL 17 require, as (key, zh, en).

@@ -1,8 +1,13 @@
 """Data-subject rights (个人信息主体的权利), PIPL 44-50 and GB/T 35273 chapter 8.
 
 - ``types``: the request types the law names, with their clauses;
-- ``deadlines``: deadline rules as data (regime, type) and the due date as a pure function;
-- ``calendar_data``: holiday notices an operator loads, and the calendar deadlines use;
+- ``deadline_rules``: how long a handler has for each type, by regime (PIPL, GDPR), as data;
+  what an organization may set instead (shorter, never longer);
+- ``periods``: calendar days, working days and months; month arithmetic;
+- ``deadlines``: ``compute_due`` (when a request is due, and how that was counted) and
+  ``reminder_times``: pure functions of the rule, the start, the zone and the calendar;
+- ``notice_files``, ``calendar_data``: the State Council's notice an operator loads, and the
+  calendar deadlines use (``current_calendar``);
 - ``models``: RightsRequest, its events (the timeline), pauses, identity codes, notices;
 - ``workflow``: the one transition table;
 - ``timeline``: every step recorded with its actor; ``schedule``: the clock and its reminders;

@@ -7,20 +7,19 @@ transaction (flushed, never committed).
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, select
 
 from consent_service.consent.models import Subject
-from consent_service.errors import DomainError, InvalidInput
+from consent_service.errors import InvalidInput
 from consent_service.extensions import db
 from consent_service.mail.service import queue_mail
 from consent_service.organizations.models import Organization
 from consent_service.rights import messages
 from consent_service.rights.calendar_data import current_calendar
-from consent_service.rights.deadlines import compute_due, rule_for
+from consent_service.rights.deadlines import ExtensionNotAllowed, extension_notice_due, rule_for
 from consent_service.rights.grounds import REFUSAL_GROUNDS
 from consent_service.rights.models import RightsNotice, RightsPause, RightsRequest
 from consent_service.rights.schedule import pauses, schedule
@@ -28,13 +27,6 @@ from consent_service.rights.service import acknowledge, contact, get_request, or
 from consent_service.rights.timeline import Actor, step, webhook_data
 from consent_service.rights.workflow import next_status
 from consent_service.webhooks.service import emit
-
-
-class ExtensionNotAllowed(DomainError):
-    """The regime allows no extension, it was already extended, or it is too late to notify."""
-
-    code = "extension_not_allowed"
-    status = 409
 
 
 def _text(value: Any, name: str, *, required: bool = True, limit: int = 5000) -> str | None:
@@ -82,8 +74,8 @@ def extend(org: Organization, public_id: str, reason: str, now: datetime, actor:
         raise ExtensionNotAllowed(f"{request.regime} allows no extension of a {request.type} request")
     if request.extended_at is not None:
         raise ExtensionNotAllowed("the request was already extended")
-    notice_by = compute_due(
-        _notice_rule(rule), request.clock_started_at, org.timezone, current_calendar(), pauses(request, now)
+    notice_by = extension_notice_due(
+        rule, request.clock_started_at, org.timezone, current_calendar(), pauses(request, now)
     ).at
     if now > notice_by:
         raise ExtensionNotAllowed(f"an extension had to be notified by {notice_by.isoformat()}")
@@ -93,11 +85,6 @@ def extend(org: Organization, public_id: str, reason: str, now: datetime, actor:
     schedule(org, request, now)
     acknowledge(org, request, db.session.get(Subject, request.subject_id), now)
     return request
-
-
-def _notice_rule(rule):
-    """The period within which an extension must be notified, as a rule of its own."""
-    return replace(rule, amount=rule.extension_notice_within or rule.amount, extension_amount=0)
 
 
 def assign(org: Organization, public_id: str, officer: str, now: datetime, actor: Actor) -> RightsRequest:

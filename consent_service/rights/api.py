@@ -25,7 +25,7 @@ from consent_service.rights.schemas import (
     RightsRequestOut,
     VerifyIn,
 )
-from consent_service.rights.timeline import Actor
+from consent_service.rights.timeline import Actor, timeline
 from consent_service.rights.types import REQUEST_TYPES
 from consent_service.rights.workflow import allowed_actions
 
@@ -90,7 +90,7 @@ def view(request: RightsRequest, *, full: bool = True) -> dict[str, Any]:
     }
     if full:
         data["details"] = service.details_of(request)
-        data["timeline"] = service.timeline(request)
+        data["timeline"] = timeline(request)
     return data
 
 

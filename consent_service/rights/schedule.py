@@ -44,7 +44,7 @@ def schedule(org: Organization, request: RightsRequest, now: datetime) -> None:
     planned = {
         f"reminder:{days}": at
         for days, at in reminder_times(
-            due, current_app.config["RIGHTS_REMINDER_WORKING_DAYS"], org.timezone, calendar
+            due, current_app.config["RIGHTS_REMINDER_WORKING_DAYS"], timezone=org.timezone, calendar=calendar
         )
     }
     planned["overdue"] = due.at

@@ -77,7 +77,7 @@ class RequestQuery(Schema):
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
-class EventOut(Schema):
+class RightsEventOut(Schema):
     seq = fields.Integer()
     at = fields.AwareDateTime()
     action = Text()
@@ -127,7 +127,7 @@ class RightsRequestOut(Schema):
     closed_at = fields.AwareDateTime(allow_none=True)
     allowed_actions = fields.List(Text())
     details = Text(allow_none=True)
-    timeline = fields.List(fields.Nested(EventOut))
+    timeline = fields.List(fields.Nested(RightsEventOut))
 
 
 class RightsRequestListOut(Schema):

@@ -60,7 +60,7 @@ class TransitionNotAllowed(Conflict):
 
     def problem_members(self):
         """The status and the allowed actions beside the message."""
-        return {"status": self.details["status"], "allowed": self.allowed}
+        return {"request_status": self.details["status"], "allowed": self.allowed}
 
 
 def allowed_actions(status: str) -> list[str]:

@@ -133,9 +133,7 @@ def register(app: Flask) -> None:
                 404: "not_found",
                 405: "method_not_allowed",
                 413: "payload_too_large",
-            }.get(
-                status, exc.name.lower().replace(" ", "_")
-            )
+            }.get(status, exc.name.lower().replace(" ", "_"))
             return problem(status, code, exc.description or exc.name, headers=headers)
         return error_page(status)
 

@@ -21,8 +21,13 @@ def person(client, api):
 
 
 def test_a_vouched_request_lives_through_the_api(client, api, person, db):
-    created = post(client, api, "", {"subject": person, "type": "deletion", "identity_verified_by": "company",
-                                      "details": "the old delivery address"})  # fmt: skip
+    asked = {
+        "subject": person,
+        "type": "deletion",
+        "identity_verified_by": "company",
+        "details": "the old address",
+    }
+    created = post(client, api, "", asked)
     assert created.status_code == 201, created.json
     body = created.json
     assert (body["status"], body["type"], body["regime"]) == ("in_progress", "deletion", "PIPL")
@@ -40,7 +45,7 @@ def test_a_vouched_request_lives_through_the_api(client, api, person, db):
         "extended": False,
         "warning": None,
     }
-    assert body["details"] == "the old delivery address"
+    assert body["details"] == "the old address"
     assert "pause" in body["allowed_actions"] and "verify" not in body["allowed_actions"]
     rid = body["id"]
     steps = [
@@ -96,7 +101,7 @@ def test_an_illegal_step_is_a_409_naming_the_allowed_ones(client, api, person):
     ).json["id"]
     assert post(client, api, f"/{rid}/withdraw").status_code == 200
     body = assert_problem(post(client, api, f"/{rid}/pause", {"reason": "x"}), 409, "transition_not_allowed")
-    assert (body["status"], body["allowed"]) == ("withdrawn_by_requester", [])
+    assert (body["request_status"], body["allowed"]) == ("withdrawn_by_requester", [])
     rid = post(client, api, "", {"subject": person, "type": "access"}).json["id"]
     body = assert_problem(post(client, api, f"/{rid}/complete"), 409, "transition_not_allowed")
     assert body["allowed"] == ["send_code", "verify", "assign", "refuse", "withdraw", "expire_unverified"]
@@ -109,8 +114,12 @@ def test_a_refusal_without_its_ground_changes_nothing(client, api, person):
     body = assert_problem(post(client, api, f"/{rid}/refuse", {"explanation": "no"}), 422, "invalid_input")
     assert set(body["errors"]) == {"ground", "complaint_channel"}
     assert client.get(f"/api/v1/rights-requests/{rid}", headers=api.headers).json["status"] == "in_progress"
-    refused = post(client, api, f"/{rid}/refuse", {"ground": "legal_duty", "explanation": "Tax law keeps it.",
-                                                   "complaint_channel": "complaints@shop.example"})  # fmt: skip
+    reasons = {
+        "ground": "legal_duty",
+        "explanation": "Tax law keeps it.",
+        "complaint_channel": "complaints@shop.example",
+    }
+    refused = post(client, api, f"/{rid}/refuse", reasons)
     assert refused.status_code == 200
     assert refused.json["refusal"] == {
         "ground": "legal_duty",

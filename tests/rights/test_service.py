@@ -12,7 +12,7 @@ from consent_service.errors import InvalidInput
 from consent_service.rights import actions, service
 from consent_service.rights.models import RightsNotice, RightsRequestEvent
 from consent_service.rights.service import CodeInvalid, CodeResendTooSoon, Requester
-from consent_service.rights.timeline import Actor
+from consent_service.rights.timeline import Actor, timeline
 from consent_service.rights.workflow import TransitionNotAllowed
 from consent_service.webhooks import service as webhooks
 from consent_service.webhooks.models import WebhookDelivery
@@ -49,7 +49,7 @@ def test_a_vouched_request_starts_the_clock_and_is_acknowledged(db, org, person,
     [ack] = mails(db, org, "rights.acknowledgement")
     assert ack.to == "person@example.cn"
     assert "2026-12-02 23:59" in ack.text
-    steps = [(e.action, e.to_status, e.actor_kind) for e in service.timeline(request)]
+    steps = [(e.action, e.to_status, e.actor_kind) for e in timeline(request)]
     assert steps == [("receive", "received", "client"), ("verify", "in_progress", "client")]
 
 
@@ -170,7 +170,7 @@ def test_an_officer_enters_a_paper_request_with_its_channel(db, org, person, clo
         org, "u-1", "access", clock.now(), requester=officer, channel="paper", entered_by="Li Na"
     )
     assert (request.channel, request.entered_by) == ("paper", "Li Na")
-    assert service.timeline(request)[0].actor == "Li Na"
+    assert timeline(request)[0].actor == "Li Na"
 
 
 def test_details_are_kept_encrypted(db, org, person, clock):

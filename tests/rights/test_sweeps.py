@@ -11,6 +11,7 @@ from sqlalchemy import select
 from consent_service.rights import actions, service
 from consent_service.rights.models import RightsNotice
 from consent_service.rights.sweeps import expire_unverified, send_due_notices
+from consent_service.rights.timeline import timeline
 from consent_service.webhooks import service as webhooks
 from consent_service.webhooks.models import WebhookDelivery
 from tests.rights.conftest import OFFICER, mails
@@ -98,4 +99,4 @@ def test_requests_left_unverified_end_after_30_days(db, org, person, clock):
     assert expire_unverified(clock.now()) == 1
     assert expire_unverified(clock.now()) == 0
     assert waiting.status == "expired_unverified"
-    assert service.timeline(waiting)[-1].actor_kind == "system"
+    assert timeline(waiting)[-1].actor_kind == "system"

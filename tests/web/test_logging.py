@@ -198,6 +198,9 @@ SHOWN_IN_REPR = {
     ("MailMessage", "public_id"),
     ("MailMessage", "kind"),
     ("MailMessage", "status"),
+    ("RightsRequest", "public_id"),
+    ("RightsRequest", "type"),
+    ("RightsRequest", "status"),
 }
 
 
