@@ -22,8 +22,9 @@ from consent_service.rights.calendar_data import current_calendar
 from consent_service.rights.deadlines import ExtensionNotAllowed, extension_notice_due, rule_for
 from consent_service.rights.grounds import REFUSAL_GROUNDS
 from consent_service.rights.models import RightsNotice, RightsPause, RightsRequest
+from consent_service.rights.queries import get_request
+from consent_service.rights.replies import acknowledge, contact, org_name
 from consent_service.rights.schedule import pauses, schedule
-from consent_service.rights.service import acknowledge, contact, get_request, org_name
 from consent_service.rights.timeline import Actor, step, webhook_data
 from consent_service.rights.workflow import next_status
 from consent_service.webhooks.service import emit

@@ -11,7 +11,7 @@ from consent_service.consent.models import Subject
 from consent_service.extensions import db
 from consent_service.oauth.guard import authenticate
 from consent_service.organizations.models import Organization
-from consent_service.rights import actions, service
+from consent_service.rights import actions, queries, replies, service
 from consent_service.rights.deadlines import rule_for
 from consent_service.rights.models import RightsRequest
 from consent_service.rights.schemas import (
@@ -89,7 +89,7 @@ def view(request: RightsRequest, *, full: bool = True) -> dict[str, Any]:
         "allowed_actions": allowed_actions(request.status),
     }
     if full:
-        data["details"] = service.details_of(request)
+        data["details"] = replies.details_of(request)
         data["timeline"] = timeline(request)
     return data
 
@@ -140,7 +140,7 @@ def create_rights_request(org: Organization, body: dict):
 def list_rights_requests(org: Organization, query: dict):
     """Requests, soonest due first, filtered by status, type, due before a time, overdue or at
     risk; pass ``next_cursor`` as ``cursor`` for the next page."""
-    rows, cursor = service.list_requests(
+    rows, cursor = queries.list_requests(
         org,
         utcnow(),
         status=query.get("status"),
@@ -163,7 +163,7 @@ def list_rights_requests(org: Organization, query: dict):
 )
 def get_rights_request(org: Organization, request_id: str):
     """The request with its timeline and its deadline explained."""
-    return view(service.get_request(org, request_id))
+    return view(queries.get_request(org, request_id))
 
 
 def _step(path: str, summary: str, body=None, clause: str | None = None):

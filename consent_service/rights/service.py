@@ -21,21 +21,20 @@ from sqlalchemy import select
 from consent_service import secrets_box
 from consent_service.consent.models import Subject
 from consent_service.consent.subjects import get_subject, is_minor
-from consent_service.errors import DomainError, InvalidInput, NotFound
+from consent_service.errors import DomainError, InvalidInput
 from consent_service.extensions import db
 from consent_service.ids import uuid7
 from consent_service.mail.envelope import normalize_address
 from consent_service.mail.service import queue_mail
 from consent_service.organizations.models import Organization
 from consent_service.rights import messages
-from consent_service.rights.models import (
-    IdentityCode,
-    RightsRequest,
-)
+from consent_service.rights.models import IdentityCode, RightsRequest
+from consent_service.rights.queries import get_request
+from consent_service.rights.replies import CONTACT, DETAILS, acknowledge, contact, org_name
 from consent_service.rights.schedule import schedule
 from consent_service.rights.timeline import Actor, record, step, webhook_data
 from consent_service.rights.types import REQUEST_TYPES
-from consent_service.rights.workflow import OPEN, next_status
+from consent_service.rights.workflow import next_status
 from consent_service.webhooks.service import emit
 
 REGIMES = ("PIPL", "GDPR")
@@ -43,8 +42,6 @@ CHANNELS = ("api", "dashboard", "paper", "phone", "email")
 REQUESTER_KINDS = ("subject", "guardian", "relative", "officer")
 #: PIPL 49: what close relatives of a deceased person may ask for.
 RELATIVE_TYPES = ("access", "copy", "correction", "deletion")
-_DETAILS = b"consent-rights-details"
-_CONTACT = b"consent-rights-contact"
 
 
 class CodeInvalid(DomainError):
@@ -82,16 +79,6 @@ class Requester:
     proof: str | None = None
     interest: str | None = None
     contact: str | None = None
-
-
-def get_request(org: Organization, public_id: str) -> RightsRequest:
-    """The request ``public_id`` of ``org``; :class:`NotFound` otherwise."""
-    request = db.session.scalars(
-        select(RightsRequest).where(RightsRequest.org_id == org.id, RightsRequest.public_id == public_id)
-    ).first()
-    if request is None:
-        raise NotFound(f"no rights request {public_id!r}")
-    return request
 
 
 # --- receiving --------------------------------------------------------------------------------
@@ -202,12 +189,12 @@ def create_request(
         requester_proof=requester.proof,
         requester_interest=requester.interest,
         requester_contact_encrypted=(
-            secrets_box.encrypt(normalize_address(requester.contact), _CONTACT) if requester.contact else None
+            secrets_box.encrypt(normalize_address(requester.contact), CONTACT) if requester.contact else None
         ),
         entered_by=entered_by,
         client_id=client_id,
         language=language,
-        details_encrypted=secrets_box.encrypt(details, _DETAILS) if details else None,
+        details_encrypted=secrets_box.encrypt(details, DETAILS) if details else None,
         received_at=now,
         provisional=False,
         paused_days=0,
@@ -238,24 +225,6 @@ def _creator(requester: Requester, client_id: str | None, entered_by: str | None
     if client_id is not None:
         return Actor("client", client_id)
     return Actor(requester.kind, requester.name)
-
-
-def contact(request: RightsRequest, subject: Subject) -> str | None:
-    """Where the requester's mail goes: the contact given, else the person's own address."""
-    if request.requester_contact_encrypted:
-        return secrets_box.decrypt(request.requester_contact_encrypted, _CONTACT)
-    if request.requester_kind in ("subject", "officer") and subject.email:
-        return subject.email
-    return None
-
-
-def details_of(request: RightsRequest) -> str | None:
-    """What the request asks, decrypted (for the officer and the API; never logged)."""
-    return secrets_box.decrypt(request.details_encrypted, _DETAILS) if request.details_encrypted else None
-
-
-def org_name(org: Organization, language: str) -> str:
-    return org.name_en if language == "en" else org.name_zh
 
 
 # --- identity ---------------------------------------------------------------------------------
@@ -353,51 +322,3 @@ def _verified(org: Organization, request: RightsRequest, by: str, actor: Actor, 
     request.identity_verified_by = by
     step(request, "verify", actor, f"identity verified by {by}", now)
     schedule(org, request, now)
-
-
-def acknowledge(org: Organization, request: RightsRequest, subject: Subject, now: datetime) -> None:
-    """Mail the acknowledgement once the clock runs (with its due date)."""
-    to = contact(request, subject)
-    if to is None or request.due_at is None or request.status not in OPEN:
-        return
-    subject_line, text = messages.acknowledgement(
-        org_name(org, request.language), request.type, request.public_id, request.due_at, org.timezone,
-        request.language,
-    )  # fmt: skip
-    queue_mail(
-        to, subject_line, text, kind="rights.acknowledgement", org=org, language=request.language, now=now
-    )
-
-
-def list_requests(
-    org: Organization,
-    now: datetime,
-    *,
-    status: str | None = None,
-    request_type: str | None = None,
-    due_before: datetime | None = None,
-    overdue: bool | None = None,
-    at_risk: bool | None = None,
-    cursor: int | None = None,
-    limit: int = 50,
-) -> tuple[list[RightsRequest], str | None]:
-    """The organization's requests, soonest due first (those without a due date last), with a
-    cursor for the next page."""
-    query = select(RightsRequest).where(RightsRequest.org_id == org.id)
-    if status is not None:
-        query = query.where(RightsRequest.status == status)
-    if request_type is not None:
-        query = query.where(RightsRequest.type == request_type)
-    if due_before is not None:
-        query = query.where(RightsRequest.due_at < due_before)
-    if overdue is not None:
-        query = query.where(RightsRequest.overdue.is_(overdue))
-    if at_risk is not None:
-        query = query.where(RightsRequest.at_risk.is_(at_risk))
-    if cursor is not None:
-        query = query.where(RightsRequest.id > cursor)
-    rows = list(db.session.scalars(query.order_by(RightsRequest.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    rows.sort(key=lambda r: (r.due_at is None, r.due_at or now, r.id))
-    return rows, (str(max(r.id for r in rows)) if more else None)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from consent_service.errors import InvalidInput
-from consent_service.rights import actions, service
+from consent_service.rights import actions, replies, service
 from consent_service.rights.models import RightsNotice, RightsRequestEvent
 from consent_service.rights.service import CodeInvalid, CodeResendTooSoon, Requester
 from consent_service.rights.timeline import Actor, timeline
@@ -176,7 +176,7 @@ def test_an_officer_enters_a_paper_request_with_its_channel(db, org, person, clo
 def test_details_are_kept_encrypted(db, org, person, clock):
     request = vouched(org, clock, "correction", details="my phone is now +86 138 0000 0000")
     assert "138" not in request.details_encrypted
-    assert service.details_of(request) == "my phone is now +86 138 0000 0000"
+    assert replies.details_of(request) == "my phone is now +86 138 0000 0000"
 
 
 def test_an_unknown_person_is_not_found(db, org, clock):
