@@ -45,6 +45,7 @@ from consent_service.receipts import views as receipts_views
 from consent_service.rights import api as rights_api
 from consent_service.rights import cli as rights_cli
 from consent_service.rights import jobs as rights_jobs
+from consent_service.rights import systems_api as rights_systems_api
 from consent_service.services import provide
 from consent_service.web import errors, redaction, security
 from consent_service.webhooks import api as webhooks_api
@@ -84,7 +85,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     provide(app, PdfRenderer, pdf.from_config(app))
     provide(app, MailTransport, mail_transport(app))
 
-    api = api_registry.blueprint(consent_api, policies_api, webhooks_api, dashboard_api, rights_api)
+    api = api_registry.blueprint(
+        consent_api, policies_api, webhooks_api, dashboard_api, rights_api, rights_systems_api
+    )
     openapi.add_routes(api)
     for blueprint in (
         main_views.bp,

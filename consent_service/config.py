@@ -72,6 +72,8 @@ class Defaults:
     #: the due day (to the assigned officer and the PI protection officer); days an unverified
     #: request waits before it ends; the identity code's lifetime, attempts and resends.
     RIGHTS_SWEEP_INTERVAL_MINUTES = 5
+    #: How often the retention sweep looks for information whose reason to be kept ended.
+    RIGHTS_RETENTION_INTERVAL_MINUTES = 60
     RIGHTS_REMINDER_WORKING_DAYS = (5, 2, 1)
     RIGHTS_UNVERIFIED_DAYS = 30
     RIGHTS_CODE_MINUTES = 10

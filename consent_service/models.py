@@ -10,22 +10,28 @@ from consent_service.policies.models import PolicyVersion, Purpose, PurposeVersi
 from consent_service.receipts.models import ConsentReceipt, SigningKey
 from consent_service.rights.calendar_data import CalendarDay, CalendarNotice
 from consent_service.rights.models import (
+    DataSystem,
     IdentityCode,
+    RetentionEnding,
     RightsNotice,
     RightsPause,
     RightsRequest,
     RightsRequestEvent,
+    RightsTask,
 )
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
     "CalendarDay",
     "CalendarNotice",
+    "DataSystem",
     "IdentityCode",
+    "RetentionEnding",
     "RightsNotice",
     "RightsPause",
     "RightsRequest",
     "RightsRequestEvent",
+    "RightsTask",
     "ConsentEvent",
     "ConsentReceipt",
     "ConsentState",

@@ -10,6 +10,7 @@ SCOPE_DESCRIPTIONS = {
     "consents:write": "Record consent acts",
     "rights:read": "Read rights requests",
     "rights:write": "Create and work rights requests",
+    "systems:manage": "Manage the registry of data systems",
     "records:read": "Export records",
     "webhooks:manage": "Manage webhook subscriptions",
     "dashboard:link": "Create dashboard sign-in links",

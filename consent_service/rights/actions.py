@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select, update
 
 from consent_service.consent.models import Subject
-from consent_service.errors import InvalidInput
+from consent_service.errors import Conflict, InvalidInput
 from consent_service.extensions import db
 from consent_service.mail.service import queue_mail
 from consent_service.organizations.models import Organization
@@ -21,7 +21,7 @@ from consent_service.rights import messages
 from consent_service.rights.calendar_data import current_calendar
 from consent_service.rights.deadlines import ExtensionNotAllowed, extension_notice_due, rule_for
 from consent_service.rights.grounds import REFUSAL_GROUNDS
-from consent_service.rights.models import RightsNotice, RightsPause, RightsRequest
+from consent_service.rights.models import RightsNotice, RightsPause, RightsRequest, RightsTask
 from consent_service.rights.queries import get_request
 from consent_service.rights.replies import acknowledge, contact, org_name
 from consent_service.rights.schedule import pauses, schedule
@@ -97,21 +97,44 @@ def assign(org: Organization, public_id: str, officer: str, now: datetime, actor
     return request
 
 
+class TasksOpen(Conflict):
+    """The request still waits for data systems to answer their tasks."""
+
+    code = "tasks_open"
+
+
 def complete(
-    org: Organization, public_id: str, now: datetime, actor: Actor, note: str | None = None
+    org: Organization,
+    public_id: str,
+    now: datetime,
+    actor: Actor,
+    note: str | None = None,
+    *,
+    reply: str | None = None,
+    to: str | None = None,
 ) -> RightsRequest:
-    """Answer the request as carried out; the requester gets the reply."""
+    """Answer the request as carried out; the requester gets the reply (``note``, then
+    ``reply``: what is for the requester alone, such as a download link, is never in the
+    timeline). ``to`` is the requester's address when it was read before an erasure."""
     request = get_request(org, public_id)
     next_status("complete", request.status)
     note = _text(note, "note", required=False)
+    waiting = open_tasks(request)
+    if waiting:
+        raise TasksOpen(
+            f"{waiting} tasks of data systems are still open; the request completes when all are answered",
+            {"open_tasks": waiting},
+        )
     step(request, "complete", actor, note, now)
     _close(request, now)
     subject = db.session.get(Subject, request.subject_id)
-    to = contact(request, subject)
+    to = to or contact(request, subject)
     if to is not None:
+        text_for_requester = "\n\n".join(part for part in (note, reply) if part)
         subject_line, text = messages.completion(
-            org_name(org, request.language), request.type, request.public_id, note, request.language
-        )
+            org_name(org, request.language), request.type, request.public_id, text_for_requester or None,
+            request.language,
+        )  # fmt: skip
         queue_mail(
             to, subject_line, text, kind="rights.completed", org=org, language=request.language, now=now
         )
@@ -171,8 +194,24 @@ def withdraw(
     return request
 
 
+def open_tasks(request: RightsRequest) -> int:
+    """How many of the request's tasks wait for an answer."""
+    return db.session.scalar(
+        select(func.count())
+        .select_from(RightsTask)
+        .where(RightsTask.request_id == request.id, RightsTask.status == "open")
+    )
+
+
 def _close(request: RightsRequest, now: datetime) -> None:
+    """The request is answered: reminders not yet sent are dropped, and tasks still open (a
+    refused or withdrawn request) are cancelled."""
     request.closed_at = now
+    db.session.execute(
+        update(RightsTask)
+        .where(RightsTask.request_id == request.id, RightsTask.status == "open")
+        .values(status="cancelled", answered_at=now)
+    )
     db.session.execute(
         delete(RightsNotice).where(RightsNotice.request_id == request.id, RightsNotice.sent_at.is_(None))
     )

@@ -11,7 +11,7 @@ from consent_service.consent.models import Subject
 from consent_service.extensions import db
 from consent_service.oauth.guard import authenticate
 from consent_service.organizations.models import Organization
-from consent_service.rights import actions, queries, replies, service
+from consent_service.rights import actions, fulfilment, queries, replies, service
 from consent_service.rights.deadlines import rule_for
 from consent_service.rights.models import RightsRequest
 from consent_service.rights.schemas import (
@@ -91,6 +91,7 @@ def view(request: RightsRequest, *, full: bool = True) -> dict[str, Any]:
     if full:
         data["details"] = replies.details_of(request)
         data["timeline"] = timeline(request)
+        data["tasks"] = [fulfilment.describe_task(t) for t in fulfilment.tasks_of(request)]
     return data
 
 
@@ -124,6 +125,7 @@ def create_rights_request(org: Organization, body: dict):
         client_id=authenticate().client_id,
         entered_by=body["entered_by"],
         details=body["details"],
+        corrections=body["corrections"],
         language=body["language"],
     )
     return view(request)
@@ -222,8 +224,9 @@ def assign_rights_request(org: Organization, request_id: str, body: dict):
 
 @_step("complete", "Complete", NoteIn())
 def complete_rights_request(org: Organization, request_id: str, body: dict):
-    """The request was carried out; the requester gets the reply."""
-    return view(actions.complete(org, request_id, utcnow(), _caller(), body["note"]))
+    """The request was carried out; the requester gets the reply. Refused (409 ``tasks_open``)
+    while data systems have not answered their tasks."""
+    return view(fulfilment.finish(org, request_id, utcnow(), _caller(), body["note"]))
 
 
 @_step("refuse", "Refuse", RefuseIn(), "GB/T 35273 8.7 d); PIPL 50")

@@ -4,6 +4,7 @@ unit of work. Safe in several scheduler processes at once (see :mod:`.sweeps`)."
 from __future__ import annotations
 
 from consent_service.clock import utcnow
+from consent_service.rights import retention
 from consent_service.rights.sweeps import expire_unverified, send_due_notices
 from consent_service.scheduling import Job
 from consent_service.unit_of_work import unit_of_work
@@ -19,4 +20,13 @@ def sweep_deadlines() -> dict[str, int]:
     return counts
 
 
-JOBS = [Job("rights", sweep_deadlines, "RIGHTS_SWEEP_INTERVAL_MINUTES")]
+def sweep_retention() -> dict[str, int]:
+    """Deletion tasks where the reason to keep a person's information ended (PIPL 47)."""
+    with unit_of_work():
+        return retention.sweep(utcnow())
+
+
+JOBS = [
+    Job("rights", sweep_deadlines, "RIGHTS_SWEEP_INTERVAL_MINUTES"),
+    Job("retention", sweep_retention, "RIGHTS_RETENTION_INTERVAL_MINUTES"),
+]

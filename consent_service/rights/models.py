@@ -14,7 +14,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consent_service.consent.models import Subject
 from consent_service.extensions import db
-from consent_service.types import BigId, UTCDateTime
+from consent_service.types import BigId, JSONType, UTCDateTime
 
 
 class RightsRequest(db.Model):
@@ -51,6 +51,8 @@ class RightsRequest(db.Model):
     language: Mapped[str] = mapped_column(String(8), default="zh-CN")
     #: What is asked (a correction's content, the question to explain), encrypted.
     details_encrypted: Mapped[str | None] = mapped_column(Text)
+    #: A correction of what this service holds ({"email": ..., "phone": ...}), encrypted JSON.
+    corrections_encrypted: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: code (a mailed code), company (vouched for through the API), officer.
@@ -149,3 +151,94 @@ class RightsNotice(db.Model):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     #: Sent, or passed over when a later notice of the same request was due at the same run.
     outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class DataSystem(db.Model):
+    """A system of the organization that holds personal information (a CRM, an order database,
+    a mailing tool): its owner, the PI categories it holds (GB/T 35273 Annex A), and how it
+    hears of a task: a webhook (``rights.task.opened``) or by hand (``manual``)."""
+
+    __tablename__ = "data_system"
+    __table_args__ = (Index("ix_data_system_org", "org_id", "retired_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    owner: Mapped[str] = mapped_column(String(200))
+    categories: Mapped[list] = mapped_column(JSONType, default=list)
+    #: webhook or manual.
+    delivery: Mapped[str] = mapped_column(String(16))
+    webhook_endpoint_id: Mapped[int | None] = mapped_column(ForeignKey("webhook_endpoint.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    def __repr__(self) -> str:
+        return f"<DataSystem {self.public_id}>"
+
+
+class RightsTask(db.Model):
+    """What one data system must do for one request (give the data, delete, correct, restrict),
+    and its answer. The answer's content (the data itself) is stored encrypted."""
+
+    __tablename__ = "rights_task"
+    __table_args__ = (
+        UniqueConstraint("request_id", "system_id"),
+        UniqueConstraint("system_id", "retention_key"),
+        Index("ix_rights_task_open", "org_id", "status", "opened_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    #: The request it serves; none for a deletion the retention sweep opened (PIPL 47 (1)-(2)).
+    request_id: Mapped[int | None] = mapped_column(ForeignKey("rights_request.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), index=True)
+    system_id: Mapped[int] = mapped_column(ForeignKey("data_system.id"))
+    #: A retention deletion: the purpose whose period ended or whose consent was withdrawn, and
+    #: a key naming the consent event that ended it (so that one ending opens one task).
+    purpose_id: Mapped[int | None] = mapped_column(ForeignKey("purpose.id"))
+    retention_key: Mapped[str | None] = mapped_column(String(64))
+    #: access (give the data), deletion, correction, restriction.
+    action: Mapped[str] = mapped_column(String(16))
+    #: PI categories the task is about (a retention deletion names its purpose's); empty: all.
+    categories: Mapped[list] = mapped_column(JSONType, default=list)
+    #: open, done (carried out), no_data (the system holds nothing of the person), cancelled
+    #: (the request was refused or withdrawn first).
+    status: Mapped[str] = mapped_column(String(16))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    answered_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    #: When the system says it carried the task out (deletion, correction).
+    carried_out_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    answered_by: Mapped[str | None] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(Text)
+    #: The data returned for an access task, as encrypted JSON.
+    result_encrypted: Mapped[str | None] = mapped_column(Text)
+
+    system: Mapped[DataSystem] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<RightsTask {self.public_id} {self.action} {self.status}>"
+
+
+class RetentionEnding(db.Model):
+    """The end of the reason to keep one person's information for one purpose (PIPL 47 (1)-(3),
+    GB/T 35273 6.1): its consent ended with no other legal basis left, or its retention period
+    passed. Written once per ending (the key names the consent event that ended it), with the
+    categories to delete, those another basis still covers, and how many tasks were opened."""
+
+    __tablename__ = "retention_ending"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), index=True)
+    purpose_id: Mapped[int] = mapped_column(ForeignKey("purpose.id"))
+    #: ``ended:<event uuid>`` or ``period:<event uuid>``.
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    #: consent_ended or retention_period.
+    reason: Mapped[str] = mapped_column(String(32))
+    found_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    categories: Mapped[list] = mapped_column(JSONType, default=list)
+    #: Categories kept: another purpose the person consented to, or one with another legal basis.
+    kept_categories: Mapped[list] = mapped_column(JSONType, default=list)
+    tasks: Mapped[int] = mapped_column(Integer, default=0)

@@ -24,6 +24,13 @@ class RequesterIn(Schema):
     contact = Text(load_default=None, allow_none=True, validate=validate.Length(3, 320))
 
 
+class CorrectionsIn(Schema):
+    """What this service holds of the person and a correction changes (``null`` erases it)."""
+
+    email = Text(allow_none=True, validate=validate.Length(3, 320))
+    phone = Text(allow_none=True, validate=validate.Length(3, 64))
+
+
 class RightsRequestIn(Schema):
     """A new request: the person (the company's own id), the right, and who asks."""
 
@@ -37,6 +44,7 @@ class RightsRequestIn(Schema):
     )
     entered_by = Text(load_default=None, allow_none=True, validate=validate.Length(1, 200))
     details = Text(load_default=None, allow_none=True, validate=validate.Length(1, 20000))
+    corrections = fields.Nested(CorrectionsIn, load_default=None, allow_none=True)
     language = Text(load_default="zh-CN", validate=validate.OneOf(("zh-CN", "en")))
 
 
@@ -128,8 +136,82 @@ class RightsRequestOut(Schema):
     allowed_actions = fields.List(Text())
     details = Text(allow_none=True)
     timeline = fields.List(fields.Nested(RightsEventOut))
+    tasks = fields.List(fields.Nested(lambda: TaskOut(exclude=("asked", "result"))))
 
 
 class RightsRequestListOut(Schema):
-    requests = fields.List(fields.Nested(RightsRequestOut(exclude=("timeline", "details"))))
+    requests = fields.List(fields.Nested(RightsRequestOut(exclude=("timeline", "details", "tasks"))))
     next_cursor = Text(allow_none=True)
+
+
+class DataSystemIn(Schema):
+    """A data system: its name, who answers for it, the PI categories it holds, and the URL
+    its tasks are sent to (none: they are answered by hand)."""
+
+    name = Text(required=True, validate=validate.Length(1, 200))
+    owner = Text(required=True, validate=validate.Length(1, 200))
+    categories = fields.List(
+        Text(validate=validate.Length(1, 32)), required=True, validate=validate.Length(1, 200)
+    )
+    webhook_url = Text(load_default=None, allow_none=True, validate=validate.Length(1, 2000))
+
+
+class DataSystemOut(Schema):
+    id = Text()
+    name = Text()
+    owner = Text()
+    categories = fields.List(Text())
+    delivery = Text()
+    webhook = Text(allow_none=True)
+    created_at = fields.AwareDateTime()
+
+
+class DataSystemCreatedOut(DataSystemOut):
+    #: The signing secret of the system's webhook deliveries: in this answer only.
+    secret = Text(allow_none=True)
+
+
+class DataSystemListOut(Schema):
+    systems = fields.List(fields.Nested(DataSystemOut))
+
+
+class TaskOut(Schema):
+    id = Text()
+    system = Text()
+    system_name = Text()
+    request = Text(allow_none=True)
+    subject = Text()
+    action = Text()
+    categories = fields.List(Text())
+    status = Text()
+    opened_at = fields.AwareDateTime()
+    answered_at = fields.AwareDateTime(allow_none=True)
+    carried_out_at = fields.AwareDateTime(allow_none=True)
+    answered_by = Text(allow_none=True)
+    note = Text(allow_none=True)
+    #: What the request asks (its details, the correction's values): for the system only.
+    asked = fields.Dict()
+    result = fields.Raw(allow_none=True)
+
+
+class TaskListOut(Schema):
+    tasks = fields.List(fields.Nested(TaskOut(exclude=("asked", "result"))))
+    next_cursor = Text(allow_none=True)
+
+
+class TaskQuery(Schema):
+    status = Text(validate=validate.OneOf(("open", "done", "no_data", "cancelled")))
+    system = Text(validate=validate.Length(1, 40))
+    request = Text(validate=validate.Length(1, 40))
+    cursor = Text(validate=validate.Regexp(r"^[0-9]{1,18}$"))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class TaskResultIn(Schema):
+    """A system's answer: ``done`` with the data (access) or the time it was carried out
+    (deletion, correction, restriction), or ``no_data``."""
+
+    outcome = Text(required=True, validate=validate.OneOf(("done", "no_data")))
+    data = fields.Raw(load_default=None, allow_none=True)
+    carried_out_at = fields.AwareDateTime(load_default=None, allow_none=True)
+    note = Text(load_default=None, allow_none=True, validate=validate.Length(1, 5000))

@@ -27,7 +27,7 @@ from consent_service.ids import uuid7
 from consent_service.mail.envelope import normalize_address
 from consent_service.mail.service import queue_mail
 from consent_service.organizations.models import Organization
-from consent_service.rights import messages
+from consent_service.rights import fulfilment, messages
 from consent_service.rights.models import IdentityCode, RightsRequest
 from consent_service.rights.queries import get_request
 from consent_service.rights.replies import CONTACT, DETAILS, acknowledge, contact, org_name
@@ -154,6 +154,7 @@ def create_request(
     client_id: str | None = None,
     entered_by: str | None = None,
     details: str | None = None,
+    corrections: dict[str, str | None] | None = None,
     language: str = "zh-CN",
 ) -> RightsRequest:
     """Receive a request for ``subject_external_id``.
@@ -175,6 +176,9 @@ def create_request(
         raise InvalidInput(
             "invalid rights request", {"details": ["must be text of at most 20000 characters"]}
         )
+    if corrections is not None and request_type != "correction":
+        raise InvalidInput("invalid rights request", {"corrections": ["only a correction request corrects"]})
+    corrections = fulfilment.check_corrections(corrections) if corrections is not None else None
     request = RightsRequest(
         public_id="rr_" + uuid7().replace("-", "")[:24],
         org_id=org.id,
@@ -195,6 +199,7 @@ def create_request(
         client_id=client_id,
         language=language,
         details_encrypted=secrets_box.encrypt(details, DETAILS) if details else None,
+        corrections_encrypted=fulfilment.seal_corrections(corrections) if corrections else None,
         received_at=now,
         provisional=False,
         paused_days=0,
@@ -216,6 +221,7 @@ def create_request(
             _send_code(org, request, subject, actor, now)
     emit(org, "rights.request.created", webhook_data(request, subject), now, ordering_key=subject.external_id)
     acknowledge(org, request, subject, now)
+    fulfilment.begin(org, request, now, actor)
     return request
 
 
@@ -314,6 +320,7 @@ def verify_identity(
         raise InvalidInput("invalid verification", {"by": ["must be code, company or officer"]})
     _verified(org, request, by, actor, now)
     acknowledge(org, request, db.session.get(Subject, request.subject_id), now)
+    fulfilment.begin(org, request, now, actor)
     return request
 
 

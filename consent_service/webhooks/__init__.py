@@ -27,4 +27,5 @@ EVENT_TYPES = (
     "rights.request.overdue",
     "rights.request.completed",
     "rights.request.refused",
+    "rights.task.opened",
 )

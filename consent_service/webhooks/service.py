@@ -122,10 +122,17 @@ def delete_endpoint(org: Organization, public_id: str, now: datetime) -> None:
 
 
 def emit(
-    org: Organization, event_type: str, data: dict[str, Any], now: datetime, ordering_key: str | None = None
+    org: Organization,
+    event_type: str,
+    data: dict[str, Any],
+    now: datetime,
+    ordering_key: str | None = None,
+    *,
+    only: WebhookEndpoint | None = None,
 ) -> int:
-    """Queue ``event_type`` for every endpoint of ``org`` that wants it; return how many."""
-    return emit_many(org, [(event_type, data, ordering_key or org.slug)], now)
+    """Queue ``event_type`` for every endpoint of ``org`` that wants it (for ``only``, when
+    the event is meant for one system); return how many."""
+    return emit_many(org, [(event_type, data, ordering_key or org.slug)], now, only=only)
 
 
 def subscribers(org: Organization, event_type: str | None = None) -> list[WebhookEndpoint]:
@@ -158,10 +165,18 @@ DELIVERY_COLUMNS = (
 )
 
 
-def emit_many(org: Organization, events: list[tuple[str, dict[str, Any], str]], now: datetime) -> int:
+def emit_many(
+    org: Organization,
+    events: list[tuple[str, dict[str, Any], str]],
+    now: datetime,
+    *,
+    only: WebhookEndpoint | None = None,
+) -> int:
     """Queue ``(event type, data, ordering key)`` events, in order, for every endpoint of
-    ``org`` that wants each; return how many deliveries were queued."""
+    ``org`` that wants each (or for ``only``); return how many deliveries were queued."""
     subscribed = subscribers(org) if events else []
+    if only is not None:
+        subscribed = [e for e in subscribed if e.id == only.id]
     if not subscribed:
         return 0
     dialect = db.session.get_bind().dialect.name

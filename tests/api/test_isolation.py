@@ -25,6 +25,7 @@ from sqlalchemy import select
 import consent_service.consent.api
 import consent_service.policies.api
 import consent_service.rights.api
+import consent_service.rights.systems_api
 import consent_service.webhooks.api  # noqa: F401  (each import registers its operations)
 from consent_service.api.registry import OPERATIONS
 from consent_service.consent.models import ConsentEvent, Subject
@@ -32,6 +33,7 @@ from consent_service.extensions import db as _db
 from consent_service.policies import purposes
 from consent_service.policies import service as policies
 from consent_service.policies.models import PolicyVersion, Purpose, policy_purpose_version
+from consent_service.rights import fulfilment, systems
 from consent_service.rights import service as rights
 from consent_service.rights.models import RightsRequest
 from consent_service.webhooks import service as webhooks
@@ -62,6 +64,8 @@ class World:
     a_webhook: str
     a_delivery: str
     b_request: str = ""
+    b_system: str = ""
+    b_task: str = ""
     private: list[str] = field(default_factory=list)
 
 
@@ -92,10 +96,14 @@ def world(make_caller, db, clock) -> World:
         },
         now,
     )
+    b_system, _ = systems.register(
+        b.org, name="B secret CRM", owner="B's data team", categories=["basic"], now=now
+    )
     b_request = rights.create_request(
         b.org, B_SUBJECT, "correction", now, identity_verified_by="company", client_id=b.client_id,
-        details="B secret correction",
+        details="B secret correction", corrections={"phone": "+86 555 0199"},
     )  # fmt: skip
+    (b_task,) = fulfilment.tasks_of(b_request)
     db.session.commit()
     b_deliveries = webhooks.list_deliveries(b.org, b_hook.public_id)
     a_deliveries = webhooks.list_deliveries(a.org, a_hook.public_id)
@@ -104,7 +112,7 @@ def world(make_caller, db, clock) -> World:
     private += ["https://b.example/secret-hooks", b_user.chain_head]
     private += [e.uuid for e in granted.events + withdrawn.events]
     private += [d.event_id for d in b_deliveries] + [d.public_id for d in b_deliveries[1:]]
-    private += ["B secret correction"]
+    private += ["B secret correction", "+86 555 0199", "B secret CRM", "B's data team"]
     return World(
         a=a,
         b=b,
@@ -113,6 +121,8 @@ def world(make_caller, db, clock) -> World:
         a_webhook=a_hook.public_id,
         a_delivery=a_deliveries[0].public_id,
         b_request=b_request.public_id,
+        b_system=b_system.public_id,
+        b_task=b_task.public_id,
         private=private,
     )
 
@@ -368,6 +378,49 @@ for _path, _body in (
     ("withdraw", {}),
 ):
     case(f"POST /rights-requests/<request_id>/{_path}")(_rights_step(_path, _body))
+
+
+@case("POST /data-systems")
+def _register_data_system(call: Caller, w: World) -> None:
+    body = {"name": "B secret CRM", "owner": "A's team", "categories": ["basic"]}
+    response = call("POST", "/data-systems", body)  # B's name is free for A
+    assert response.status_code == 201, response.json
+    assert [s.name for s in systems.active(w.a.org)] == ["B secret CRM"]
+    w.private.remove("B secret CRM")
+
+
+@case("GET /data-systems")
+def _list_data_systems(call: Caller, w: World) -> None:
+    response = call("GET", "/data-systems")
+    assert response.status_code == 200 and response.json["systems"] == []
+
+
+@case("GET /data-systems/<system_id>")
+def _get_data_system(call: Caller, w: World) -> None:
+    assert_not_found(call("GET", f"/data-systems/{w.b_system}"))
+
+
+@case("DELETE /data-systems/<system_id>")
+def _retire_data_system(call: Caller, w: World) -> None:
+    assert_not_found(call("DELETE", f"/data-systems/{w.b_system}"))
+
+
+@case("GET /rights-tasks")
+def _list_rights_tasks(call: Caller, w: World) -> None:
+    for query in ("", "?status=open", f"?request={w.b_request}", f"?system={w.b_system}"):
+        response = call("GET", "/rights-tasks" + query)
+        assert response.status_code == 200 and response.json["tasks"] == [], query
+
+
+@case("GET /rights-tasks/<task_id>")
+def _get_rights_task(call: Caller, w: World) -> None:
+    assert_not_found(call("GET", f"/rights-tasks/{w.b_task}"))
+
+
+@case("POST /rights-tasks/<task_id>/result")
+def _answer_rights_task(call: Caller, w: World) -> None:
+    body = {"outcome": "done", "carried_out_at": "2026-11-02T02:00:00Z"}
+    assert_not_found(call("POST", f"/rights-tasks/{w.b_task}/result", body))
 
 
 # --- what B has, read from the database --------------------------------------------------------

@@ -34,7 +34,7 @@ from consent_service import create_app
 from consent_service.api.openapi import build_spec
 from consent_service.config import normalize_database_url
 from consent_service.extensions import db
-from consent_service.rights.models import RightsRequest
+from consent_service.rights.models import DataSystem, RightsRequest, RightsTask
 from consent_service.webhooks.delivery import deliver_due
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 from consent_service.webhooks.outcomes import Outcome
@@ -55,6 +55,14 @@ DELIVERY_IDS = ["whd_schemathesis_1", "whd_schemathesis_2", "whd_schemathesis_3"
 FUZZED_REQUESTS = ["rr_fuzz_work", "rr_fuzz_gdpr", "rr_fuzz_code"]
 KEPT_REQUESTS = ["rr_ok_work", "rr_ok_gdpr", "rr_ok_code"]
 
+#: Data systems seeded in ``live``: one every call may read, one the fuzzed retirement takes, one
+#: the successful retirement takes; and two tasks of the first (one fuzzed, one answered once).
+SYSTEM_ID = "sys_schemathesis_kept"
+DOOMED_SYSTEM_ID = "sys_schemathesis_doomed"
+OK_DOOMED_SYSTEM_ID = "sys_schemathesis_ok_doomed"
+FUZZED_TASK = "rt_schemathesis_fuzz"
+KEPT_TASK = "rt_schemathesis_ok"
+
 #: Path parameter values that exist in ``live``.
 DICTIONARIES = {
     "external_id": ["u-1"],
@@ -65,6 +73,9 @@ DICTIONARIES = {
     "doomed_webhook_id": [DOOMED_WEBHOOK_ID],
     "delivery_id": DELIVERY_IDS,
     "request_id": FUZZED_REQUESTS,
+    "system_id": [SYSTEM_ID],
+    "doomed_system_id": [DOOMED_SYSTEM_ID],
+    "task_id": [FUZZED_TASK],
 }
 
 #: Body fields that name the same things (``dictionary`` of ``DICTIONARIES``).
@@ -108,10 +119,12 @@ DOCUMENT = _document()
 def _schema(operation_id: str):
     """The document limited to one operation, with path parameters drawn half the time from
     ``DICTIONARIES``. ``delete_webhook`` gets a webhook of its own: deleting the one the other
-    operations read would leave them only 404s."""
+    operations read would leave them only 404s; ``retire_data_system`` likewise."""
     names = {name: name for name in DICTIONARIES if not name.startswith("doomed")}
     if operation_id == "delete_webhook":
         names["webhook_id"] = "doomed_webhook_id"
+    if operation_id == "retire_data_system":
+        names["system_id"] = "doomed_system_id"
     config = schemathesis.Config.from_dict(
         {
             "seed": SEED,
@@ -207,6 +220,25 @@ def live(tmp_path_factory, database):
             delivery.public_id = public_id
         db.session.commit()
         db.session.remove()
+    system = {"name": "CRM", "owner": "Data team", "categories": ["basic", "contacts"]}
+    kept_system = call("POST", "/data-systems", 201, json=system)["id"]
+    for _ in range(2):  # each opens a task of the CRM
+        body = {"subject": "u-1", "type": "deletion", "identity_verified_by": "company"}
+        call("POST", "/rights-requests", 201, json=body)
+    doomed = [
+        call("POST", "/data-systems", 201, json=system | {"name": name})["id"] for name in ("Old", "Older")
+    ]
+    with app.app_context():
+        renamed = dict(
+            zip([kept_system, *doomed], [SYSTEM_ID, DOOMED_SYSTEM_ID, OK_DOOMED_SYSTEM_ID], strict=True)
+        )
+        for row in db.session.scalars(select(DataSystem)):
+            row.public_id = renamed[row.public_id]
+        tasks = db.session.scalars(select(RightsTask).order_by(RightsTask.id)).all()
+        for task, public_id in zip(tasks, (FUZZED_TASK, KEPT_TASK), strict=True):
+            task.public_id = public_id
+        db.session.commit()
+        db.session.remove()
     yield app, headers
     dispose(app)
 
@@ -233,6 +265,8 @@ SECTIONS = {
 #: Calls that succeed, in order: generated inputs rarely get every cross-field rule right, so
 #: without these the answers of successful writes would never be checked against the document.
 SUCCESSFUL_CALLS = [
+    # Before any request opens a task of it.
+    ("retire_data_system", {"system_id": OK_DOOMED_SYSTEM_ID}, {}, 204),
     ("create_purpose", {}, {"body": PURPOSE}, 201),
     ("change_purpose", {"code": "analytics"}, {"body": {"description_en": "Product analytics"}}, 200),
     (
@@ -356,6 +390,29 @@ SUCCESSFUL_CALLS = [
     ("resend_rights_code", {"request_id": "rr_ok_code"}, {}, 200),
     ("verify_rights_request", {"request_id": "rr_ok_code"}, {"body": {"by": "company"}}, 200),
     ("withdraw_rights_request", {"request_id": "rr_ok_code"}, {"body": {}}, 200),
+    (
+        "register_data_system",
+        {},
+        {
+            "body": {
+                "name": "Mail tool",
+                "owner": "Marketing",
+                "categories": ["contacts"],
+                "webhook_url": "https://hooks.example.cn/tasks",
+            }
+        },
+        201,
+    ),  # fmt: skip
+    ("list_data_systems", {}, {}, 200),
+    ("get_data_system", {"system_id": SYSTEM_ID}, {}, 200),
+    ("list_rights_tasks", {}, {"query": {"status": "open", "limit": 5}}, 200),
+    ("get_rights_task", {"task_id": KEPT_TASK}, {}, 200),
+    (
+        "answer_rights_task",
+        {"task_id": KEPT_TASK},
+        {"body": {"outcome": "done", "carried_out_at": "2026-11-02T02:00:00Z", "note": "erased"}},
+        200,
+    ),
 ]
 
 

@@ -398,7 +398,7 @@ def test_metadata(client):
     ):
         assert set(meta[key]) == methods, key
     assert meta["scopes_supported"] == list(SCOPES)
-    assert len(SCOPES) == 11
+    assert len(SCOPES) == 12
 
 
 # --- the CLI ---------------------------------------------------------------------------------

@@ -50,7 +50,11 @@ def test_a_vouched_request_starts_the_clock_and_is_acknowledged(db, org, person,
     assert ack.to == "person@example.cn"
     assert "2026-12-02 23:59" in ack.text
     steps = [(e.action, e.to_status, e.actor_kind) for e in timeline(request)]
-    assert steps == [("receive", "received", "client"), ("verify", "in_progress", "client")]
+    assert steps == [
+        ("receive", "received", "client"),
+        ("verify", "in_progress", "client"),
+        ("no_systems", "in_progress", "client"),  # nothing registered: an officer carries it out
+    ]
 
 
 def test_working_day_types_are_due_in_15_working_days(db, org, person, clock):
@@ -224,7 +228,7 @@ def test_an_illegal_step_is_refused_naming_the_allowed_ones(db, org, person, clo
         actions.pause(org, request.public_id, "a question", clock.now(), OFFICER)
     assert refused.value.allowed == []
     events = db.session.scalar(select(func.count()).where(RightsRequestEvent.request_id == request.id))
-    assert events == 3  # receive, verify, complete: the refused step recorded nothing
+    assert events == 4  # receive, verify, no_systems, complete: the refused step recorded nothing
 
 
 def test_a_pause_adds_its_days_back(db, org, person, clock):

@@ -201,6 +201,10 @@ SHOWN_IN_REPR = {
     ("RightsRequest", "public_id"),
     ("RightsRequest", "type"),
     ("RightsRequest", "status"),
+    ("DataSystem", "public_id"),
+    ("RightsTask", "public_id"),
+    ("RightsTask", "action"),
+    ("RightsTask", "status"),
 }
 
 

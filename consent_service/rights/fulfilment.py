@@ -1,0 +1,394 @@
+"""Carrying a request out: where the information is, and here.
+
+When the clock starts (the requester verified) the request is begun:
+
+- a withdrawal of all consents is recorded at once through the ledger (PIPL 15, GB/T 8.4), and
+  the request completes;
+- a correction updates what this service holds of the person (PIPL 46, GB/T 8.2);
+- a deletion or an account cancellation is announced to the company's subscribers
+  (``subject.deleted``, PIPL 47 ¶1: the handler deletes; GB/T 8.5);
+- access, copy, transfer, correction, deletion, cancellation and restriction open a task for
+  every data system that holds the person's information (:mod:`.systems`); the request waits
+  for the systems (``awaiting_systems``) and completes when the last one answers.
+
+Explanations and complaints are answered by an officer. Everything here flushes; the caller's
+unit of work commits.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from consent_service import secrets_box
+from consent_service.consent import service as ledger
+from consent_service.consent.models import ConsentState, Subject
+from consent_service.consent.writer import Actor as ActActor
+from consent_service.errors import Conflict, InvalidInput, NotFound
+from consent_service.extensions import db
+from consent_service.mail.envelope import normalize_address
+from consent_service.organizations.models import Organization
+from consent_service.policies.models import Purpose
+from consent_service.rights import actions, systems
+from consent_service.rights.models import DataSystem, RightsRequest, RightsTask
+from consent_service.rights.queries import get_request
+from consent_service.rights.replies import details_of
+from consent_service.rights.timeline import SYSTEM, Actor, step
+from consent_service.webhooks.service import emit
+
+#: What a request of each type asks of the systems that hold the person's information.
+TASK_ACTIONS = {
+    "access": "access",
+    "copy": "access",
+    "portability": "access",
+    "correction": "correction",
+    "deletion": "deletion",
+    "cancellation": "deletion",
+    "restriction": "restriction",
+}
+#: What of the person this service itself holds and a correction may change.
+CORRECTABLE = ("email", "phone")
+CORRECTIONS = b"consent-rights-corrections"
+_RESULT = b"consent-rights-task-result"
+#: How a request's channel is recorded as the method of the consent act it leads to (an email
+#: is a written request).
+_ACT_METHOD = {"api": "api", "dashboard": "web", "paper": "paper", "phone": "phone", "email": "paper"}
+#: How far ahead of now a system may say it carried a task out (clocks differ a little).
+_SKEW = timedelta(minutes=5)
+
+
+class TaskAnswered(Conflict):
+    """The task was answered already (or cancelled with its request)."""
+
+    code = "task_answered"
+
+
+# --- corrections ------------------------------------------------------------------------------
+
+
+def check_corrections(corrections: Any) -> dict[str, str | None]:
+    """The fields a correction changes here, checked: ``email`` and ``phone`` (``None`` erases
+    one)."""
+    if not isinstance(corrections, dict) or not corrections:
+        raise InvalidInput("invalid correction", {"corrections": ["name at least one of: email, phone"]})
+    errors: dict[str, list[str]] = {}
+    for name in set(corrections) - set(CORRECTABLE):
+        errors[f"corrections.{name}"] = ["this service holds only email and phone of a person"]
+    email = corrections.get("email")
+    if email is not None and (not isinstance(email, str) or normalize_address(email) is None):
+        errors["corrections.email"] = ["is not an email address"]
+    phone = corrections.get("phone")
+    if phone is not None and (not isinstance(phone, str) or not 3 <= len(phone.strip()) <= 64):
+        errors["corrections.phone"] = ["must be text of 3-64 characters"]
+    if errors:
+        raise InvalidInput("invalid correction", errors)
+    return {
+        name: (normalize_address(value) if name == "email" and value else value.strip() if value else None)
+        for name, value in corrections.items()
+    }
+
+
+def corrections_of(request: RightsRequest) -> dict[str, str | None]:
+    """The correction a request asks for, decrypted (``{}`` for none)."""
+    if not request.corrections_encrypted:
+        return {}
+    return json.loads(secrets_box.decrypt(request.corrections_encrypted, CORRECTIONS))
+
+
+def seal_corrections(corrections: dict[str, str | None]) -> str:
+    return secrets_box.encrypt(json.dumps(corrections, sort_keys=True), CORRECTIONS)
+
+
+# --- beginning --------------------------------------------------------------------------------
+
+
+def begin(org: Organization, request: RightsRequest, now: datetime, actor: Actor) -> None:
+    """Start carrying out a request whose clock has just started (see the module)."""
+    if request.status != "in_progress":
+        return
+    subject = db.session.get(Subject, request.subject_id)
+    if request.type == "withdrawal":
+        withdrawn = withdraw_all(org, request, subject, now, actor)
+        note = f"{len(withdrawn)} consents withdrawn: {', '.join(withdrawn)}" if withdrawn else None
+        actions.complete(org, request.public_id, now, SYSTEM, note or "no consent was in force")
+        return
+    if request.type == "correction" and request.corrections_encrypted:
+        _correct_here(request, subject, now, actor)
+    if request.type in ("deletion", "cancellation"):
+        emit(
+            org,
+            "subject.deleted",
+            {"subject": subject.external_id, "request": request.public_id, "type": request.type},
+            now,
+            ordering_key=subject.external_id,
+        )
+    action = TASK_ACTIONS.get(request.type)
+    if action is not None:
+        open_tasks(org, request, subject, action, now, actor)
+
+
+def withdraw_all(
+    org: Organization, request: RightsRequest, subject: Subject, now: datetime, actor: Actor
+) -> list[str]:
+    """Withdraw every consent in force, as one act through the ledger (its webhooks and state
+    as for any withdrawal); return the purposes withdrawn."""
+    codes = list(
+        db.session.scalars(
+            select(Purpose.code)
+            .join(ConsentState, ConsentState.purpose_id == Purpose.id)
+            .where(ConsentState.subject_id == subject.id, ConsentState.status == "granted")
+            .order_by(Purpose.code)
+        )
+    )
+    if not codes:
+        return []
+    ledger.record_act(
+        org,
+        subject,
+        now,
+        purposes=codes,
+        action="withdraw",
+        method=_ACT_METHOD[request.channel],
+        actor=ActActor(
+            kind="officer",
+            name=(actor.name or actor.kind)[:200],
+            reason=f"rights request {request.public_id}: withdrawal of all consents (PIPL 15)",
+        ),
+        evidence={"document_ref": request.public_id},
+        is_subject_initiated=True,
+    )
+    step(request, "withdraw_consents", actor, f"withdrawn through the ledger: {', '.join(codes)}", now)
+    return codes
+
+
+def _correct_here(request: RightsRequest, subject: Subject, now: datetime, actor: Actor) -> None:
+    corrections = corrections_of(request)
+    for name, value in corrections.items():
+        setattr(subject, name, value)
+    subject.updated_at = now
+    step(request, "correct_here", actor, f"corrected in this service: {', '.join(sorted(corrections))}", now)
+
+
+def open_tasks(
+    org: Organization,
+    request: RightsRequest | None,
+    subject: Subject,
+    action: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    categories: list[str] | None = None,
+    purpose_id: int | None = None,
+    retention_key: str | None = None,
+) -> list[RightsTask]:
+    """A task for every system that holds ``categories`` (all systems, without), announced to
+    the systems reached by webhook; the request, if any, then waits for them."""
+    tasks = []
+    for system in systems.holding(org, categories):
+        task = RightsTask(
+            public_id="rt_" + uuid.uuid4().hex[:24],
+            org_id=org.id,
+            request_id=None if request is None else request.id,
+            subject_id=subject.id,
+            system_id=system.id,
+            action=action,
+            categories=sorted(set(categories or [])),
+            status="open",
+            opened_at=now,
+            purpose_id=purpose_id,
+            retention_key=retention_key,
+        )
+        db.session.add(task)
+        tasks.append((task, system))
+    db.session.flush()
+    for task, system in tasks:
+        endpoint = systems.endpoint_of(system)
+        if endpoint is not None:
+            emit(org, systems.TASK_EVENT, task_event(task, system, request, subject), now,
+                 ordering_key=subject.external_id, only=endpoint)  # fmt: skip
+    if request is not None:
+        if tasks:
+            names = ", ".join(system.name for _, system in tasks)
+            step(request, "await_systems", actor, f"{action} tasks opened for: {names}", now)
+        else:
+            step(
+                request, "no_systems", actor, "no registered data system holds this person's information", now
+            )
+    return [task for task, _ in tasks]
+
+
+def task_event(
+    task: RightsTask, system: DataSystem, request: RightsRequest | None, subject: Subject
+) -> dict[str, Any]:
+    """What the ``rights.task.opened`` webhook says: identifiers and the action only; a system
+    reads what a task asks (a correction's values) from ``GET /rights-tasks/{id}`` with its
+    token, so that no personal information waits in the webhook outbox."""
+    return {
+        "task": task.public_id,
+        "system": system.public_id,
+        "action": task.action,
+        "subject": subject.external_id,
+        "request": None if request is None else request.public_id,
+        "due_at": None if request is None or request.due_at is None else request.due_at.isoformat(),
+        "categories": task.categories,
+    }
+
+
+# --- answers ----------------------------------------------------------------------------------
+
+
+def get_task(org: Organization, public_id: str) -> RightsTask:
+    """A task of ``org``; :class:`NotFound` otherwise."""
+    task = db.session.scalars(
+        select(RightsTask).where(RightsTask.org_id == org.id, RightsTask.public_id == public_id)
+    ).first()
+    if task is None:
+        raise NotFound(f"no rights task {public_id!r}")
+    return task
+
+
+def list_tasks(
+    org: Organization,
+    *,
+    status: str | None = None,
+    system: str | None = None,
+    request: str | None = None,
+    cursor: int | None = None,
+    limit: int = 50,
+) -> tuple[list[RightsTask], str | None]:
+    """The organization's tasks, oldest first, filtered; with a cursor for the next page."""
+    query = select(RightsTask).where(RightsTask.org_id == org.id)
+    if status is not None:
+        query = query.where(RightsTask.status == status)
+    if system is not None:
+        query = query.join(DataSystem, DataSystem.id == RightsTask.system_id).where(
+            DataSystem.public_id == system
+        )
+    if request is not None:
+        query = query.join(RightsRequest, RightsRequest.id == RightsTask.request_id).where(
+            RightsRequest.public_id == request
+        )
+    if cursor is not None:
+        query = query.where(RightsTask.id > cursor)
+    rows = list(db.session.scalars(query.order_by(RightsTask.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (str(rows[-1].id) if more else None)
+
+
+def result_of(task: RightsTask) -> Any:
+    """The data a system returned for an access task, decrypted (``None`` for none)."""
+    if not task.result_encrypted:
+        return None
+    return json.loads(secrets_box.decrypt(task.result_encrypted, _RESULT))
+
+
+def what_is_asked(task: RightsTask) -> dict[str, Any]:
+    """What the system must do, with what the request says (for the system's eyes only)."""
+    request = db.session.get(RightsRequest, task.request_id) if task.request_id else None
+    return {
+        "details": details_of(request) if request is not None else None,
+        "corrections": corrections_of(request) if request is not None else {},
+    }
+
+
+def report(
+    org: Organization,
+    public_id: str,
+    now: datetime,
+    actor: Actor,
+    *,
+    outcome: str,
+    data: Any = None,
+    carried_out_at: datetime | None = None,
+    note: str | None = None,
+) -> RightsTask:
+    """A system's answer: ``done`` (with the data, for access; with when it was carried out,
+    for deletion and correction) or ``no_data`` (it holds nothing of the person). The last
+    answer of a request completes it."""
+    task = get_task(org, public_id)
+    if task.status != "open":
+        raise TaskAnswered(f"the task is {task.status} already", {"status": task.status})
+    errors: dict[str, list[str]] = {}
+    if outcome not in ("done", "no_data"):
+        errors["outcome"] = ["must be done or no_data"]
+    if outcome == "done" and task.action == "access" and data is None:
+        errors["data"] = ["an access task is answered with the person's data (JSON)"]
+    if outcome == "done" and task.action in ("deletion", "correction", "restriction"):
+        if carried_out_at is None:
+            errors["carried_out_at"] = [f"say when the {task.action} was carried out"]
+        elif carried_out_at > now + _SKEW:
+            errors["carried_out_at"] = ["must not be in the future"]
+    if data is not None and task.action != "access":
+        errors["data"] = ["only an access task returns data"]
+    if note is not None and (not isinstance(note, str) or len(note) > 5000):
+        errors["note"] = ["must be text of at most 5000 characters"]
+    if errors:
+        raise InvalidInput("invalid task result", errors)
+    task.status = outcome
+    task.answered_at = now
+    task.carried_out_at = carried_out_at
+    task.answered_by = actor.name
+    task.note = note
+    if data is not None:
+        task.result_encrypted = secrets_box.encrypt(json.dumps(data, ensure_ascii=False), _RESULT)
+    db.session.flush()
+    if task.request_id is not None:
+        _answered(org, task, now, actor)
+    return task
+
+
+def _answered(org: Organization, task: RightsTask, now: datetime, actor: Actor) -> None:
+    request = db.session.get(RightsRequest, task.request_id)
+    system = db.session.get(DataSystem, task.system_id)
+    step(request, "task_answered", actor, f"{system.name}: {task.status}", now)
+    if request.status == "awaiting_systems" and actions.open_tasks(request) == 0:
+        step(request, "systems_done", SYSTEM, "every data system answered", now)
+        finish(org, request.public_id, now, SYSTEM)
+
+
+def finish(
+    org: Organization, public_id: str, now: datetime, actor: Actor, note: str | None = None
+) -> RightsRequest:
+    """Complete a request once every system has answered (or by an officer when none holds
+    the person's information)."""
+    request = get_request(org, public_id)
+    return actions.complete(org, request.public_id, now, actor, note)
+
+
+def describe_task(task: RightsTask, *, full: bool = False) -> dict[str, Any]:
+    """A task as the API shows it; ``full`` adds what is asked and the data returned."""
+    system = db.session.get(DataSystem, task.system_id)
+    request = db.session.get(RightsRequest, task.request_id) if task.request_id else None
+    data: dict[str, Any] = {
+        "id": task.public_id,
+        "system": system.public_id,
+        "system_name": system.name,
+        "request": None if request is None else request.public_id,
+        "subject": db.session.get(Subject, task.subject_id).external_id,
+        "action": task.action,
+        "categories": task.categories,
+        "status": task.status,
+        "opened_at": task.opened_at,
+        "answered_at": task.answered_at,
+        "carried_out_at": task.carried_out_at,
+        "answered_by": task.answered_by,
+        "note": task.note,
+    }
+    if full:
+        data["asked"] = what_is_asked(task)
+        data["result"] = result_of(task)
+    return data
+
+
+def tasks_of(request: RightsRequest) -> list[RightsTask]:
+    """The request's tasks, in the order they were opened."""
+    return list(
+        db.session.scalars(
+            select(RightsTask).where(RightsTask.request_id == request.id).order_by(RightsTask.id)
+        )
+    )
