@@ -12,6 +12,7 @@ from consent_service.rights.calendar_data import CalendarDay, CalendarNotice
 from consent_service.rights.models import (
     IdentityCode,
     RightsNotice,
+    RightsPackage,
     RightsPause,
     RightsRequest,
     RightsRequestEvent,
@@ -23,6 +24,7 @@ __all__ = [
     "CalendarNotice",
     "IdentityCode",
     "RightsNotice",
+    "RightsPackage",
     "RightsPause",
     "RightsRequest",
     "RightsRequestEvent",
