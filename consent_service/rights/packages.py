@@ -105,9 +105,10 @@ def _for_update(query):
     return query
 
 
-def download(token: str, now: datetime) -> Download:
-    """The zip behind ``token``, its download counted and put on the request's timeline;
-    :class:`PackageNotFound` for an unknown link, :class:`PackageGone` past its expiry."""
+def download(token: str, now: datetime, *, is_counted: bool = True) -> Download:
+    """The zip behind ``token``, its download counted and put on the request's timeline (unless
+    ``is_counted`` is false: a HEAD, which fetches nothing); :class:`PackageNotFound` for an
+    unknown link, :class:`PackageGone` past its expiry."""
     package = db.session.scalars(
         _for_update(select(RightsPackage).where(RightsPackage.token_hash == token_hash(token)))
     ).first()
@@ -120,9 +121,11 @@ def download(token: str, now: datetime) -> Download:
     if package.content_encrypted is None or package.expires_at <= now:
         raise PackageGone("this package's link has expired", request.language)
     content = base64.b64decode(secrets_box.decrypt(package.content_encrypted, CONTENT))
-    package.downloads += 1
-    package.last_downloaded_at = now
-    record(request, "package_download", request.status, request.status, LINK_HOLDER, package.public_id, now)
+    if is_counted:
+        package.downloads += 1
+        package.last_downloaded_at = now
+        status = request.status
+        record(request, "package_download", status, status, LINK_HOLDER, package.public_id, now)
     return Download(content, request.public_id, package)
 
 

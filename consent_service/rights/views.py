@@ -8,7 +8,7 @@ path (it holds the token).
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
+from flask import Blueprint, Response, request
 
 from consent_service.clock import utcnow
 from consent_service.rights.packages import PackageGone, PackageNotFound, download
@@ -35,10 +35,10 @@ def _never_cached(response: Response) -> Response:
 @bp.get("/packages/<token>")
 def package(token: str):
     """Download the package behind the link (``<request id>.zip``); each download is a step
-    on the request's timeline."""
+    on the request's timeline (a HEAD, which a link checker may send, is not one)."""
     try:
         with unit_of_work():
-            fetched = download(token, utcnow())
+            fetched = download(token, utcnow(), is_counted=request.method != "HEAD")
     except PackageNotFound:
         return error_page(404)
     except PackageGone as exc:

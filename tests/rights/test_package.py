@@ -296,6 +296,15 @@ def test_the_link_downloads_the_zip(client, world, stored, clock):
     ]
 
 
+def test_a_head_is_not_a_download(client, world, stored):
+    row, url, data = stored
+    response = client.head(urlsplit(url).path)
+    assert response.status_code == 200
+    assert response.headers["Content-Length"] == str(len(data))
+    assert row.downloads == 0
+    assert timeline(world["request"])[-1].action == "package"
+
+
 def test_a_wrong_link_is_not_found(client, stored):
     _, url, _ = stored
     response = client.get("/rights/packages/" + "x" * 43)
