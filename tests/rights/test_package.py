@@ -16,11 +16,14 @@ import pytest
 from sqlalchemy import select, text
 
 from consent_service.errors import NotFound
+from consent_service.extensions import db as _db
 from consent_service.rights import package, packages, service
 from consent_service.rights.jobs import purge_packages
 from consent_service.rights.models import RightsPackage
 from consent_service.rights.package import SystemResult
 from consent_service.rights.timeline import timeline
+from consent_service.unit_of_work import unit_of_work
+from tests.conftest import IS_POSTGRES, T0
 from tests.factories import act, grant, make_org, make_purpose, make_subject, publish_policy
 
 CLIENT = "cs_test_client"
@@ -373,3 +376,45 @@ def test_the_row_is_found_only_by_its_hash(db, stored):
     found = db.session.scalars(select(RightsPackage).where(RightsPackage.token_hash == token)).first()
     assert found is None
     assert packages.download(token, datetime(2026, 11, 3, tzinfo=UTC)).package is row
+
+
+# --- two purges at once (PostgreSQL) ----------------------------------------------------------
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not IS_POSTGRES, reason="needs DATABASE_URL to point at PostgreSQL")
+def test_a_package_another_purge_holds_is_skipped(app):
+    """Committed for real: a second purge (another scheduler process) passes over the row the
+    first has locked instead of waiting for it, and the first purges it once."""
+    with app.app_context(), unit_of_work():
+        org = make_org(T0)
+        make_subject(org, T0, "u-purge")
+        request = service.create_request(
+            org, "u-purge", "copy", T0, identity_verified_by="company", client_id=CLIENT
+        )
+        row, _ = packages.create(org, request, b"PK", T0)
+        ids = {"org": org.id, "request": request.id, "package": row.id}
+    later = T0 + timedelta(days=15)
+    try:
+        with app.app_context():
+            held = select(RightsPackage).where(RightsPackage.id == ids["package"]).with_for_update()
+            _db.session.execute(held)
+            with app.app_context(), unit_of_work():  # a context of its own: another connection
+                _db.session.execute(text("SET LOCAL lock_timeout = '2s'"))
+                assert packages.purge(later) == 0
+            assert packages.purge(later) >= 1  # (rows other runs left behind would count too)
+            assert _db.session.get(RightsPackage, ids["package"]).purged_at == later
+            _db.session.commit()
+            assert packages.purge(later) == 0
+            _db.session.commit()
+    finally:
+        with app.app_context(), unit_of_work():
+            for table, column in (
+                ("rights_package", "request_id"),
+                ("rights_notice", "request_id"),
+                ("rights_request_event", "request_id"),
+            ):
+                _db.session.execute(text(f"DELETE FROM {table} WHERE {column} = :id"), {"id": ids["request"]})
+            for table in ("rights_request", "mail_message", "webhook_delivery", "subject", "organization"):
+                column = "id" if table == "organization" else "org_id"
+                _db.session.execute(text(f"DELETE FROM {table} WHERE {column} = :id"), {"id": ids["org"]})
