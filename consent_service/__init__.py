@@ -46,6 +46,7 @@ from consent_service.rights import api as rights_api
 from consent_service.rights import cli as rights_cli
 from consent_service.rights import jobs as rights_jobs
 from consent_service.rights import systems_api as rights_systems_api
+from consent_service.rights import views as rights_views
 from consent_service.services import provide
 from consent_service.web import errors, redaction, security
 from consent_service.webhooks import api as webhooks_api
@@ -96,6 +97,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         oauth_views.bp,
         api,
         dashboard_views.bp,
+        rights_views.bp,
     ):
         app.register_blueprint(blueprint)
     # The API and OAuth authenticate with tokens, not cookies: no CSRF token applies.

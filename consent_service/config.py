@@ -80,6 +80,8 @@ class Defaults:
     RIGHTS_CODE_ATTEMPTS = 5
     RIGHTS_CODE_RESEND_SECONDS = 60
     RIGHTS_CODE_MAX_SENDS = 5
+    #: Days an access, copy or transfer package stays downloadable; then its content is deleted.
+    RIGHTS_PACKAGE_DAYS = 14
     #: Largest batch of consent acts or decisions in one call.
     API_BATCH_LIMIT = 1000
     #: Largest request body, in bytes: a larger one is answered 413 before it is read.

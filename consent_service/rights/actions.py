@@ -119,12 +119,7 @@ def complete(
     request = get_request(org, public_id)
     next_status("complete", request.status)
     note = _text(note, "note", required=False)
-    waiting = open_tasks(request)
-    if waiting:
-        raise TasksOpen(
-            f"{waiting} tasks of data systems are still open; the request completes when all are answered",
-            {"open_tasks": waiting},
-        )
+    no_open_tasks(request)
     step(request, "complete", actor, note, now)
     _close(request, now)
     subject = db.session.get(Subject, request.subject_id)
@@ -192,6 +187,16 @@ def withdraw(
     step(request, "withdraw", actor, _text(note, "note", required=False), now)
     _close(request, now)
     return request
+
+
+def no_open_tasks(request: RightsRequest) -> None:
+    """:class:`TasksOpen` while data systems have tasks of the request to answer."""
+    waiting = open_tasks(request)
+    if waiting:
+        raise TasksOpen(
+            f"{waiting} tasks of data systems are still open; the request completes when all are answered",
+            {"open_tasks": waiting},
+        )
 
 
 def open_tasks(request: RightsRequest) -> int:

@@ -33,11 +33,12 @@ from consent_service.extensions import db
 from consent_service.mail.envelope import normalize_address
 from consent_service.organizations.models import Organization
 from consent_service.policies.models import Purpose
-from consent_service.rights import actions, systems
+from consent_service.rights import actions, messages, package, packages, systems
 from consent_service.rights.models import DataSystem, RightsRequest, RightsTask
 from consent_service.rights.queries import get_request
 from consent_service.rights.replies import details_of
 from consent_service.rights.timeline import SYSTEM, Actor, step
+from consent_service.rights.workflow import next_status
 from consent_service.webhooks.service import emit
 
 #: What a request of each type asks of the systems that hold the person's information.
@@ -50,6 +51,8 @@ TASK_ACTIONS = {
     "cancellation": "deletion",
     "restriction": "restriction",
 }
+#: Requests answered with a package of the person's information (PIPL 45, GB/T 8.1, 8.6).
+PACKAGED = ("access", "copy", "portability")
 #: What of the person this service itself holds and a correction may change.
 CORRECTABLE = ("email", "phone")
 CORRECTIONS = b"consent-rights-corrections"
@@ -357,7 +360,36 @@ def finish(
     """Complete a request once every system has answered (or by an officer when none holds
     the person's information)."""
     request = get_request(org, public_id)
-    return actions.complete(org, request.public_id, now, actor, note)
+    next_status("complete", request.status)
+    actions.no_open_tasks(request)  # both checked before a package is built
+    reply = None
+    if request.type in PACKAGED:
+        reply = _package(org, request, now, actor)
+    return actions.complete(org, request.public_id, now, actor, note, reply=reply)
+
+
+def _package(org: Organization, request: RightsRequest, now: datetime, actor: Actor) -> str:
+    """The package of everything held about the person and what the systems returned, and
+    the requester's sentence with its link (never on the timeline)."""
+    subject = db.session.get(Subject, request.subject_id)
+    results = [
+        package.SystemResult(
+            system=db.session.get(DataSystem, task.system_id).name,
+            categories=tuple(task.categories or db.session.get(DataSystem, task.system_id).categories),
+            data=result_of(task),
+            answered_at=task.answered_at,
+        )
+        for task in tasks_of(request)
+        if task.status == "done"
+    ]
+    requests = db.session.scalars(
+        select(RightsRequest).where(RightsRequest.subject_id == subject.id).order_by(RightsRequest.id)
+    ).all()
+    content = package.build(
+        org, subject, requests=requests, system_results=results, language=request.language, now=now
+    )
+    row, url = packages.create(org, request, content, now, actor=actor)
+    return messages.package_ready(url, row.expires_at, org.timezone, request.language)
 
 
 def describe_task(task: RightsTask, *, full: bool = False) -> dict[str, Any]:

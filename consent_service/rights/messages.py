@@ -134,3 +134,17 @@ def escalation(
         f"请求 {public_id}（{_type_name(request_type, True)} / {_type_name(request_type, False)}）"
         f"的答复期限 {due} 已过，仍未答复。\nRequest {public_id} was due {due} and is not answered.\n",
     )
+
+
+def package_ready(url: str, expires_at: datetime, timezone: str, language: str) -> str:
+    """The sentence of a reply that gives the package's link and how long it works."""
+    until = local_time(expires_at, timezone)
+    if _zh(language):
+        return (
+            f"您的个人信息副本（JSON、CSV 及可阅读的 HTML 摘要，打包为 zip）可在以下链接下载，"
+            f"有效期至 {until}：\n{url}\n请勿转发此链接。"
+        )
+    return (
+        f"A copy of your information (JSON, CSV and a readable HTML summary, in one zip) can be "
+        f"downloaded until {until} at:\n{url}\nDo not forward this link."
+    )

@@ -242,3 +242,32 @@ class RetentionEnding(db.Model):
     #: Categories kept: another purpose the person consented to, or one with another legal basis.
     kept_categories: Mapped[list] = mapped_column(JSONType, default=list)
     tasks: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RightsPackage(db.Model):
+    """The access, copy or transfer package of a request (PIPL 45, GB/T 35273 8.1, 8.6): a zip
+    stored encrypted, fetched through a link whose token is kept only as a keyed hash.
+
+    Past ``expires_at`` the content is deleted (GB/T 6.1); the row stays as the record that a
+    package was given: when, until when, how often it was fetched, and the SHA-256 of what it
+    held.
+    """
+
+    __tablename__ = "rights_package"
+    __table_args__ = (Index("ix_rights_package_purge", "purged_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(40), unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"))
+    request_id: Mapped[int] = mapped_column(ForeignKey("rights_request.id"), index=True)
+    #: HMAC-SHA256 of the link's token, keyed by the secret (kept after the purge: a 410).
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The zip, encrypted; erased by the purge.
+    content_encrypted: Mapped[str | None] = mapped_column(Text)
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    downloads: Mapped[int] = mapped_column(Integer, default=0)
+    last_downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -39,7 +39,7 @@ TRANSITIONS: dict[str, tuple[tuple[str, ...], str | None]] = {
     "withdraw_consents": (("in_progress",), None),
     "correct_here": (("in_progress",), None),
     "erase_here": (("in_progress",), None),
-    "prepare_package": (("in_progress",), None),
+    "package": (("in_progress",), None),
     "extend": (_WORKING, None),
     "assign": (OPEN, None),
     "complete": (("in_progress", "awaiting_systems"), "completed"),

@@ -6,7 +6,7 @@ ends of the reason to keep information the sweep found; the correction a request
 encrypted.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02 06:16:16.519673
 
 """
@@ -18,7 +18,7 @@ import consent_service.types
 
 # revision identifiers, used by Alembic.
 revision = '0013'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -5,6 +5,7 @@ once; a correction here; a deletion announced to subscribers."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -126,13 +127,17 @@ def test_an_access_request_waits_for_every_system_and_completes_with_the_last_an
     assert request.status == "awaiting_systems"
     fulfilment.report(org, tasks[1].public_id, clock.now(), SYSTEM, outcome="no_data", note="no orders")
     assert request.status == "completed"
-    assert [e.action for e in timeline(request)][-4:] == [
+    assert [e.action for e in timeline(request)][-5:] == [
         "task_answered",
         "task_answered",
         "systems_done",
+        "package",
         "complete",
     ]
-    assert len(mails(db, org, "rights.completed")) == 1
+    (reply,) = mails(db, org, "rights.completed")
+    link = re.search(r"https://consent\.test/rights/packages/\S+", reply.text).group(0)
+    assert "有效期至" in reply.text
+    assert link not in " ".join(e.note or "" for e in timeline(request))  # the link is the requester's alone
     assert fulfilment.result_of(tasks[0]) == {"orders": [{"id": "o-1", "total": "12.00"}], "name": "李雷"}
     stored = db.session.execute(text("SELECT result_encrypted FROM rights_task")).scalars().all()
     assert not any(value and ("李雷" in value or "o-1" in value) for value in stored)

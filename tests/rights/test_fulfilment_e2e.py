@@ -5,8 +5,11 @@ told. Nothing but this machine is reached."""
 
 from __future__ import annotations
 
+import io
 import json
+import re
 import threading
+import zipfile
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import pytest
@@ -138,9 +141,17 @@ def test_an_access_request_is_answered_by_a_system_over_http(live_app):
         ).json()
         assert final["status"] == "completed"
         assert [t["status"] for t in final["tasks"]] == ["done"]
-        assert [e["action"] for e in final["timeline"]][-3:] == ["task_answered", "systems_done", "complete"]
+        assert [e["action"] for e in final["timeline"]][-4:] == [
+            "task_answered", "systems_done", "package", "complete",
+        ]  # fmt: skip
         with live_app.app_context():
             org = db.session.scalars(select(Organization).where(Organization.slug == tenant.slug)).one()
             (reply,) = mails(db, org, "rights.completed")
         assert reply.to == "li.lei@example.cn"
         assert "has been carried out" in reply.text
+        link = re.search(r"http://127\.0\.0\.1:[0-9]+/rights/packages/\S+", reply.text).group(0)
+        fetched = requests.get(link, timeout=10)
+        assert (fetched.status_code, fetched.headers["Content-Type"]) == (200, "application/zip")
+        with zipfile.ZipFile(io.BytesIO(fetched.content)) as package:
+            orders = json.loads(package.read("systems/orders.json"))
+        assert "o-1" in json.dumps(orders)

@@ -94,7 +94,7 @@ def test_without_a_system_holding_the_data_the_ending_is_recorded_and_not_found_
 
 
 def test_the_scheduler_runs_the_retention_sweep():
-    assert [job.name for job in JOBS] == ["rights", "retention"]
+    assert [job.name for job in JOBS] == ["rights", "retention", "rights_packages"]
 
 
 def test_the_sweep_only_reads_endings_of_its_own_key(db, org, person, clock):

@@ -28,7 +28,14 @@ from tests.factories import make_org
 ROOT = Path(__file__).resolve().parents[2]
 
 #: GET routes that answer JSON or files, not pages (the API's operations aside).
-NOT_PAGES = {"static", "main.healthz", "receipts.jwks", "oauth.discovery", "api.openapi_document"}
+NOT_PAGES = {
+    "static",
+    "main.healthz",
+    "receipts.jwks",
+    "oauth.discovery",
+    "api.openapi_document",
+    "rights.package",  # a zip
+}
 
 
 def _page_rules() -> list:
