@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 import consent_service.consent.api
 import consent_service.policies.api
+import consent_service.receipts.api
 import consent_service.rights.api
 import consent_service.webhooks.api  # noqa: F401  (each import registers its operations)
 from consent_service.api.registry import OPERATIONS
@@ -32,6 +33,7 @@ from consent_service.extensions import db as _db
 from consent_service.policies import purposes
 from consent_service.policies import service as policies
 from consent_service.policies.models import PolicyVersion, Purpose, policy_purpose_version
+from consent_service.receipts.models import ConsentReceipt
 from consent_service.rights import service as rights
 from consent_service.rights.models import RightsRequest
 from consent_service.webhooks import service as webhooks
@@ -62,6 +64,7 @@ class World:
     a_webhook: str
     a_delivery: str
     b_request: str = ""
+    b_receipt: str = ""
     private: list[str] = field(default_factory=list)
 
 
@@ -105,6 +108,10 @@ def world(make_caller, db, clock) -> World:
     private += [e.uuid for e in granted.events + withdrawn.events]
     private += [d.event_id for d in b_deliveries] + [d.public_id for d in b_deliveries[1:]]
     private += ["B secret correction"]
+    b_receipt = _db.session.scalars(
+        select(ConsentReceipt).where(ConsentReceipt.event_id == granted.events[0].id)
+    ).one()
+    private += [b_receipt.jws]
     return World(
         a=a,
         b=b,
@@ -113,6 +120,7 @@ def world(make_caller, db, clock) -> World:
         a_webhook=a_hook.public_id,
         a_delivery=a_deliveries[0].public_id,
         b_request=b_request.public_id,
+        b_receipt=b_receipt.receipt_id,
         private=private,
     )
 
@@ -172,6 +180,11 @@ def _put_subject(call: Caller, w: World) -> None:
 @case("GET /subjects/<external_id>")
 def _get_subject(call: Caller, w: World) -> None:
     assert_not_found(call("GET", f"/subjects/{B_SUBJECT}"))
+
+
+@case("GET /receipts/<receipt_id>")
+def _get_receipt(call: Caller, w: World) -> None:
+    assert_not_found(call("GET", f"/receipts/{w.b_receipt}"))
 
 
 @case("POST /subjects/<external_id>/consents")
