@@ -195,7 +195,7 @@ def find_erased(org: Organization, external_id: str) -> list[Subject]:
             .where(
                 Subject.org_id == org.id,
                 Subject.erased_at.is_not(None),
-                or_(Subject.external_id == alias, Subject.external_id.like(alias + ".%")),
+                _named(alias),
             )
             .order_by(Subject.id)
         )
@@ -265,6 +265,11 @@ def _version(purpose_id: int, number: int) -> PurposeVersion:
     return next(v for v in purpose.versions if v.version == number)
 
 
+def _named(alias: str):
+    """The condition for a person's rows under ``alias`` or ``alias.N``."""
+    return or_(Subject.external_id == alias, Subject.external_id.startswith(alias + ".", autoescape=True))
+
+
 def _free_pseudonym(org_id: int, alias: str) -> str:
     """``alias``, or ``alias.2``, ``alias.3``... when the same company id was erased before (a
     person who came back under the id they had)."""
@@ -272,7 +277,7 @@ def _free_pseudonym(org_id: int, alias: str) -> str:
         db.session.scalars(
             select(Subject.external_id).where(
                 Subject.org_id == org_id,
-                or_(Subject.external_id == alias, Subject.external_id.like(alias + ".%")),
+                _named(alias),
             )
         )
     )
