@@ -22,8 +22,10 @@ from consent_service.clock import SystemClock
 from consent_service.consent import api as consent_api
 from consent_service.consent import cli as consent_cli
 from consent_service.consent import jobs as consent_jobs
+from consent_service.consent.erasure import SignInArtefacts
 from consent_service.consent.reconsent import consents_needing_reconsent
 from consent_service.dashboard import api as dashboard_api
+from consent_service.dashboard import service as dashboard_service
 from consent_service.dashboard import views as dashboard_views
 from consent_service.database import configure_engine
 from consent_service.extensions import babel, csrf, db, limiter, migrate, scheduler
@@ -40,6 +42,7 @@ from consent_service.pdf import PdfRenderer
 from consent_service.policies import api as policies_api
 from consent_service.policies import views as policies_views
 from consent_service.policies.service import ReconsentCounter
+from consent_service.receipts import api as receipts_api
 from consent_service.receipts import cli as receipts_cli
 from consent_service.receipts import views as receipts_views
 from consent_service.rights import api as rights_api
@@ -82,12 +85,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # What lower layers ask for and higher ones (or the configuration) provide.
     provide(app, ReconsentCounter, consents_needing_reconsent)
+    provide(app, SignInArtefacts, dashboard_service.delete_links)
     provide(app, HolidayCalendar, holidays.from_config(app))
     provide(app, PdfRenderer, pdf.from_config(app))
     provide(app, MailTransport, mail_transport(app))
 
     api = api_registry.blueprint(
-        consent_api, policies_api, webhooks_api, dashboard_api, rights_api, rights_systems_api
+        consent_api, policies_api, webhooks_api, dashboard_api, rights_api, rights_systems_api, receipts_api
     )
     openapi.add_routes(api)
     for blueprint in (

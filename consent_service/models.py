@@ -1,7 +1,7 @@
 """Every model, imported in one place so that the metadata (and Alembic) sees them all."""
 
 from consent_service.audit.models import LedgerCheckpoint
-from consent_service.consent.models import ConsentEvent, ConsentState, Subject
+from consent_service.consent.models import ConsentEvent, ConsentState, Subject, SubjectErasure
 from consent_service.dashboard.models import DashboardLink
 from consent_service.mail.models import MailMessage
 from consent_service.oauth.models import OAuthClient, OAuthToken
@@ -37,6 +37,7 @@ __all__ = [
     "ConsentEvent",
     "ConsentReceipt",
     "ConsentState",
+    "SubjectErasure",
     "DashboardLink",
     "MailMessage",
     "OAuthClient",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from flask_migrate import upgrade
+from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect, text
 
 from consent_service import create_app
@@ -97,3 +97,32 @@ def test_delivery_errors_written_before_0009_are_replaced_by_fixed_reasons(tmp_p
         "whd_7": ("connection_failed", "connection failed"),
         "whd_8": (None, None),
     }
+
+
+def test_the_erasure_migration_goes_down_and_up_again(tmp_path):
+    """Revision 0014 down to 0011 and up again leaves exactly the models' schema; going down
+    drops the receipts whose tokens were erased (their tokens cannot come back)."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "ENV": "testing",
+            "SECRET_KEY": "migration-test",
+            "SQLALCHEMY_DATABASE_URI": "sqlite:///" + str(tmp_path / "erasure.sqlite3"),
+            "WEBHOOK_DISPATCH": "off",
+        }
+    )
+    with app.app_context():
+        upgrade()
+        downgrade(revision="0011")
+        inspector = inspect(db.engine)
+        assert "subject_erasure" not in inspector.get_table_names()
+        assert "erased_at" not in {c["name"] for c in inspector.get_columns("subject")}
+        receipt = {c["name"]: c for c in inspector.get_columns("consent_receipt")}
+        assert "jws_sha256" not in receipt and not receipt["jws"]["nullable"]
+        upgrade()
+        with db.engine.connect() as connection:
+            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            diff = compare_metadata(context, db.metadata)
+        db.session.remove()
+        db.engine.dispose()
+    assert diff == []

@@ -11,6 +11,13 @@ the first problem found is reported, looked for in this order:
 3. the receipts: every grant has one (imported history excepted: its receipts were issued by
    the platform it came from), each verifies with a key the service can prove its own, and
    says what its event says.
+
+A person whose information was erased (``erased_at``, PIPL 47) has a signed erasure record
+(:class:`~consent_service.consent.models.SubjectErasure`), checked first: its signature with the
+same keys, what it signs equal to its columns and the person's pseudonym. Each event it lists
+keeps its original hash (the one the checkpoints cover) and is checked against the record's
+digest of its redacted content instead; the links between events as always. A receipt whose
+token was erased is right only for an erased person, with the SHA-256 the record signed.
 """
 
 from __future__ import annotations
@@ -28,7 +35,8 @@ from sqlalchemy import select
 from consent_service.audit.report import VerifyReport
 from consent_service.consent.bulk import IMPORTED
 from consent_service.consent.hashing import event_hash
-from consent_service.consent.models import ConsentEvent, ConsentState, Subject
+from consent_service.consent.models import ConsentEvent, ConsentState, Subject, SubjectErasure
+from consent_service.consent.redaction import ERASURE_TYPE, record_payload
 from consent_service.consent.rows import EVENT_COLUMNS, EventRow
 from consent_service.consent.state import STATE_FIELDS, fold
 from consent_service.extensions import db
@@ -99,6 +107,11 @@ class _Walk:
                 select(PolicyVersion.id, PolicyVersion.label).where(PolicyVersion.org_id == org.id)
             )
         }
+        #: The erasure records by subject id (one per erased person: few).
+        self.erasures = {
+            record.subject_id: record
+            for record in db.session.scalars(select(SubjectErasure).where(SubjectErasure.org_id == org.id))
+        }
 
     def run(self) -> Chains:
         """Read the three streams side by side and check each person."""
@@ -134,14 +147,21 @@ class _Walk:
             self.report.problems.append(
                 f"consent states of {unknown_states} unknown subjects (state rows added)"
             )
+        for subject_id in sorted(self.erasures):
+            self.report.problems.append(
+                f"an erasure record of subject id {subject_id}, who is not in {self.org.slug}"
+            )
         return self.chains
 
     def _subjects(self) -> Iterator[Any]:
-        """The people of the organization, by id: their id, external id and chain head."""
+        """The people of the organization, by id: their id, external id, chain head and when
+        their information was erased."""
         table = Subject.__table__
         return iter(
             db.session.execute(
-                select(table.c.id, table.c.external_id, table.c.chain_seq, table.c.chain_head)
+                select(
+                    table.c.id, table.c.external_id, table.c.chain_seq, table.c.chain_head, table.c.erased_at
+                )
                 .where(table.c.org_id == self.org.id)
                 .order_by(table.c.id)
                 .execution_options(yield_per=BATCH)
@@ -158,6 +178,7 @@ class _Walk:
                     _RECEIPT.c.kid.label("receipt_kid"),
                     _RECEIPT.c.jws,
                     _RECEIPT.c.org_id.label("receipt_org_id"),
+                    _RECEIPT.c.jws_sha256,
                 )
                 .select_from(_EVENT.outerjoin(_RECEIPT, _RECEIPT.c.event_id == _EVENT.c.id))
                 .where(_EVENT.c.org_id == self.org.id)
@@ -193,10 +214,18 @@ class _Walk:
         self.report.subjects += 1
         self.report.events += len(events)
         self.report.receipts += sum(1 for receipt in receipts if receipt[2] is not None)
+        erasure = self.erasures.pop(subject.id, None)
+        problem = self._erasure_problem(subject, erasure)
+        redacted: dict[int, tuple[str, str]] = {}
+        erased_receipts: dict[str, str] = {}
+        if problem is None and erasure is not None:
+            redacted = {seq: (original, digest) for seq, original, digest in erasure.events}
+            erased_receipts = {receipt_id: digest for receipt_id, digest in erasure.receipts}
         problem = (
-            _chain_problem(subject, events)
+            problem
+            or _chain_problem(subject, events, redacted)
             or _state_problem(subject, events, stored, self.codes)
-            or self._receipt_problem(subject, events, receipts)
+            or self._receipt_problem(subject, events, receipts, erased_receipts)
         )
         if problem:
             self.report.problems.append(problem)
@@ -218,18 +247,73 @@ class _Walk:
             if chains.oldest_uncovered is None or event.recorded_at < chains.oldest_uncovered[0]:
                 chains.oldest_uncovered = (event.recorded_at, _where(subject, event))
 
-    def _receipt_problem(self, subject: Any, events: list[EventRow], receipts: list[Any]) -> str | None:
-        """The first receipt that is missing, misfiled, forged or says something else."""
+    def _erasure_problem(self, subject: Any, erasure: SubjectErasure | None) -> str | None:
+        """What is wrong with a person's erasure (its record, its signature, its mark), or ``None``.
+
+        A record proves the erasure only as the service signed it: with a key the service
+        proves its own, over exactly its columns and the pseudonym the person's row has."""
+        who = f"subject {subject.external_id!r} (id {subject.id})"
+        if erasure is None:
+            if subject.erased_at is None:
+                return None
+            return f"{who}: marked erased, but has no erasure record (record deleted, or erased_at set)"
+        if subject.erased_at is None:
+            return f"{who}: has a signed erasure record, but is not marked erased (erased_at cleared)"
+        try:
+            header, payload = self.ring.verify(erasure.jws, ERASURE_TYPE)
+            signed = json.loads(payload)
+            expected = record_payload(erasure, subject.external_id)
+            items_ok = all(
+                isinstance(item, list) and len(item) == size
+                for items, size in ((erasure.events, 3), (erasure.receipts, 2))
+                for item in items
+            )
+        except keys.InvalidSignature as exc:
+            return f"{who}: erasure record: {exc.message}"
+        except (ValueError, TypeError):
+            return f"{who}: erasure record is malformed (record changed)"
+        if header.get("kid") != erasure.kid:
+            signer = header.get("kid")
+            return f"{who}: erasure record signed with key {signer!r}, but stored as {erasure.kid!r}"
+        if signed != expected or not items_ok:
+            return f"{who}: erasure record differs from what it signs (record, or the pseudonym, changed)"
+        if subject.erased_at != erasure.erased_at:
+            return f"{who}: erased_at differs from the signed erasure record"
+        return None
+
+    def _receipt_problem(
+        self, subject: Any, events: list[EventRow], receipts: list[Any], erased: dict[str, str]
+    ) -> str | None:
+        """The first receipt that is missing, misfiled, forged or says something else.
+        ``erased`` maps each receipt the person's erasure record lists to its token's SHA-256."""
         for event, receipt in zip(events, receipts, strict=True):
-            problem = self._receipt_of(subject, event, *receipt)
+            problem = self._receipt_of(subject, event, erased, *receipt)
             if problem:
                 return f"{_where(subject, event)}: {problem}"
         return None
 
     def _receipt_of(
-        self, subject: Any, event: EventRow, receipt_id: str, kid: str, token: str | None, org_id: int
+        self,
+        subject: Any,
+        event: EventRow,
+        erased: dict[str, str],
+        receipt_id: str | None,
+        kid: str | None,
+        token: str | None,
+        org_id: int | None,
+        token_sha256: str | None,
     ) -> str | None:
         """What is wrong with one event's receipt (or its absence), or ``None``."""
+        if token is None and receipt_id is not None:
+            if event.action != "grant":
+                return f"receipt {receipt_id} belongs to a {event.action} (receipts are for grants only)"
+            if org_id != self.org.id:
+                return f"receipt {receipt_id} is filed under another organization"
+            if not erased:
+                return f"receipt {receipt_id} has no token (erased), yet the person is not erased"
+            if token_sha256 is None or erased.get(receipt_id) != token_sha256:
+                return f"receipt {receipt_id}: its erased token is not the one the erasure record signed"
+            return None
         if token is None:
             if event.action == "grant" and event.method != IMPORTED:
                 return "a grant without its receipt (receipt deleted, or the event forged)"
@@ -278,8 +362,14 @@ def _where(subject: Any, event: EventRow) -> str:
     return f"subject {subject.external_id!r} (id {subject.id}), event #{event.seq} ({event.uuid})"
 
 
-def _chain_problem(subject: Any, events: list[EventRow]) -> str | None:
-    """Check one person's chain; return a description of the first broken link, or None."""
+def _chain_problem(
+    subject: Any, events: list[EventRow], redacted: dict[int, tuple[str, str]] | None = None
+) -> str | None:
+    """Check one person's chain; return a description of the first broken link, or None.
+
+    ``redacted`` maps the seq of each event an erasure redacted to its original hash and the
+    digest of its redacted content, from the signed erasure record (already checked)."""
+    redacted = redacted or {}
     prev = None
     for expected_seq, event in enumerate(events, start=1):
         where = _where(subject, event)
@@ -287,7 +377,13 @@ def _chain_problem(subject: Any, events: list[EventRow]) -> str | None:
             return f"{where}: expected event #{expected_seq}; an event is missing or reordered"
         if event.prev_hash != prev:
             return f"{where}: previous-hash link broken (reordered or an earlier event changed)"
-        if event_hash(event, event.purpose_code) != event.hash:
+        if event.seq in redacted:
+            original, digest = redacted[event.seq]
+            if event.hash != original:
+                return f"{where}: its hash is not the one the erasure record signed (event edited)"
+            if event_hash(event, event.purpose_code) != digest:
+                return f"{where}: redacted content does not match the signed erasure record (event edited)"
+        elif event_hash(event, event.purpose_code) != event.hash:
             return f"{where}: content does not match its hash (event edited)"
         prev = event.hash
     if (subject.chain_seq, subject.chain_head) != (len(events), prev):

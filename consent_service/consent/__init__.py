@@ -9,5 +9,7 @@
 - ``ledger``: hash chains, Merkle checkpoints and verification;
 - ``jobs``: scheduled checkpoints and the consent-expiry sweep;
 - ``api``, ``schemas``: the API routes; ``hotpath``: the decision routes' single statement;
-- ``bulk``: importing a history from another platform.
+- ``bulk``: importing a history from another platform;
+- ``erasure``: erasing a person's information (PIPL 47), keeping the pseudonymized ledger and a
+  signed record; ``redaction``: what it changes, the pseudonym and the record's signed content.
 """

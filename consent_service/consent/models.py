@@ -47,7 +47,9 @@ class Subject(db.Model):
     """A personal-information subject (个人信息主体) known to one organization.
 
     Email and phone are personal information: they are left out of ``repr`` so that
-    they never reach a log line.
+    they never reach a log line. Once the person's information is erased (PIPL 47, GB/T 8.3,
+    8.5: :mod:`consent_service.consent.erasure`) ``erased_at`` is set, ``external_id`` is a
+    keyed pseudonym and the contact, birth date and guardian fields are empty.
     """
 
     __tablename__ = "subject"
@@ -69,6 +71,8 @@ class Subject(db.Model):
     chain_head: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: When the person's information was erased (PIPL 47): see :class:`SubjectErasure`.
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     organization: Mapped[Organization] = relationship()
 
@@ -79,7 +83,10 @@ class Subject(db.Model):
 class ConsentEvent(db.Model):
     """One consent act on one purpose; append-only, hash-chained per subject.
 
-    Application code inserts events and never updates or deletes them.
+    Application code inserts events and never deletes them. The one update is erasure
+    (PIPL 47): the personal fields (evidence, actor name, relationship and reason) are
+    redacted, ``hash`` and ``prev_hash`` kept, and a signed :class:`SubjectErasure` holds the
+    digest of each redacted event.
     """
 
     __tablename__ = "consent_event"
@@ -158,3 +165,28 @@ class ConsentState(db.Model):
     refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     event: Mapped[ConsentEvent] = relationship()
+
+
+class SubjectErasure(db.Model):
+    """The minimal record that a person's information was erased (PIPL 47, GB/T 8.3, 8.5).
+
+    ``events`` lists ``[seq, original hash, digest of the redacted content]`` for every event
+    the erasure redacted, ``receipts`` ``[receipt id, SHA-256 of the erased token]``; ``jws``
+    signs all of it with the service's key (:func:`~consent_service.consent.erasure.record_payload`),
+    so that the audit checks a redacted event against it instead of its original hash, and a
+    database writer cannot change a redacted event, or this record, unseen. ``reference``
+    and ``reason`` name the request; they carry no personal information.
+    """
+
+    __tablename__ = "subject_erasure"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
+    subject_id: Mapped[int] = mapped_column(ForeignKey("subject.id"), unique=True)
+    erased_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    reference: Mapped[str | None] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    events: Mapped[list] = mapped_column(JSONType)
+    receipts: Mapped[list] = mapped_column(JSONType)
+    kid: Mapped[str] = mapped_column(String(64))
+    jws: Mapped[str] = mapped_column(Text)

@@ -134,7 +134,8 @@ class Chain:
 
 def lock_chains(org_id: int, external_ids: Iterable[str]) -> dict[str, Chain]:
     """Lock these people's chains in one statement, in id order (two batches never deadlock),
-    and return them as they are now. On SQLite the transaction already holds the write lock."""
+    and return them as they are now. On SQLite the transaction already holds the write lock.
+    An erased person's chain is closed: it is not found, so no act is written to it."""
     query = (
         select(
             Subject.id,
@@ -147,6 +148,7 @@ def lock_chains(org_id: int, external_ids: Iterable[str]) -> dict[str, Chain]:
         .where(
             Subject.org_id == org_id,
             in_values(db.session.get_bind().dialect.name, Subject.external_id, sorted(set(external_ids))),
+            Subject.erased_at.is_(None),
         )
         .order_by(Subject.id)
         .with_for_update()

@@ -6,7 +6,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from consent_service.consent.models import Subject
 from consent_service.dashboard.models import DashboardLink
@@ -60,3 +60,11 @@ def redeem_link(token: str, now: datetime) -> Subject:
         raise LinkInvalid("this link was already used; ask for a new one")
     db.session.flush()
     return db.session.get(Subject, link.subject_id)
+
+
+def delete_links(subject_id: int) -> int:
+    """Delete every hand-off link of a person whose information is erased (PIPL 47); return
+    how many (what :class:`~consent_service.consent.erasure.SignInArtefacts` asks)."""
+    deleted = db.session.execute(delete(DashboardLink).where(DashboardLink.subject_id == subject_id)).rowcount
+    db.session.flush()
+    return deleted

@@ -83,7 +83,8 @@ def home():
     now = utcnow()
     subject_id = _signed_in_subject_id(now)
     subject = db.session.get(Subject, subject_id) if subject_id else None
-    if subject is None:
+    if subject is None or subject.erased_at is not None:
+        session.clear()  # an erased person's session ends with their information (PIPL 47)
         abort(401)
     org = db.session.get(Organization, subject.org_id)
     lang = page_language()

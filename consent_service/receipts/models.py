@@ -42,7 +42,12 @@ class SigningKey(db.Model):
 
 
 class ConsentReceipt(db.Model):
-    """The signed receipt issued for a grant, as a compact JWS."""
+    """The signed receipt issued for a grant, as a compact JWS.
+
+    The token names the person (``sub``, ``piiPrincipalId``). When their information is
+    erased (PIPL 47) it is replaced by ``NULL`` and ``jws_sha256`` keeps its SHA-256: the
+    person, who holds the receipt, can still show that theirs is the one issued.
+    """
 
     __tablename__ = "consent_receipt"
 
@@ -51,5 +56,7 @@ class ConsentReceipt(db.Model):
     event_id: Mapped[int] = mapped_column(ForeignKey("consent_event.id"), unique=True)
     org_id: Mapped[int] = mapped_column(ForeignKey("organization.id"), index=True)
     kid: Mapped[str] = mapped_column(String(64))
-    jws: Mapped[str] = mapped_column(Text)
+    jws: Mapped[str | None] = mapped_column(Text)
+    #: Set when the token was erased: the SHA-256 (hex) of the token as it was.
+    jws_sha256: Mapped[str | None] = mapped_column(String(64))
     issued_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -6,6 +6,7 @@ A person can verify a receipt alone: the signature against the public keys publi
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import datetime
 from importlib import resources
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from consent_service.canonical import Template
 from consent_service.database import insert_rows, stored_time
-from consent_service.errors import DomainError
+from consent_service.errors import DomainError, NotFound
 from consent_service.extensions import db
 from consent_service.ids import uuid7
 from consent_service.memo import remembered
@@ -65,6 +66,17 @@ class InvalidReceipt(DomainError):
     """A receipt is malformed or does not match the Kantara schema."""
 
     code = "invalid_receipt"
+
+
+class ReceiptErased(DomainError):
+    """The receipt's token was erased with the person's information (PIPL 47): only its id,
+    key id and the SHA-256 of the token remain."""
+
+    code = "receipt_erased"
+    status = 410
+
+    def __init__(self, message: str, jws_sha256: str | None) -> None:
+        super().__init__(message, {"jws_sha256": jws_sha256})
 
 
 def kantara_schema() -> dict[str, Any]:
@@ -263,11 +275,53 @@ def store_receipts(records: list[tuple], now: datetime) -> None:
 
 
 def receipts_for(events: list[ReceiptEvent]) -> dict[int, str]:
-    """The receipts already issued for ``events``, by event id."""
+    """The receipts already issued for ``events`` and not erased, by event id."""
     rows = db.session.scalars(
         select(ConsentReceipt).where(ConsentReceipt.event_id.in_([e.id for e in events]))
     )
-    return {r.event_id: r.jws for r in rows}
+    return {r.event_id: r.jws for r in rows if r.jws is not None}
+
+
+def get_receipt(org: Organization, receipt_id: str) -> ConsentReceipt:
+    """The receipt ``receipt_id`` of ``org``: :class:`NotFound` for none (or another
+    organization's), :class:`ReceiptErased` (410) for one whose token was erased."""
+    receipt = db.session.scalars(
+        select(ConsentReceipt).where(ConsentReceipt.org_id == org.id, ConsentReceipt.receipt_id == receipt_id)
+    ).first()
+    if receipt is None:
+        raise NotFound(f"no receipt {receipt_id!r}")
+    if receipt.jws is None:
+        raise ReceiptErased(
+            f"receipt {receipt_id} was erased with the person's information (PIPL 47); "
+            "jws_sha256 is the SHA-256 of the token issued",
+            receipt.jws_sha256,
+        )
+    return receipt
+
+
+def token_sha256(token: str) -> str:
+    """The SHA-256 (hex) of a receipt's compact JWS, as ``jws_sha256`` keeps it."""
+    return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def erase_receipts(event_ids: list[int]) -> list[tuple[str, str]]:
+    """Erase the tokens of the receipts of these events (they name the person, PIPL 47),
+    keeping each receipt's id, key id and the SHA-256 of its token; return ``(receipt id,
+    SHA-256)`` of each, by receipt id. Flushes; an erased receipt is left as it is."""
+    if not event_ids:
+        return []
+    rows = db.session.scalars(
+        select(ConsentReceipt)
+        .where(ConsentReceipt.event_id.in_(event_ids), ConsentReceipt.jws.is_not(None))
+        .order_by(ConsentReceipt.receipt_id)
+    ).all()
+    erased = []
+    for row in rows:
+        row.jws_sha256 = token_sha256(row.jws)
+        row.jws = None
+        erased.append((row.receipt_id, row.jws_sha256))
+    db.session.flush()
+    return erased
 
 
 def verify_receipt(token: str, key_set: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 import consent_service.consent.api
 import consent_service.policies.api
+import consent_service.receipts.api
 import consent_service.rights.api
 import consent_service.rights.systems_api
 import consent_service.webhooks.api  # noqa: F401  (each import registers its operations)
@@ -33,6 +34,7 @@ from consent_service.extensions import db as _db
 from consent_service.policies import purposes
 from consent_service.policies import service as policies
 from consent_service.policies.models import PolicyVersion, Purpose, policy_purpose_version
+from consent_service.receipts.models import ConsentReceipt
 from consent_service.rights import fulfilment, systems
 from consent_service.rights import service as rights
 from consent_service.rights.models import RightsRequest
@@ -66,6 +68,7 @@ class World:
     b_request: str = ""
     b_system: str = ""
     b_task: str = ""
+    b_receipt: str = ""
     private: list[str] = field(default_factory=list)
 
 
@@ -113,6 +116,10 @@ def world(make_caller, db, clock) -> World:
     private += [e.uuid for e in granted.events + withdrawn.events]
     private += [d.event_id for d in b_deliveries] + [d.public_id for d in b_deliveries[1:]]
     private += ["B secret correction", "+86 555 0199", "B secret CRM", "B's data team"]
+    b_receipt = _db.session.scalars(
+        select(ConsentReceipt).where(ConsentReceipt.event_id == granted.events[0].id)
+    ).one()
+    private += [b_receipt.jws]
     return World(
         a=a,
         b=b,
@@ -123,6 +130,7 @@ def world(make_caller, db, clock) -> World:
         b_request=b_request.public_id,
         b_system=b_system.public_id,
         b_task=b_task.public_id,
+        b_receipt=b_receipt.receipt_id,
         private=private,
     )
 
@@ -182,6 +190,11 @@ def _put_subject(call: Caller, w: World) -> None:
 @case("GET /subjects/<external_id>")
 def _get_subject(call: Caller, w: World) -> None:
     assert_not_found(call("GET", f"/subjects/{B_SUBJECT}"))
+
+
+@case("GET /receipts/<receipt_id>")
+def _get_receipt(call: Caller, w: World) -> None:
+    assert_not_found(call("GET", f"/receipts/{w.b_receipt}"))
 
 
 @case("POST /subjects/<external_id>/consents")

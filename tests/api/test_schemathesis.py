@@ -34,6 +34,7 @@ from consent_service import create_app
 from consent_service.api.openapi import build_spec
 from consent_service.config import normalize_database_url
 from consent_service.extensions import db
+from consent_service.receipts.models import ConsentReceipt
 from consent_service.rights.models import DataSystem, RightsRequest, RightsTask
 from consent_service.webhooks.delivery import deliver_due
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -49,6 +50,8 @@ SEED = 20261102
 WEBHOOK_ID = "wh_schemathesis_kept"
 DOOMED_WEBHOOK_ID = "wh_schemathesis_doomed"
 DELIVERY_IDS = ["whd_schemathesis_1", "whd_schemathesis_2", "whd_schemathesis_3"]
+#: The id the seeded person's first receipt is given.
+RECEIPT_ID = "rcpt_schemathesis"
 
 #: Rights requests seeded in ``live``, by the ids they are given: those the fuzzing draws on, and
 #: those only the successful calls move through their life (in progress, GDPR, awaiting a code).
@@ -76,6 +79,7 @@ DICTIONARIES = {
     "system_id": [SYSTEM_ID],
     "doomed_system_id": [DOOMED_SYSTEM_ID],
     "task_id": [FUZZED_TASK],
+    "receipt_id": [RECEIPT_ID],
 }
 
 #: Body fields that name the same things (``dictionary`` of ``DICTIONARIES``).
@@ -205,6 +209,7 @@ def live(tmp_path_factory, database):
         names = [name for pair in zip(FUZZED_REQUESTS, KEPT_REQUESTS, strict=True) for name in pair]
         for request, public_id in zip(requests, names, strict=True):
             request.public_id = public_id
+        db.session.scalars(select(ConsentReceipt).order_by(ConsentReceipt.id)).first().receipt_id = RECEIPT_ID
         db.session.commit()
     app.extensions["clock"].advance(minutes=2)  # a new code may be asked for
     with app.app_context():
@@ -355,6 +360,7 @@ SUCCESSFUL_CALLS = [
     ("list_purposes", {}, {}, 200),
     ("list_policies", {}, {}, 200),
     ("get_subject", {"external_id": "u-2"}, {}, 200),
+    ("get_receipt", {"receipt_id": RECEIPT_ID}, {}, 200),
     (
         "create_rights_request",
         {},

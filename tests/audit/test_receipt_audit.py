@@ -219,9 +219,9 @@ def test_verify_streams_receipt_claims_one_person_at_a_time(db, org, alice, bob,
     seen: list[int] = []
     original = chains._Walk._receipt_problem
 
-    def spy(self, subject, events, receipts):
+    def spy(self, subject, events, receipts, *rest):
         seen.append(len([r for r in receipts if r[2] is not None]))
-        return original(self, subject, events, receipts)
+        return original(self, subject, events, receipts, *rest)
 
     monkeypatch.setattr(chains._Walk, "_receipt_problem", spy)
     assert verify_organization(org).ok
