@@ -15,7 +15,8 @@ through the API.
     .venv/bin/python bench/rights_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
 
 The PostgreSQL database is emptied first (its public schema is dropped), and again between
-the two parts: name a database used for nothing else. Needs wrk (Debian package ``wrk``).
+the two parts (on SQLite each part has a file of its own): name a database used for nothing
+else. Needs wrk (Debian package ``wrk``).
 Traffic goes to 127.0.0.1 only. Figures go to stdout, progress and query plans to stderr.
 """
 
@@ -513,7 +514,17 @@ def main() -> None:
         )
         print(f"queued: {s['mails']:,} mails, {s['webhooks']:,} webhook deliveries")
     if not args.skip_api:
-        a = bench_api(database_url, args, env)
+        # A database of its own: SQLite's file is not emptied by migrate_fresh.
+        api_url = (
+            database_url if database_url.startswith("postgresql") else f"sqlite:///{workdir}/api.sqlite3"
+        )
+        api_env = bench_env(
+            api_url,
+            f"http://127.0.0.1:{args.port}",
+            CONSENT_BIND=f"127.0.0.1:{args.port}",
+            CONSENT_API_RATE_LIMIT="1000000 per minute",
+        )
+        a = bench_api(api_url, args, api_env)
         print(
             f"\ndatabase: {database}   POST /api/v1/rights-requests, {args.people:,} people, "
             f"wrk {args.threads} threads {args.connections} connections {args.duration} s"
