@@ -21,6 +21,7 @@ from consent_service.consent.models import Subject
 from consent_service.extensions import db
 from consent_service.mail.envelope import normalize_address
 from consent_service.mail.service import queue_mail
+from consent_service.memo import batch_lookups
 from consent_service.organizations.models import Organization
 from consent_service.rights import messages
 from consent_service.rights.models import RightsNotice, RightsRequest
@@ -63,49 +64,74 @@ def send_due_notices(now: datetime, limit: int = 5000) -> dict[str, int]:
     by_request: dict[int, list[tuple[RightsNotice, RightsRequest]]] = {}
     for notice, request in db.session.execute(query):
         by_request.setdefault(request.id, []).append((notice, request))
-    orgs: dict[int, Organization] = {}
-    for pairs in by_request.values():
-        *passed, (notice, request) = pairs  # the most urgent (the latest due) goes out
+    # One query each for the people and organizations, and the webhook endpoints once per
+    # organization (batch_lookups), rather than a round trip per notice.
+    requests = [pairs[0][1] for pairs in by_request.values()]
+    subjects = _by_id(Subject, {request.subject_id for request in requests})
+    orgs = _by_id(Organization, {request.org_id for request in requests})
+    with batch_lookups():
+        flags = [_send(pairs, orgs, subjects, now, counts) for pairs in by_request.values()]
+    # Marked once every mail is queued: queue_mail flushes each mail, and a mark made before
+    # would cost a statement of its own in one of those flushes, not one batch in the last.
+    for pairs, flag in zip(by_request.values(), flags, strict=True):
+        *passed, (notice, request) = pairs
         for older, _ in passed:
             older.sent_at, older.outcome = now, "passed"
-            counts["passed"] += 1
         notice.sent_at, notice.outcome = now, "sent"
-        org = orgs.get(request.org_id) or orgs.setdefault(
-            request.org_id, db.session.get(Organization, request.org_id)
-        )
-        subject = db.session.get(Subject, request.subject_id)
-        name = org.name_zh
-        if notice.kind == "overdue":
-            request.overdue = True
-            subject_line, text = messages.escalation(
-                name, request.public_id, request.type, request.due_at, org.timezone
-            )
-            kind = "rights.escalation"
-            emit(
-                org,
-                "rights.request.overdue",
-                webhook_data(request, subject),
-                now,
-                ordering_key=subject.external_id,
-            )
-            counts["overdue"] += 1
-        else:
-            days = int(notice.kind.split(":")[1])
-            if not request.at_risk:
-                request.at_risk = True
-                emit(org, "rights.request.at_risk", webhook_data(request, subject), now,
-                     ordering_key=subject.external_id)  # fmt: skip
-            subject_line, text = messages.reminder(
-                name, request.public_id, request.type, days, request.due_at, org.timezone
-            )
-            kind = "rights.reminder"
-            counts["reminders"] += 1
-        for to in _officers(org, request):
-            queue_mail(to, subject_line, text, kind=kind, org=org, now=now)
+        setattr(request, flag, True)
     db.session.flush()
     if counts["reminders"] or counts["overdue"]:
         log.info("rights notices: %s", counts)
     return counts
+
+
+def _by_id(model: type, ids: set[int]) -> dict:
+    """The rows of ``model`` with these ids, by id, in one query."""
+    return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
+
+
+def _send(
+    pairs: list[tuple[RightsNotice, RightsRequest]],
+    orgs: dict[int, Organization],
+    subjects: dict[int, Subject],
+    now: datetime,
+    counts: dict[str, int],
+) -> str:
+    """Queue the mails and webhooks of the most urgent of one request's due notices (the
+    latest due; the others are passed over); return the flag it sets on the request."""
+    *passed, (notice, request) = pairs  # ordered by due time: the last is the most urgent
+    counts["passed"] += len(passed)
+    org = orgs[request.org_id]
+    subject = subjects[request.subject_id]
+    name = org.name_zh
+    if notice.kind == "overdue":
+        flag = "overdue"
+        subject_line, text = messages.escalation(
+            name, request.public_id, request.type, request.due_at, org.timezone
+        )
+        kind = "rights.escalation"
+        emit(
+            org,
+            "rights.request.overdue",
+            webhook_data(request, subject),
+            now,
+            ordering_key=subject.external_id,
+        )
+        counts["overdue"] += 1
+    else:
+        days = int(notice.kind.split(":")[1])
+        flag = "at_risk"
+        if not request.at_risk:
+            emit(org, "rights.request.at_risk", webhook_data(request, subject), now,
+                 ordering_key=subject.external_id)  # fmt: skip
+        subject_line, text = messages.reminder(
+            name, request.public_id, request.type, days, request.due_at, org.timezone
+        )
+        kind = "rights.reminder"
+        counts["reminders"] += 1
+    for to in _officers(org, request):
+        queue_mail(to, subject_line, text, kind=kind, org=org, now=now)
+    return flag
 
 
 def expire_unverified(now: datetime, limit: int = 1000) -> int:
