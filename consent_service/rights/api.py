@@ -11,7 +11,7 @@ from consent_service.consent.models import Subject
 from consent_service.extensions import db
 from consent_service.oauth.guard import authenticate
 from consent_service.organizations.models import Organization
-from consent_service.rights import actions, fulfilment, queries, replies, service
+from consent_service.rights import actions, fulfilment, queries, replies, service, tasks
 from consent_service.rights.deadlines import rule_for
 from consent_service.rights.models import RightsRequest
 from consent_service.rights.schemas import (
@@ -91,7 +91,7 @@ def view(request: RightsRequest, *, full: bool = True) -> dict[str, Any]:
     if full:
         data["details"] = replies.details_of(request)
         data["timeline"] = timeline(request)
-        data["tasks"] = [fulfilment.describe_task(t) for t in fulfilment.tasks_of(request)]
+        data["tasks"] = [tasks.describe_task(t) for t in tasks.tasks_of(request)]
     return data
 
 

@@ -22,21 +22,23 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 
 from consent_service import secrets_box
+from consent_service.consent import erasure
 from consent_service.consent import service as ledger
 from consent_service.consent.models import ConsentState, Subject
 from consent_service.consent.writer import Actor as ActActor
-from consent_service.errors import Conflict, InvalidInput, NotFound
+from consent_service.errors import Conflict, InvalidInput
 from consent_service.extensions import db
-from consent_service.mail.envelope import normalize_address
 from consent_service.organizations.models import Organization
 from consent_service.policies.models import Purpose
-from consent_service.rights import actions, messages, package, packages, systems
-from consent_service.rights.models import DataSystem, RightsRequest, RightsTask
+from consent_service.rights import actions, messages, package, packages, systems, tasks
+from consent_service.rights.corrections import corrections_of
+from consent_service.rights.models import DataSystem, IdentityCode, RightsRequest, RightsTask
 from consent_service.rights.queries import get_request
-from consent_service.rights.replies import details_of
+from consent_service.rights.replies import contact
+from consent_service.rights.tasks import get_task, result_of, tasks_of
 from consent_service.rights.timeline import SYSTEM, Actor, step
 from consent_service.rights.workflow import next_status
 from consent_service.webhooks.service import emit
@@ -53,10 +55,8 @@ TASK_ACTIONS = {
 }
 #: Requests answered with a package of the person's information (PIPL 45, GB/T 8.1, 8.6).
 PACKAGED = ("access", "copy", "portability")
-#: What of the person this service itself holds and a correction may change.
-CORRECTABLE = ("email", "phone")
-CORRECTIONS = b"consent-rights-corrections"
-_RESULT = b"consent-rights-task-result"
+#: Requests carried out by erasing the person here once the systems have deleted.
+ERASING = ("deletion", "cancellation")
 #: How a request's channel is recorded as the method of the consent act it leads to (an email
 #: is a written request).
 _ACT_METHOD = {"api": "api", "dashboard": "web", "paper": "paper", "phone": "phone", "email": "paper"}
@@ -68,42 +68,6 @@ class TaskAnswered(Conflict):
     """The task was answered already (or cancelled with its request)."""
 
     code = "task_answered"
-
-
-# --- corrections ------------------------------------------------------------------------------
-
-
-def check_corrections(corrections: Any) -> dict[str, str | None]:
-    """The fields a correction changes here, checked: ``email`` and ``phone`` (``None`` erases
-    one)."""
-    if not isinstance(corrections, dict) or not corrections:
-        raise InvalidInput("invalid correction", {"corrections": ["name at least one of: email, phone"]})
-    errors: dict[str, list[str]] = {}
-    for name in set(corrections) - set(CORRECTABLE):
-        errors[f"corrections.{name}"] = ["this service holds only email and phone of a person"]
-    email = corrections.get("email")
-    if email is not None and (not isinstance(email, str) or normalize_address(email) is None):
-        errors["corrections.email"] = ["is not an email address"]
-    phone = corrections.get("phone")
-    if phone is not None and (not isinstance(phone, str) or not 3 <= len(phone.strip()) <= 64):
-        errors["corrections.phone"] = ["must be text of 3-64 characters"]
-    if errors:
-        raise InvalidInput("invalid correction", errors)
-    return {
-        name: (normalize_address(value) if name == "email" and value else value.strip() if value else None)
-        for name, value in corrections.items()
-    }
-
-
-def corrections_of(request: RightsRequest) -> dict[str, str | None]:
-    """The correction a request asks for, decrypted (``{}`` for none)."""
-    if not request.corrections_encrypted:
-        return {}
-    return json.loads(secrets_box.decrypt(request.corrections_encrypted, CORRECTIONS))
-
-
-def seal_corrections(corrections: dict[str, str | None]) -> str:
-    return secrets_box.encrypt(json.dumps(corrections, sort_keys=True), CORRECTIONS)
 
 
 # --- beginning --------------------------------------------------------------------------------
@@ -190,7 +154,7 @@ def open_tasks(
 ) -> list[RightsTask]:
     """A task for every system that holds ``categories`` (all systems, without), announced to
     the systems reached by webhook; the request, if any, then waits for them."""
-    tasks = []
+    opened = []
     for system in systems.holding(org, categories):
         task = RightsTask(
             public_id="rt_" + uuid.uuid4().hex[:24],
@@ -206,22 +170,22 @@ def open_tasks(
             retention_key=retention_key,
         )
         db.session.add(task)
-        tasks.append((task, system))
+        opened.append((task, system))
     db.session.flush()
-    for task, system in tasks:
+    for task, system in opened:
         endpoint = systems.endpoint_of(system)
         if endpoint is not None:
             emit(org, systems.TASK_EVENT, task_event(task, system, request, subject), now,
                  ordering_key=subject.external_id, only=endpoint)  # fmt: skip
     if request is not None:
-        if tasks:
-            names = ", ".join(system.name for _, system in tasks)
+        if opened:
+            names = ", ".join(system.name for _, system in opened)
             step(request, "await_systems", actor, f"{action} tasks opened for: {names}", now)
         else:
             step(
                 request, "no_systems", actor, "no registered data system holds this person's information", now
             )
-    return [task for task, _ in tasks]
+    return [task for task, _ in opened]
 
 
 def task_event(
@@ -242,61 +206,6 @@ def task_event(
 
 
 # --- answers ----------------------------------------------------------------------------------
-
-
-def get_task(org: Organization, public_id: str) -> RightsTask:
-    """A task of ``org``; :class:`NotFound` otherwise."""
-    task = db.session.scalars(
-        select(RightsTask).where(RightsTask.org_id == org.id, RightsTask.public_id == public_id)
-    ).first()
-    if task is None:
-        raise NotFound(f"no rights task {public_id!r}")
-    return task
-
-
-def list_tasks(
-    org: Organization,
-    *,
-    status: str | None = None,
-    system: str | None = None,
-    request: str | None = None,
-    cursor: int | None = None,
-    limit: int = 50,
-) -> tuple[list[RightsTask], str | None]:
-    """The organization's tasks, oldest first, filtered; with a cursor for the next page."""
-    query = select(RightsTask).where(RightsTask.org_id == org.id)
-    if status is not None:
-        query = query.where(RightsTask.status == status)
-    if system is not None:
-        query = query.join(DataSystem, DataSystem.id == RightsTask.system_id).where(
-            DataSystem.public_id == system
-        )
-    if request is not None:
-        query = query.join(RightsRequest, RightsRequest.id == RightsTask.request_id).where(
-            RightsRequest.public_id == request
-        )
-    if cursor is not None:
-        query = query.where(RightsTask.id > cursor)
-    rows = list(db.session.scalars(query.order_by(RightsTask.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (str(rows[-1].id) if more else None)
-
-
-def result_of(task: RightsTask) -> Any:
-    """The data a system returned for an access task, decrypted (``None`` for none)."""
-    if not task.result_encrypted:
-        return None
-    return json.loads(secrets_box.decrypt(task.result_encrypted, _RESULT))
-
-
-def what_is_asked(task: RightsTask) -> dict[str, Any]:
-    """What the system must do, with what the request says (for the system's eyes only)."""
-    request = db.session.get(RightsRequest, task.request_id) if task.request_id else None
-    return {
-        "details": details_of(request) if request is not None else None,
-        "corrections": corrections_of(request) if request is not None else {},
-    }
 
 
 def report(
@@ -338,7 +247,7 @@ def report(
     task.answered_by = actor.name
     task.note = note
     if data is not None:
-        task.result_encrypted = secrets_box.encrypt(json.dumps(data, ensure_ascii=False), _RESULT)
+        task.result_encrypted = secrets_box.encrypt(json.dumps(data, ensure_ascii=False), tasks.RESULT)
     db.session.flush()
     if task.request_id is not None:
         _answered(org, task, now, actor)
@@ -362,10 +271,53 @@ def finish(
     request = get_request(org, public_id)
     next_status("complete", request.status)
     actions.no_open_tasks(request)  # both checked before a package is built
-    reply = None
+    reply, to = None, None
     if request.type in PACKAGED:
         reply = _package(org, request, now, actor)
-    return actions.complete(org, request.public_id, now, actor, note, reply=reply)
+    elif request.type in ERASING:
+        to = contact(request, db.session.get(Subject, request.subject_id))  # read before it goes
+        reply = _erase_here(org, request, now, actor)
+    return actions.complete(org, request.public_id, now, actor, note, reply=reply, to=to)
+
+
+def _erase_here(org: Organization, request: RightsRequest, now: datetime, actor: Actor) -> str:
+    """Erase or pseudonymize the person here, once every system has deleted (PIPL 47, GB/T
+    8.3, 8.5); keep the minimal record of their requests; return what the reply says was kept."""
+    subject = db.session.get(Subject, request.subject_id)
+    done = erasure.erase_subject(
+        org, subject, now, reason=f"{request.type} request (PIPL 47)", reference=request.public_id
+    )
+    minimized = _minimal_request_records(subject, now)
+    step(request, "erase_here", actor,
+         f"erased here: {done.consents_withdrawn} consents withdrawn, {done.events_redacted} events "
+         f"redacted, {done.receipts_erased} receipts erased, {minimized} request records minimized",
+         now)  # fmt: skip
+    zh = request.language != "en"
+    kept = "\n".join(f"- {k.zh if zh else k.en}" for k in done.kept)
+    lead = (
+        "我们已删除您的个人信息，仅保留法律要求保留的内容："
+        if zh
+        else ("Your personal information has been deleted; only what the law requires is kept:")
+    )
+    return f"{lead}\n{kept}"
+
+
+def _minimal_request_records(subject: Subject, now: datetime) -> int:
+    """Keep of the person's requests only what shows they were answered (type, dates, steps):
+    what they asked, their corrections, a requester's contact, name, proof and interest, the
+    data the systems returned, and the codes are deleted."""
+    requests = db.session.scalars(select(RightsRequest).where(RightsRequest.subject_id == subject.id)).all()
+    for row in requests:
+        row.details_encrypted = row.corrections_encrypted = row.requester_contact_encrypted = None
+        row.requester_name = row.requester_proof = row.requester_interest = None
+    ids = [row.id for row in requests]
+    db.session.execute(
+        update(RightsTask).where(RightsTask.subject_id == subject.id).values(result_encrypted=None)
+    )
+    db.session.execute(delete(IdentityCode).where(IdentityCode.request_id.in_(ids)))
+    packages.purge_for(ids, now)
+    db.session.flush()
+    return len(requests)
 
 
 def _package(org: Organization, request: RightsRequest, now: datetime, actor: Actor) -> str:
@@ -390,37 +342,3 @@ def _package(org: Organization, request: RightsRequest, now: datetime, actor: Ac
     )
     row, url = packages.create(org, request, content, now, actor=actor)
     return messages.package_ready(url, row.expires_at, org.timezone, request.language)
-
-
-def describe_task(task: RightsTask, *, full: bool = False) -> dict[str, Any]:
-    """A task as the API shows it; ``full`` adds what is asked and the data returned."""
-    system = db.session.get(DataSystem, task.system_id)
-    request = db.session.get(RightsRequest, task.request_id) if task.request_id else None
-    data: dict[str, Any] = {
-        "id": task.public_id,
-        "system": system.public_id,
-        "system_name": system.name,
-        "request": None if request is None else request.public_id,
-        "subject": db.session.get(Subject, task.subject_id).external_id,
-        "action": task.action,
-        "categories": task.categories,
-        "status": task.status,
-        "opened_at": task.opened_at,
-        "answered_at": task.answered_at,
-        "carried_out_at": task.carried_out_at,
-        "answered_by": task.answered_by,
-        "note": task.note,
-    }
-    if full:
-        data["asked"] = what_is_asked(task)
-        data["result"] = result_of(task)
-    return data
-
-
-def tasks_of(request: RightsRequest) -> list[RightsTask]:
-    """The request's tasks, in the order they were opened."""
-    return list(
-        db.session.scalars(
-            select(RightsTask).where(RightsTask.request_id == request.id).order_by(RightsTask.id)
-        )
-    )

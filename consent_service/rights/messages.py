@@ -112,28 +112,62 @@ def refusal(
     )
 
 
-def reminder(
-    org_name: str, public_id: str, request_type: str, days: int, due_at: datetime, timezone: str
-) -> tuple[str, str]:
-    """To the officers: a request is due in ``days`` working days."""
-    due = local_time(due_at, timezone)
+def _line(public_id: str, request_type: str, state_zh: str, state_en: str) -> str:
     return (
-        f"[{org_name}] 个人信息请求 {public_id} 将于 {days} 个工作日内到期 / due in {days} working days",
-        f"请求 {public_id}（{_type_name(request_type, True)} / {_type_name(request_type, False)}）"
-        f"的答复期限为 {due}。\nRequest {public_id} is due {due}.\n",
+        f"- {public_id}（{_type_name(request_type, True)} / {_type_name(request_type, False)}）："
+        f"{state_zh} / {state_en}"
     )
 
 
-def escalation(
-    org_name: str, public_id: str, request_type: str, due_at: datetime, timezone: str
-) -> tuple[str, str]:
-    """To the officers and the PI protection officer: the deadline has passed."""
-    due = local_time(due_at, timezone)
-    return (
-        f"[{org_name}] 个人信息请求 {public_id} 已逾期 / is overdue",
-        f"请求 {public_id}（{_type_name(request_type, True)} / {_type_name(request_type, False)}）"
-        f"的答复期限 {due} 已过，仍未答复。\nRequest {public_id} was due {due} and is not answered.\n",
+def reminders(org_name: str, items: list[tuple[str, str, int, datetime]], timezone: str) -> tuple[str, str]:
+    """To one officer: the requests due soon, ``(public id, type, working days, due at)`` each,
+    in one mail per sweep (a digest when there are several)."""
+    lines = [
+        _line(
+            public_id,
+            request_type,
+            f"{days} 个工作日内到期（{local_time(due_at, timezone)}）",
+            f"due in {days} working days ({local_time(due_at, timezone)})",
+        )  # fmt: skip
+        for public_id, request_type, days, due_at in items
+    ]
+    if len(items) == 1:
+        public_id, _, days, _ = items[0]
+        subject = (
+            f"[{org_name}] 个人信息请求 {public_id} 将于 {days} 个工作日内到期 / due in {days} working days"
+        )
+    else:
+        soonest = min(days for _, _, days, _ in items)
+        subject = (
+            f"[{org_name}] {len(items)} 个个人信息请求即将到期，最早 {soonest} 个工作日内 / "
+            f"{len(items)} requests due soon"
+        )
+    text = "以下请求即将到期，请在期限前答复：\nThese requests are due soon:\n\n" + "\n".join(lines) + "\n"
+    return subject, text
+
+
+def escalations(org_name: str, items: list[tuple[str, str, datetime]], timezone: str) -> tuple[str, str]:
+    """To one officer and the PI protection officer: the requests whose deadline passed
+    unanswered, ``(public id, type, due at)`` each, in one mail per sweep."""
+    lines = [
+        _line(
+            public_id,
+            request_type,
+            f"已逾期，期限为 {local_time(due_at, timezone)}",
+            f"overdue, was due {local_time(due_at, timezone)}",
+        )  # fmt: skip
+        for public_id, request_type, due_at in items
+    ]
+    if len(items) == 1:
+        subject = f"[{org_name}] 个人信息请求 {items[0][0]} 已逾期 / is overdue"
+    else:
+        subject = f"[{org_name}] {len(items)} 个个人信息请求已逾期 / {len(items)} requests are overdue"
+    text = (
+        "以下请求已过答复期限，仍未答复：\nThese requests are past their deadline:\n\n"
+        + "\n".join(lines)
+        + "\n"
     )
+    return subject, text
 
 
 def package_ready(url: str, expires_at: datetime, timezone: str, language: str) -> str:

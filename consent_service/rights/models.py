@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from consent_service.consent.models import Subject
@@ -140,7 +140,14 @@ class RightsNotice(db.Model):
     __tablename__ = "rights_notice"
     __table_args__ = (
         UniqueConstraint("request_id", "kind"),
-        Index("ix_rights_notice_due", "sent_at", "due_at"),
+        # Only the notices still to send: the sweep's range, whatever number were sent before.
+        Index(
+            "ix_rights_notice_unsent",
+            "sent_at",
+            "due_at",
+            sqlite_where=text("sent_at IS NULL"),
+            postgresql_where=text("sent_at IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)

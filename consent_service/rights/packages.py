@@ -147,3 +147,18 @@ def purge(now: datetime, limit: int = 1000) -> int:
         package.purged_at = now
     db.session.flush()
     return len(packages)
+
+
+def purge_for(request_ids: list[int], now: datetime) -> int:
+    """Delete at once the content of the packages of these requests (the person was erased);
+    their links then answer 410 like expired ones."""
+    packages = db.session.scalars(
+        select(RightsPackage).where(
+            RightsPackage.request_id.in_(request_ids), RightsPackage.purged_at.is_(None)
+        )
+    ).all()
+    for package in packages:
+        package.content_encrypted = None
+        package.purged_at = now
+    db.session.flush()
+    return len(packages)

@@ -124,7 +124,7 @@ def sweep(now: datetime, limit: int = 1000) -> dict[str, int]:
     work += [("retention_period", "period:", row) for row in periods_passed(now, limit)]
     for reason, prefix, (state, version) in work:
         subject = db.session.get(Subject, state.subject_id)
-        if subject is None or getattr(subject, "erased_at", None) is not None:
+        if subject is None or subject.erased_at is not None:
             continue
         org = orgs.get(state.org_id) or orgs.setdefault(
             state.org_id, db.session.get(Organization, state.org_id)

@@ -28,6 +28,7 @@ from consent_service.mail.envelope import normalize_address
 from consent_service.mail.service import queue_mail
 from consent_service.organizations.models import Organization
 from consent_service.rights import fulfilment, messages
+from consent_service.rights.corrections import check_corrections, seal_corrections
 from consent_service.rights.models import IdentityCode, RightsRequest
 from consent_service.rights.queries import get_request
 from consent_service.rights.replies import CONTACT, DETAILS, acknowledge, contact, org_name
@@ -178,7 +179,7 @@ def create_request(
         )
     if corrections is not None and request_type != "correction":
         raise InvalidInput("invalid rights request", {"corrections": ["only a correction request corrects"]})
-    corrections = fulfilment.check_corrections(corrections) if corrections is not None else None
+    corrections = check_corrections(corrections) if corrections is not None else None
     request = RightsRequest(
         public_id="rr_" + uuid7().replace("-", "")[:24],
         org_id=org.id,
@@ -199,7 +200,7 @@ def create_request(
         client_id=client_id,
         language=language,
         details_encrypted=secrets_box.encrypt(details, DETAILS) if details else None,
-        corrections_encrypted=fulfilment.seal_corrections(corrections) if corrections else None,
+        corrections_encrypted=seal_corrections(corrections) if corrections else None,
         received_at=now,
         provisional=False,
         paused_days=0,

@@ -6,7 +6,8 @@ open request) and is safe twice and in two processes at once: a reminder is a ro
 the deadline was set, claimed with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL (SQLite's write lock
 serializes the sweeps) and marked sent in the same transaction as its mail and webhook, so it
 goes out exactly once, and a run that dies half-way leaves it for the next. After downtime a
-request gets only its most urgent notice, not every one it missed.
+request gets only its most urgent notice, not every one it missed. An officer gets one mail
+per kind per run, listing their requests, not one mail per request.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import logging
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from consent_service.consent.models import Subject
 from consent_service.extensions import db
@@ -27,9 +28,12 @@ from consent_service.rights import messages
 from consent_service.rights.models import RightsNotice, RightsRequest
 from consent_service.rights.schedule import schedule
 from consent_service.rights.timeline import SYSTEM, step, webhook_data
-from consent_service.webhooks.service import emit
+from consent_service.webhooks.service import emit_many
 
 log = logging.getLogger(__name__)
+#: Requests listed in one digest mail at most (a line is about 150 characters; a mail holds
+#: 100,000): a run with more sends several.
+DIGEST_LINES = 500
 #: Notices are sent while a request still runs; a paused one waits (its clock stands still).
 _RUNNING = ("received", "verifying_identity", "in_progress", "awaiting_systems")
 
@@ -46,7 +50,13 @@ def _officers(org: Organization, request: RightsRequest) -> list[str]:
 
 
 def send_due_notices(now: datetime, limit: int = 5000) -> dict[str, int]:
-    """Send the reminders and escalations now due; mark the ones passed over."""
+    """Send the reminders and escalations now due; mark the ones passed over.
+
+    Each officer gets one mail per kind per run, listing their requests (a digest when there
+    are several), and each organization's webhooks are queued in one go. A batch cut by
+    ``limit`` leaves its last request whole for the next run, and a notice older than one
+    already sent (another process sent the later one first) is passed over, never sent late.
+    """
     counts = {"reminders": 0, "overdue": 0, "passed": 0}
     query = (
         select(RightsNotice, RightsRequest)
@@ -61,24 +71,66 @@ def send_due_notices(now: datetime, limit: int = 5000) -> dict[str, int]:
     )
     if db.session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True, of=RightsNotice)
+    rows = db.session.execute(query).all()
     by_request: dict[int, list[tuple[RightsNotice, RightsRequest]]] = {}
-    for notice, request in db.session.execute(query):
+    for notice, request in rows:
         by_request.setdefault(request.id, []).append((notice, request))
-    # One query each for the people and organizations, and the webhook endpoints once per
-    # organization (batch_lookups), rather than a round trip per notice.
+    if len(rows) == limit and len(by_request) > 1:
+        by_request.popitem()  # its other notices may be past the limit: next run, whole
+    if not by_request:
+        return counts
+    latest_sent = dict(
+        db.session.execute(
+            select(RightsNotice.request_id, func.max(RightsNotice.due_at))
+            .where(RightsNotice.request_id.in_(list(by_request)), RightsNotice.outcome == "sent")
+            .group_by(RightsNotice.request_id)
+        ).all()
+    )
     requests = [pairs[0][1] for pairs in by_request.values()]
     subjects = _by_id(Subject, {request.subject_id for request in requests})
     orgs = _by_id(Organization, {request.org_id for request in requests})
-    with batch_lookups():
-        flags = [_send(pairs, orgs, subjects, now, counts) for pairs in by_request.values()]
-    # Marked once every mail is queued: queue_mail flushes each mail, and a mark made before
-    # would cost a statement of its own in one of those flushes, not one batch in the last.
-    for pairs, flag in zip(by_request.values(), flags, strict=True):
-        *passed, (notice, request) = pairs
+    mails: dict[tuple[int, str, str], list] = {}
+    events: dict[int, list[tuple[str, dict, str]]] = {}
+    for pairs in by_request.values():
+        *passed, (notice, request) = pairs  # ordered by due time: the last is the most urgent
+        already = latest_sent.get(request.id)
+        if already is not None and notice.due_at <= already:
+            passed.append((notice, request))  # a later notice already went out
+            notice = None
         for older, _ in passed:
             older.sent_at, older.outcome = now, "passed"
+        counts["passed"] += len(passed)
+        if notice is None:
+            continue
         notice.sent_at, notice.outcome = now, "sent"
-        setattr(request, flag, True)
+        org, subject = orgs[request.org_id], subjects[request.subject_id]
+        if notice.kind == "overdue":
+            request.overdue = True
+            events.setdefault(org.id, []).append(
+                ("rights.request.overdue", webhook_data(request, subject), subject.external_id)
+            )
+            item = ("rights.escalation", (request.public_id, request.type, request.due_at))
+            counts["overdue"] += 1
+        else:
+            if not request.at_risk:
+                request.at_risk = True
+                events.setdefault(org.id, []).append(
+                    ("rights.request.at_risk", webhook_data(request, subject), subject.external_id)
+                )
+            days = int(notice.kind.split(":")[1])
+            item = ("rights.reminder", (request.public_id, request.type, days, request.due_at))
+            counts["reminders"] += 1
+        for to in _officers(org, request):
+            mails.setdefault((org.id, to, item[0]), []).append(item[1])
+    with batch_lookups():
+        for org_id, queued in events.items():
+            emit_many(orgs[org_id], queued, now)
+    for (org_id, to, kind), items in mails.items():
+        org = orgs[org_id]
+        compose = messages.escalations if kind == "rights.escalation" else messages.reminders
+        for start in range(0, len(items), DIGEST_LINES):
+            subject_line, text = compose(org.name_zh, items[start : start + DIGEST_LINES], org.timezone)
+            queue_mail(to, subject_line, text, kind=kind, org=org, now=now)
     db.session.flush()
     if counts["reminders"] or counts["overdue"]:
         log.info("rights notices: %s", counts)
@@ -88,50 +140,6 @@ def send_due_notices(now: datetime, limit: int = 5000) -> dict[str, int]:
 def _by_id(model: type, ids: set[int]) -> dict:
     """The rows of ``model`` with these ids, by id, in one query."""
     return {row.id: row for row in db.session.scalars(select(model).where(model.id.in_(ids)))} if ids else {}
-
-
-def _send(
-    pairs: list[tuple[RightsNotice, RightsRequest]],
-    orgs: dict[int, Organization],
-    subjects: dict[int, Subject],
-    now: datetime,
-    counts: dict[str, int],
-) -> str:
-    """Queue the mails and webhooks of the most urgent of one request's due notices (the
-    latest due; the others are passed over); return the flag it sets on the request."""
-    *passed, (notice, request) = pairs  # ordered by due time: the last is the most urgent
-    counts["passed"] += len(passed)
-    org = orgs[request.org_id]
-    subject = subjects[request.subject_id]
-    name = org.name_zh
-    if notice.kind == "overdue":
-        flag = "overdue"
-        subject_line, text = messages.escalation(
-            name, request.public_id, request.type, request.due_at, org.timezone
-        )
-        kind = "rights.escalation"
-        emit(
-            org,
-            "rights.request.overdue",
-            webhook_data(request, subject),
-            now,
-            ordering_key=subject.external_id,
-        )
-        counts["overdue"] += 1
-    else:
-        days = int(notice.kind.split(":")[1])
-        flag = "at_risk"
-        if not request.at_risk:
-            emit(org, "rights.request.at_risk", webhook_data(request, subject), now,
-                 ordering_key=subject.external_id)  # fmt: skip
-        subject_line, text = messages.reminder(
-            name, request.public_id, request.type, days, request.due_at, org.timezone
-        )
-        kind = "rights.reminder"
-        counts["reminders"] += 1
-    for to in _officers(org, request):
-        queue_mail(to, subject_line, text, kind=kind, org=org, now=now)
-    return flag
 
 
 def expire_unverified(now: datetime, limit: int = 1000) -> int:
@@ -149,7 +157,7 @@ def expire_unverified(now: datetime, limit: int = 1000) -> int:
         query = query.with_for_update(skip_locked=True)
     requests = db.session.scalars(query).all()
     for request in requests:
-        step(request, "expire_unverified", SYSTEM, "identity not verified in time", now)
+        step(request, "expire_unverified", SYSTEM, "identity not verified in time", now, flush=False)
         request.closed_at = now
     db.session.flush()
     return len(requests)

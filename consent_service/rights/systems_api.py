@@ -7,7 +7,7 @@ from consent_service.api.registry import Reply, operation
 from consent_service.clock import utcnow
 from consent_service.oauth.guard import authenticate
 from consent_service.organizations.models import Organization
-from consent_service.rights import fulfilment, systems
+from consent_service.rights import fulfilment, systems, tasks
 from consent_service.rights.models import DataSystem
 from consent_service.rights.schemas import (
     DataSystemCreatedOut,
@@ -109,7 +109,7 @@ def retire_data_system(org: Organization, system_id: str):
 def list_rights_tasks(org: Organization, query: dict):
     """Tasks, oldest first, filtered by status, system or request; pass ``next_cursor`` as
     ``cursor`` for the next page."""
-    rows, cursor = fulfilment.list_tasks(
+    rows, cursor = tasks.list_tasks(
         org,
         status=query.get("status"),
         system=query.get("system"),
@@ -117,7 +117,7 @@ def list_rights_tasks(org: Organization, query: dict):
         cursor=int(query["cursor"]) if "cursor" in query else None,
         limit=query["limit"],
     )
-    return {"tasks": [fulfilment.describe_task(t) for t in rows], "next_cursor": cursor}
+    return {"tasks": [tasks.describe_task(t) for t in rows], "next_cursor": cursor}
 
 
 @operation(
@@ -127,7 +127,7 @@ def list_rights_tasks(org: Organization, query: dict):
 def get_rights_task(org: Organization, task_id: str):
     """What the system must do, with what the request asks (a correction's values), and its
     answer once given."""
-    return fulfilment.describe_task(fulfilment.get_task(org, task_id), full=True)
+    return tasks.describe_task(tasks.get_task(org, task_id), full=True)
 
 
 @operation(
@@ -155,4 +155,4 @@ def answer_rights_task(org: Organization, task_id: str, body: dict):
         carried_out_at=body["carried_out_at"],
         note=body["note"],
     )
-    return fulfilment.describe_task(task, full=True)
+    return tasks.describe_task(task, full=True)

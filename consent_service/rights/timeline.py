@@ -34,7 +34,10 @@ def record(
     actor: Actor,
     note: str | None,
     now: datetime,
+    *,
+    flush: bool = True,
 ) -> None:
+    """Append the event (flushed, unless the caller flushes a batch of them itself)."""
     request.event_count += 1
     request.updated_at = now
     db.session.add(
@@ -50,14 +53,17 @@ def record(
             note=note,
         )
     )
-    db.session.flush()
+    if flush:
+        db.session.flush()
 
 
-def step(request: RightsRequest, action: str, actor: Actor, note: str | None, now: datetime) -> None:
+def step(
+    request: RightsRequest, action: str, actor: Actor, note: str | None, now: datetime, *, flush: bool = True
+) -> None:
     """Move ``request`` by ``action`` (the transition table decides) and record the event."""
     before = request.status
     request.status = next_status(action, before)
-    record(request, action, before, request.status, actor, note, now)
+    record(request, action, before, request.status, actor, note, now, flush=flush)
 
 
 def timeline(request: RightsRequest) -> list[RightsRequestEvent]:

@@ -35,8 +35,8 @@ from consent_service.policies import purposes
 from consent_service.policies import service as policies
 from consent_service.policies.models import PolicyVersion, Purpose, policy_purpose_version
 from consent_service.receipts.models import ConsentReceipt
-from consent_service.rights import fulfilment, systems
 from consent_service.rights import service as rights
+from consent_service.rights import systems, tasks
 from consent_service.rights.models import RightsRequest
 from consent_service.webhooks import service as webhooks
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
@@ -106,7 +106,7 @@ def world(make_caller, db, clock) -> World:
         b.org, B_SUBJECT, "correction", now, identity_verified_by="company", client_id=b.client_id,
         details="B secret correction", corrections={"phone": "+86 555 0199"},
     )  # fmt: skip
-    (b_task,) = fulfilment.tasks_of(b_request)
+    (b_task,) = tasks.tasks_of(b_request)
     db.session.commit()
     b_deliveries = webhooks.list_deliveries(b.org, b_hook.public_id)
     a_deliveries = webhooks.list_deliveries(a.org, a_hook.public_id)

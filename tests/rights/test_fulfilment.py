@@ -11,16 +11,19 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, text
 
+from consent_service.audit.checkpoints import create_checkpoint
+from consent_service.audit.verify import verify_organization
 from consent_service.consent.models import ConsentState
 from consent_service.errors import Conflict, InvalidInput, NotFound
-from consent_service.rights import actions, fulfilment, service, systems
+from consent_service.rights import actions, fulfilment, service, systems, tasks
 from consent_service.rights.actions import TasksOpen
 from consent_service.rights.fulfilment import TaskAnswered
 from consent_service.rights.models import RightsTask
 from consent_service.rights.timeline import Actor, timeline
 from consent_service.webhooks import service as webhooks
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
-from tests.factories import grant, make_org, make_purpose, make_subject
+from tests.consent.erasure_cases import EMAIL, EXTERNAL_ID, PERSONAL, person_with_history, purposes
+from tests.factories import grant, make_org, make_purpose, make_subject, publish_policy
 from tests.rights.conftest import OFFICER, mails
 
 SYSTEM = Actor("client", "cs_crm")
@@ -85,7 +88,7 @@ def test_a_system_with_open_tasks_cannot_be_retired_and_retiring_deletes_its_end
     request = vouched(org, clock, "access")
     with pytest.raises(Conflict):
         systems.retire(org, system.public_id, clock.now())
-    (task,) = fulfilment.tasks_of(request)
+    (task,) = tasks.tasks_of(request)
     fulfilment.report(org, task.public_id, clock.now(), SYSTEM, outcome="no_data")
     systems.retire(org, system.public_id, clock.now())
     assert systems.active(org) == []
@@ -103,17 +106,17 @@ def test_an_access_request_waits_for_every_system_and_completes_with_the_last_an
     everything = webhooks.create_endpoint(org, "https://hooks.shop.example/all", ["*"], clock.now())[0]
     request = vouched(org, clock, "access")
     assert request.status == "awaiting_systems"
-    tasks = fulfilment.tasks_of(request)
-    assert [(t.system.name, t.action, t.status) for t in tasks] == [
+    opened = tasks.tasks_of(request)
+    assert [(t.system.name, t.action, t.status) for t in opened] == [
         ("CRM", "access", "open"),
         ("Orders", "access", "open"),
     ]
     # The task goes to the CRM's own endpoint only, with identifiers and no personal data.
-    (opened,) = deliveries(db, "rights.task.opened")
-    assert opened.endpoint_id == crm.webhook_endpoint_id != everything.id
-    data = opened.payload["data"]
+    (sent,) = deliveries(db, "rights.task.opened")
+    assert sent.endpoint_id == crm.webhook_endpoint_id != everything.id
+    data = sent.payload["data"]
     assert data == {
-        "task": tasks[0].public_id,
+        "task": opened[0].public_id,
         "system": crm.public_id,
         "action": "access",
         "subject": "u-1",
@@ -122,10 +125,10 @@ def test_an_access_request_waits_for_every_system_and_completes_with_the_last_an
         "categories": [],
     }
     clock.advance(hours=2)
-    fulfilment.report(org, tasks[0].public_id, clock.now(), SYSTEM, outcome="done",
+    fulfilment.report(org, opened[0].public_id, clock.now(), SYSTEM, outcome="done",
                       data={"orders": [{"id": "o-1", "total": "12.00"}], "name": "李雷"})  # fmt: skip
     assert request.status == "awaiting_systems"
-    fulfilment.report(org, tasks[1].public_id, clock.now(), SYSTEM, outcome="no_data", note="no orders")
+    fulfilment.report(org, opened[1].public_id, clock.now(), SYSTEM, outcome="no_data", note="no orders")
     assert request.status == "completed"
     assert [e.action for e in timeline(request)][-5:] == [
         "task_answered",
@@ -138,7 +141,7 @@ def test_an_access_request_waits_for_every_system_and_completes_with_the_last_an
     link = re.search(r"https://consent\.test/rights/packages/\S+", reply.text).group(0)
     assert "有效期至" in reply.text
     assert link not in " ".join(e.note or "" for e in timeline(request))  # the link is the requester's alone
-    assert fulfilment.result_of(tasks[0]) == {"orders": [{"id": "o-1", "total": "12.00"}], "name": "李雷"}
+    assert tasks.result_of(opened[0]) == {"orders": [{"id": "o-1", "total": "12.00"}], "name": "李雷"}
     stored = db.session.execute(text("SELECT result_encrypted FROM rights_task")).scalars().all()
     assert not any(value and ("李雷" in value or "o-1" in value) for value in stored)
 
@@ -158,7 +161,7 @@ def test_a_bad_answer_is_refused_by_field_and_the_task_stays_open(
 ):
     register(org, clock)
     request = vouched(org, clock, request_type)
-    (task,) = fulfilment.tasks_of(request)
+    (task,) = tasks.tasks_of(request)
     at = {"now": clock.now(), "future": clock.now() + timedelta(hours=1)}
     if "carried_out_at" in answer:
         answer = answer | {"carried_out_at": at[answer["carried_out_at"]]}
@@ -172,7 +175,7 @@ def test_a_task_is_answered_once_and_a_request_with_open_tasks_cannot_be_complet
     register(org, clock)
     register(org, clock, name="Orders")
     request = vouched(org, clock, "deletion")
-    first, _ = fulfilment.tasks_of(request)
+    first, _ = tasks.tasks_of(request)
     with pytest.raises(TasksOpen) as waiting:
         fulfilment.finish(org, request.public_id, clock.now(), OFFICER, "done by hand")
     assert waiting.value.details == {"open_tasks": 2}
@@ -187,7 +190,7 @@ def test_a_refused_request_cancels_its_open_tasks(db, org, person, clock):
     request = vouched(org, clock, "access")
     actions.refuse(org, request.public_id, clock.now(), OFFICER, ground="bad_faith",
                    explanation="the tenth copy this week", complaint_channel="pipo@shop.example")  # fmt: skip
-    (task,) = fulfilment.tasks_of(request)
+    (task,) = tasks.tasks_of(request)
     assert (task.status, task.answered_at) == ("cancelled", clock.now())
     with pytest.raises(TaskAnswered):
         fulfilment.report(org, task.public_id, clock.now(), SYSTEM, outcome="no_data")
@@ -199,17 +202,18 @@ def test_without_a_system_an_officer_completes_and_explanations_open_no_task(db,
     fulfilment.finish(org, request.public_id, clock.now(), OFFICER, "deleted by hand")
     assert request.status == "completed"
     register(org, clock)
+    make_subject(org, clock.now(), "u-1")  # the first u-1 was erased with the deletion
     explanation = vouched(org, clock, "explanation")
-    assert (explanation.status, fulfilment.tasks_of(explanation)) == ("in_progress", [])
+    assert (explanation.status, tasks.tasks_of(explanation)) == ("in_progress", [])
 
 
 def test_a_tasks_of_another_organization_is_not_found(db, org, person, clock):
     register(org, clock)
-    (task,) = fulfilment.tasks_of(vouched(org, clock, "access"))
+    (task,) = tasks.tasks_of(vouched(org, clock, "access"))
     other = make_org(clock.now(), "other-shop")
     with pytest.raises(NotFound):
         fulfilment.report(other, task.public_id, clock.now(), SYSTEM, outcome="no_data")
-    assert fulfilment.list_tasks(other) == ([], None)
+    assert tasks.list_tasks(other) == ([], None)
 
 
 # --- here: withdrawal, correction, deletion ---------------------------------------------------
@@ -218,8 +222,6 @@ def test_a_tasks_of_another_organization_is_not_found(db, org, person, clock):
 def test_a_withdrawal_request_withdraws_every_consent_at_once_through_the_ledger(db, org, person, clock):
     make_purpose(org, clock.now(), "marketing")
     make_purpose(org, clock.now(), "newsletter")
-    from tests.factories import publish_policy
-
     publish_policy(org, clock.now(), "v1")
     grant(org, person, clock.now(), "marketing")
     grant(org, person, clock.now(), "newsletter")
@@ -241,8 +243,8 @@ def test_a_correction_updates_what_this_service_holds_and_the_systems_read_it_fr
     register(org, clock, url="https://crm.shop.example/tasks")
     request = vouched(org, clock, "correction", corrections={"email": "Li.Lei@New.example", "phone": None})
     assert (person.email, person.phone) == ("Li.Lei@new.example", None)  # the domain normalized
-    (task,) = fulfilment.tasks_of(request)
-    assert fulfilment.what_is_asked(task)["corrections"] == {"email": "Li.Lei@new.example", "phone": None}
+    (task,) = tasks.tasks_of(request)
+    assert tasks.what_is_asked(task)["corrections"] == {"email": "Li.Lei@new.example", "phone": None}
     (opened,) = deliveries(db, "rights.task.opened")
     assert "new.example" not in json.dumps(opened.payload)  # the values are read with a token, not pushed
     stored = db.session.execute(
@@ -280,7 +282,7 @@ def test_a_deletion_is_announced_to_subscribers_and_opens_deletion_tasks(db, org
         "request": request.public_id,
         "type": "cancellation",
     }
-    assert [t.action for t in fulfilment.tasks_of(request)] == ["deletion"]
+    assert [t.action for t in tasks.tasks_of(request)] == ["deletion"]
 
 
 def test_another_persons_request_touches_nothing_of_this_person(db, org, person, clock):
@@ -290,3 +292,37 @@ def test_another_persons_request_touches_nothing_of_this_person(db, org, person,
         corrections={"email": "other.new@example.cn"},
     )  # fmt: skip
     assert (person.email, other.email) == ("person@example.cn", "other.new@example.cn")
+
+
+def test_a_deletion_erases_the_person_here_once_every_system_has_deleted(db, clock):
+    org = make_org(clock.now(), "erase-flow")
+    purposes(org, clock.now())
+    alice = person_with_history(org, clock)
+    create_checkpoint(org, clock.now())  # made before the erasure: it must still verify after
+    register(org, clock)
+    request = service.create_request(
+        org, EXTERNAL_ID, "deletion", clock.now(), identity_verified_by="company", client_id="cs_x",
+        details="please delete everything, I moved away",
+    )  # fmt: skip
+    assert alice.erased_at is None  # not before the systems have deleted
+    (task,) = tasks.tasks_of(request)
+    clock.advance(hours=1)
+    fulfilment.report(org, task.public_id, clock.now(), SYSTEM, outcome="done", carried_out_at=clock.now())
+    assert request.status == "completed"
+    assert (alice.erased_at, alice.external_id[:4], alice.email) == (clock.now(), "psn_", None)
+    assert request.details_encrypted is None and request.requester_contact_encrypted is None
+    states = db.session.scalars(select(ConsentState).where(ConsentState.subject_id == alice.id))
+    assert {s.status for s in states} == {"withdrawn"}
+    erase_note = next(e.note for e in timeline(request) if e.action == "erase_here")
+    assert erase_note.startswith("erased here: 3 consents withdrawn, 5 events redacted")
+    (reply,) = mails(db, org, "rights.completed")
+    assert reply.to == EMAIL and "去标识化保存" in reply.text
+    report = verify_organization(org)
+    assert report.ok, report.problems
+    create_checkpoint(org, clock.now())
+    assert verify_organization(org).ok
+    db.session.flush()
+    leftovers = db.session.execute(
+        text("SELECT * FROM rights_request WHERE id = :id"), {"id": request.id}
+    ).one()
+    assert not [v for v in PERSONAL if any(cell is not None and v in str(cell) for cell in leftovers)]

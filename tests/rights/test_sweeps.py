@@ -14,6 +14,7 @@ from consent_service.rights.sweeps import expire_unverified, send_due_notices
 from consent_service.rights.timeline import timeline
 from consent_service.webhooks import service as webhooks
 from consent_service.webhooks.models import WebhookDelivery
+from tests.factories import make_subject
 from tests.rights.conftest import OFFICER, mails
 
 
@@ -100,3 +101,59 @@ def test_requests_left_unverified_end_after_30_days(db, org, person, clock):
     assert expire_unverified(clock.now()) == 0
     assert waiting.status == "expired_unverified"
     assert timeline(waiting)[-1].actor_kind == "system"
+
+
+def _requests(db, org, clock, n: int):
+    people = [f"u-{i}" for i in range(2, n + 1)]
+    for external_id in people:
+        make_subject(org, clock.now(), external_id, email=f"{external_id}@example.cn")
+    made = [deletion(org, clock)]
+    for external_id in people:
+        request = service.create_request(
+            org, external_id, "deletion", clock.now(), identity_verified_by="company", client_id="cs_x"
+        )
+        actions.assign(org, request.public_id, "li.officer@shop.example", clock.now(), OFFICER)
+        made.append(request)
+    return made
+
+
+def test_an_officer_gets_one_mail_per_run_listing_their_requests(db, org, person, clock):
+    first, second, third = _requests(db, org, clock, 3)
+    clock.at = notices(db, first)["reminder:5"][0]
+    assert send_due_notices(clock.now())["reminders"] == 3
+    reminders = mails(db, org, "rights.reminder")
+    assert sorted(m.to for m in reminders) == ["li.officer@shop.example", "pipo@shop.example"]
+    for mail in reminders:
+        assert "3 个个人信息请求即将到期，最早 5 个工作日内" in mail.subject
+        lines = [line for line in mail.text.splitlines() if line.startswith("- ")]
+        assert [line.split("（")[0][2:] for line in lines] == [r.public_id for r in (first, second, third)]
+        assert all("5 个工作日内到期" in line and "due in 5 working days" in line for line in lines)
+
+
+def test_a_batch_cut_by_the_limit_leaves_its_last_request_whole_for_the_next_run(db, org, person, clock):
+    first, second = _requests(db, org, clock, 2)
+    clock.at = notices(db, first)["reminder:1"][0] + timedelta(hours=1)  # three missed each
+    # Four rows: the first request's three and one of the second's; the second waits, whole.
+    assert send_due_notices(clock.now(), limit=4) == {"reminders": 1, "overdue": 0, "passed": 2}
+    assert {kind: outcome for kind, (_, outcome) in notices(db, second).items()} == dict.fromkeys(
+        ("reminder:5", "reminder:2", "reminder:1", "overdue")
+    )
+    assert send_due_notices(clock.now(), limit=4) == {"reminders": 1, "overdue": 0, "passed": 2}
+    assert notices(db, second)["reminder:1"][1] == "sent"
+    assert notices(db, second)["reminder:5"][1] == "passed"  # never sent late
+    assert all("1 个工作日" in m.subject for m in mails(db, org, "rights.reminder"))
+
+
+def test_a_notice_older_than_one_already_sent_is_passed_over(db, org, person, clock):
+    request = deletion(org, clock)
+    rows = {
+        n.kind: n
+        for n in db.session.scalars(select(RightsNotice).where(RightsNotice.request_id == request.id))
+    }
+    # Another process sent the two-day reminder while this one still saw the five-day one.
+    clock.at = rows["reminder:2"].due_at
+    rows["reminder:2"].sent_at, rows["reminder:2"].outcome = clock.now(), "sent"
+    db.session.flush()
+    assert send_due_notices(clock.now()) == {"reminders": 0, "overdue": 0, "passed": 1}
+    assert rows["reminder:5"].outcome == "passed"
+    assert mails(db, org, "rights.reminder") == []
