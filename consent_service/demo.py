@@ -21,6 +21,8 @@ from consent_service.organizations import service as organizations
 from consent_service.organizations.models import Organization
 from consent_service.policies import purposes
 from consent_service.policies import service as policies
+from consent_service.rights import queries, systems
+from consent_service.rights import service as rights
 
 SLUG = "demo"
 POLICY_LABEL = "2026.1"
@@ -224,6 +226,19 @@ def _acts(now: datetime) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
+#: The demo's data systems: where the information is, so that requests have tasks to show.
+SYSTEMS: list[dict[str, Any]] = [
+    {"name": "会员与订单系统 Members and orders", "owner": "电商平台组 Platform team",
+     "categories": ["basic", "device", "location"]},
+    {"name": "推荐引擎 Recommendations", "owner": "数据组 Data team", "categories": ["browsing", "device"]},
+]  # fmt: skip
+#: Rights requests in the demo: an access request and a correction, both waiting for the systems.
+REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
+    ("u-1001", "access", {}),
+    ("u-1004", "correction", {"corrections": {"email": "chen.jie@new-mail.example"}}),
+]
+
+
 def seed(now: datetime) -> dict[str, Any]:
     """Create (or complete) the demo organization; return what was created."""
     organizations.load_catalogue()
@@ -269,6 +284,17 @@ def seed(now: datetime) -> dict[str, Any]:
         )
         if not result.is_replay:
             created["events"] += len(result.events)
+    created["data_systems"] = 0
+    if not systems.active(org):
+        for data in SYSTEMS:
+            systems.register(org, now=now, **data)
+            created["data_systems"] += 1
+    created["rights_requests"] = 0
+    if not queries.list_requests(org, now, limit=1)[0]:
+        for external_id, request_type, options in REQUESTS:
+            rights.create_request(org, external_id, request_type, now, identity_verified_by="company",
+                                  client_id="demo-seed", **options)  # fmt: skip
+            created["rights_requests"] += 1
     checkpoint = create_checkpoint(org, now)
     created["checkpoint"] = checkpoint.seq if checkpoint else None
     return created

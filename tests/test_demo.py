@@ -13,11 +13,20 @@ from consent_service.organizations import service as organizations
 from consent_service.organizations.models import Organization
 from consent_service.policies import service as policies
 from consent_service.policies.models import PolicyVersion, Purpose
+from consent_service.rights.models import RightsRequest, RightsTask
 from tests.cli_support import assert_ok, run
 
 
 def test_demo_seed_creates_the_demo_organization(db, clock, seeded):
-    assert seeded == {"organization": True, "purposes": 6, "policy": True, "events": 7, "checkpoint": 1}
+    assert seeded == {
+        "organization": True,
+        "purposes": 6,
+        "policy": True,
+        "events": 7,
+        "data_systems": 2,
+        "rights_requests": 2,
+        "checkpoint": 1,
+    }
     org = organizations.get_organization("demo")
     codes = set(db.session.scalars(select(Purpose.code).where(Purpose.org_id == org.id)))
     assert codes == {
@@ -49,6 +58,8 @@ def test_demo_seed_twice_creates_nothing_new(cli, db, seeded):
         "purposes": 0,
         "policy": False,
         "events": 0,
+        "data_systems": 0,
+        "rights_requests": 0,
         "checkpoint": None,
     }
     assert db.session.scalar(select(Organization.id).where(Organization.slug == "demo")) is not None
@@ -56,3 +67,13 @@ def test_demo_seed_twice_creates_nothing_new(cli, db, seeded):
     events = list(db.session.scalars(select(ConsentEvent.id).where(ConsentEvent.org_id == org.id)))
     assert len(events) == seeded["events"] == 7
     assert len(list(db.session.scalars(select(PolicyVersion.id).where(PolicyVersion.org_id == org.id)))) == 1
+
+
+def test_demo_requests_wait_for_the_demo_systems(db, seeded):
+    org = organizations.get_organization("demo")
+    requests = db.session.scalars(select(RightsRequest).where(RightsRequest.org_id == org.id)).all()
+    assert sorted((r.type, r.status) for r in requests) == [
+        ("access", "awaiting_systems"),
+        ("correction", "awaiting_systems"),
+    ]
+    assert len(db.session.scalars(select(RightsTask).where(RightsTask.org_id == org.id)).all()) == 4

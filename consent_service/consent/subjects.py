@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from consent_service.consent.models import Subject
-from consent_service.errors import InvalidInput, NotFound
+from consent_service.errors import Conflict, InvalidInput, NotFound
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
 
@@ -54,6 +54,11 @@ def upsert_subject(
         raise InvalidInput("invalid subject", errors)
 
     subject = find_subject(org, external_id)
+    if subject is None and _erased_under(org, external_id):
+        raise Conflict(
+            "this id is the pseudonym of an erased person (PIPL 47): nothing more is recorded under it",
+            {"external_id": external_id},
+        )
     if subject is None:
         subject = Subject(org_id=org.id, external_id=external_id, created_at=now, updated_at=now, chain_seq=0)
         try:
@@ -78,10 +83,24 @@ def upsert_subject(
 
 
 def find_subject(org: Organization, external_id: str) -> Subject | None:
-    """The subject with this external id in ``org``, or ``None``."""
+    """The subject with this external id in ``org``, or ``None`` (an erased person, whose id
+    is now a pseudonym, is found by nobody)."""
     return db.session.scalars(
-        select(Subject).where(Subject.org_id == org.id, Subject.external_id == external_id)
+        select(Subject).where(
+            Subject.org_id == org.id, Subject.external_id == external_id, Subject.erased_at.is_(None)
+        )
     ).first()
+
+
+def _erased_under(org: Organization, external_id: str) -> bool:
+    return (
+        db.session.scalar(
+            select(Subject.id).where(
+                Subject.org_id == org.id, Subject.external_id == external_id, Subject.erased_at.is_not(None)
+            )
+        )
+        is not None
+    )
 
 
 def get_subject(org: Organization, external_id: str) -> Subject:

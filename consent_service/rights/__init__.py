@@ -8,12 +8,20 @@
   ``reminder_times``: pure functions of the rule, the start, the zone and the calendar;
 - ``notice_files``, ``calendar_data``: the State Council's notice an operator loads, and the
   calendar deadlines use (``current_calendar``);
-- ``models``: RightsRequest, its events (the timeline), pauses, identity codes, notices;
+- ``models``: RightsRequest, its events (the timeline), pauses, identity codes, notices, data
+  systems and their tasks, retention endings, packages;
 - ``workflow``: the one transition table;
 - ``timeline``: every step recorded with its actor; ``schedule``: the clock and its reminders;
 - ``service``: receiving requests and verifying the requester;
 - ``actions``: pause, resume, extend, assign, complete, refuse, withdraw;
+- ``queries``, ``replies``: reading requests; the requester's address, details, acknowledgement;
 - ``sweeps``: reminders, escalation, unverified requests, provisional dates (for the jobs);
+- ``systems``: the registry of data systems; ``tasks``: reading their tasks;
+- ``fulfilment``: carrying a request out (tasks, answers, withdrawal through the ledger,
+  correction and erasure here, completion); ``corrections``: what a correction may change;
+- ``package``, ``packages``, ``views``: the access package, its link, its download route;
+- ``retention``: deletion tasks where the reason to keep information ended (PIPL 47);
 - ``grounds``, ``messages``: refusal grounds (GB/T 8.7), the requester's and officers' mails;
-- ``schemas``, ``api``, ``jobs``, ``cli``: the routes, the scheduled sweep, ``flask calendar``.
+- ``schemas``, ``api``, ``systems_api``, ``jobs``, ``cli``: the routes, the scheduled sweeps,
+  ``flask calendar``.
 """

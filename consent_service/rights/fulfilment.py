@@ -223,6 +223,11 @@ def report(
     for deletion and correction) or ``no_data`` (it holds nothing of the person). The last
     answer of a request completes it."""
     task = get_task(org, public_id)
+    if task.request_id is not None:
+        # Answers to one request's tasks take turns: the last of two at once must see the
+        # other's (to complete the request), and the timeline numbers its steps from the row.
+        db.session.get(RightsRequest, task.request_id, with_for_update=True, populate_existing=True)
+        db.session.refresh(task)  # an answer to this very task may have come first
     if task.status != "open":
         raise TaskAnswered(f"the task is {task.status} already", {"status": task.status})
     errors: dict[str, list[str]] = {}

@@ -18,12 +18,13 @@ from sqlalchemy import select
 from consent_service.audit.checkpoints import create_checkpoint
 from consent_service.audit.verify import verify_organization
 from consent_service.consent import service as consent
+from consent_service.consent import subjects
 from consent_service.consent.decisions import decide
 from consent_service.consent.erasure import SubjectAlreadyErased, erase_subject, find_erased
 from consent_service.consent.models import ConsentEvent, ConsentState, SubjectErasure
 from consent_service.consent.redaction import REDACTED, pseudonym
 from consent_service.dashboard.service import create_link
-from consent_service.errors import InvalidInput, NotFound
+from consent_service.errors import Conflict, InvalidInput, NotFound
 from consent_service.receipts.models import ConsentReceipt
 from consent_service.webhooks import service as webhooks
 from tests.api_support import assert_problem
@@ -260,3 +261,16 @@ def test_a_replayed_grant_of_an_erased_person_is_not_found(db, org, clock):
             org, subject, clock.now(), purposes=["analytics"], action="grant", consent_type="explicit",
             idempotency_key="k-1",
         )  # fmt: skip
+
+
+def test_an_erased_person_is_found_by_nobody_and_nothing_is_written_under_the_pseudonym(
+    db, org, alice, clock
+):
+    done = erase_subject(org, alice, clock.now(), reason="deletion request", reference="rr_test")
+    assert subjects.find_subject(org, EXTERNAL_ID) is None
+    assert subjects.find_subject(org, done.pseudonym) is None
+    with pytest.raises(Conflict):
+        subjects.upsert_subject(org, done.pseudonym, clock.now(), email="new@example.cn")
+    assert alice.email is None
+    returned = subjects.upsert_subject(org, EXTERNAL_ID, clock.now(), email="back@example.cn")
+    assert returned.id != alice.id  # the person came back: a new record, not the erased one

@@ -155,3 +155,43 @@ def test_an_access_request_is_answered_by_a_system_over_http(live_app):
         with zipfile.ZipFile(io.BytesIO(fetched.content)) as package:
             orders = json.loads(package.read("systems/orders.json"))
         assert "o-1" in json.dumps(orders)
+
+
+def test_a_deletion_is_carried_out_by_a_system_over_http_then_here(live_app):
+    clock = live_app.extensions["clock"]
+    tenant = make_tenant(live_app)
+    with LiveServer(live_app) as server, FakeSystem() as system:
+        live_app.config["BASE_URL"] = server.url
+        api = server.url + "/api/v1"
+        headers = bearer_headers(live_app.test_client(), tenant)
+        assert requests.put(f"{api}/subjects/u-1", json={"email": "li.lei@example.cn"}, headers=headers,
+                            timeout=10).status_code == 201  # fmt: skip
+        registered = requests.post(
+            f"{api}/data-systems",
+            json={"name": "Orders", "owner": "Shop team", "categories": ["basic"], "webhook_url": system.url},
+            headers=headers,
+            timeout=10,
+        ).json()
+        system.api, system.headers = api, headers
+        system.secret, system.now = registered["secret"], int(clock.now().timestamp())
+        created = requests.post(
+            f"{api}/rights-requests",
+            json={"subject": "u-1", "type": "cancellation", "identity_verified_by": "company"},
+            headers=headers,
+            timeout=10,
+        ).json()
+        assert created["status"] == "awaiting_systems"
+        with live_app.app_context(), unit_of_work():
+            assert deliver_due(clock.now())["delivered"] == 1
+        assert system.done.wait(ARRIVAL_TIMEOUT), "the system never answered"
+        assert system.errors == []
+        final = requests.get(f"{api}/rights-requests/{created['id']}", headers=headers, timeout=10).json()
+        assert final["status"] == "completed"
+        assert final["subject"].startswith("psn_")  # the request's minimal record names a pseudonym
+        assert [e["action"] for e in final["timeline"]][-3:] == ["systems_done", "erase_here", "complete"]
+        gone = requests.get(f"{api}/subjects/u-1", headers=headers, timeout=10)
+        assert gone.status_code == 404
+        with live_app.app_context():
+            org = db.session.scalars(select(Organization).where(Organization.slug == tenant.slug)).one()
+            (reply,) = mails(db, org, "rights.completed")
+        assert reply.to == "li.lei@example.cn" and "仅保留法律要求保留的内容" in reply.text
