@@ -49,6 +49,16 @@ def bench_env(database_url: str, base_url: str = "http://127.0.0.1", **extra: st
     )
 
 
+def fetch_token(base: str, seeded: dict) -> str:
+    """An access token for the seeded client (``client_id``, ``client_secret``)."""
+    return requests.post(
+        f"{base}/oauth/token",
+        data={"grant_type": "client_credentials"},
+        auth=(seeded["client_id"], seeded["client_secret"]),
+        timeout=10,
+    ).json()["access_token"]
+
+
 def migrate_fresh(database_url: str, env: dict[str, str]) -> None:
     """Empty the database (PostgreSQL: drop its public schema) and migrate it."""
     if database_url.startswith("postgresql"):
@@ -239,12 +249,7 @@ def main() -> None:
     )
     try:
         wait_ready(base, server)
-        token = requests.post(
-            f"{base}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(seeded["client_id"], seeded["client_secret"]),
-            timeout=10,
-        ).json()["access_token"]
+        token = fetch_token(base, seeded)
         rnd = random.Random(7)
 
         def pairs(n: int) -> str:

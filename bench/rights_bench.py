@@ -426,12 +426,7 @@ def bench_api(database_url: str, args, env: dict[str, str]) -> dict:
     results: dict = {"rounds": []}
     try:
         wait_ready(base, server)
-        token = requests.post(
-            f"{base}/oauth/token",
-            data={"grant_type": "client_credentials"},
-            auth=(seeded["client_id"], seeded["client_secret"]),
-            timeout=10,
-        ).json()["access_token"]
+        token = api_bench.fetch_token(base, seeded)
         check = requests.post(
             f"{base}/api/v1/rights-requests",
             data=bodies[0],

@@ -86,6 +86,15 @@ _SQLITE_DATETIME = sqlite.DATETIME().bind_processor(sqlite.dialect())
 _UTC_DATETIME = UTCDateTime()
 
 
+def skipping_locked(session, query, of=None):
+    """``query`` as a claim: on PostgreSQL its rows (of ``of``) are locked ``FOR UPDATE SKIP
+    LOCKED``, so that processes running the same job at once take different rows; SQLite's write
+    lock (``BEGIN IMMEDIATE``) serializes them already."""
+    if session.get_bind().dialect.name != "postgresql":
+        return query
+    return query.with_for_update(skip_locked=True, of=of)
+
+
 def stored_time(dialect: str, value: datetime | None) -> datetime | str | None:
     """A time exactly as :class:`~consent_service.types.UTCDateTime` stores it, for rows written
     with the driver directly (SQLite keeps times as text, compared as text)."""

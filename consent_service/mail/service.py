@@ -18,6 +18,7 @@ from cryptography.fernet import InvalidToken
 from flask import current_app
 from sqlalchemy import select
 
+from consent_service.database import skipping_locked
 from consent_service.extensions import db
 from consent_service.ids import uuid7
 from consent_service.mail.envelope import Envelope, sender_address
@@ -96,8 +97,7 @@ def deliver_due_mail(now: datetime, transport: MailTransport, limit: int = 100) 
         .order_by(MailMessage.id)
         .limit(limit)
     )
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    query = skipping_locked(db.session, query)
     messages = db.session.scalars(query).all()
     if messages:
         sender = sender_address(current_app.config["MAIL_FROM"])

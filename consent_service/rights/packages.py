@@ -20,6 +20,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from consent_service import secrets_box
+from consent_service.database import skipping_locked
 from consent_service.errors import DomainError, NotFound
 from consent_service.extensions import db
 from consent_service.ids import uuid7
@@ -139,24 +140,20 @@ def purge(now: datetime, limit: int = 1000) -> int:
         .order_by(RightsPackage.id)
         .limit(limit)
     )
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
-    packages = db.session.scalars(query).all()
-    for package in packages:
-        package.content_encrypted = None
-        package.purged_at = now
-    db.session.flush()
-    return len(packages)
+    query = skipping_locked(db.session, query)
+    return _purge(db.session.scalars(query).all(), now)
 
 
 def purge_for(request_ids: list[int], now: datetime) -> int:
     """Delete at once the content of the packages of these requests (the person was erased);
     their links then answer 410 like expired ones."""
-    packages = db.session.scalars(
-        select(RightsPackage).where(
-            RightsPackage.request_id.in_(request_ids), RightsPackage.purged_at.is_(None)
-        )
-    ).all()
+    query = select(RightsPackage).where(
+        RightsPackage.request_id.in_(request_ids), RightsPackage.purged_at.is_(None)
+    )
+    return _purge(db.session.scalars(query).all(), now)
+
+
+def _purge(packages: list[RightsPackage], now: datetime) -> int:
     for package in packages:
         package.content_encrypted = None
         package.purged_at = now

@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, exists, literal, select
 
 from consent_service.consent.models import ConsentState, Subject
+from consent_service.database import skipping_locked
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
 from consent_service.policies.models import Purpose, PurposeVersion
@@ -38,8 +39,7 @@ _VERSION = and_(
 
 def _claim(query, limit: int):
     query = query.order_by(ConsentState.subject_id, ConsentState.purpose_id).limit(limit)
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=ConsentState)
+    query = skipping_locked(db.session, query, of=ConsentState)
     return db.session.execute(query).all()
 
 

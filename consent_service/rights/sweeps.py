@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from consent_service.consent.models import Subject
+from consent_service.database import skipping_locked
 from consent_service.extensions import db
 from consent_service.mail.envelope import normalize_address
 from consent_service.mail.service import queue_mail
@@ -69,8 +70,7 @@ def send_due_notices(now: datetime, limit: int = 5000) -> dict[str, int]:
         .order_by(RightsNotice.request_id, RightsNotice.due_at)
         .limit(limit)
     )
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True, of=RightsNotice)
+    query = skipping_locked(db.session, query, of=RightsNotice)
     rows = db.session.execute(query).all()
     by_request: dict[int, list[tuple[RightsNotice, RightsRequest]]] = {}
     for notice, request in rows:
@@ -153,8 +153,7 @@ def expire_unverified(now: datetime, limit: int = 1000) -> int:
         .order_by(RightsRequest.id)
         .limit(limit)
     )
-    if db.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    query = skipping_locked(db.session, query)
     requests = db.session.scalars(query).all()
     for request in requests:
         step(request, "expire_unverified", SYSTEM, "identity not verified in time", now, flush=False)

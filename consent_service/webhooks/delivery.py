@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from consent_service import secrets_box
 from consent_service.clock import utcnow
+from consent_service.database import skipping_locked
 from consent_service.extensions import db
 from consent_service.unit_of_work import unit_of_work
 from consent_service.webhooks.models import WebhookDelivery
@@ -124,8 +125,7 @@ def deliver_due(now: datetime, sender: Sender | None = None, limit: int = 200) -
         .order_by(WebhookDelivery.id)
         .limit(limit)
     )
-    if db.engine.dialect.name == "postgresql":
-        query = query.with_for_update(skip_locked=True)
+    query = skipping_locked(db.session, query)
     blocked: set[tuple[int, str]] = set()
     for delivery in db.session.scalars(query).all():
         key = (delivery.endpoint_id, delivery.ordering_key)
