@@ -19,6 +19,7 @@
 - ``systems``: the registry of data systems; ``tasks``: reading their tasks;
 - ``fulfilment``: carrying a request out (tasks, answers, withdrawal through the ledger,
   correction and erasure here, completion); ``corrections``: what a correction may change;
+- ``holdings``: what this service holds about a person, as plain data;
 - ``package``, ``packages``, ``views``: the access package, its link, its download route;
 - ``retention``: deletion tasks where the reason to keep information ended (PIPL 47);
 - ``grounds``, ``messages``: refusal grounds (GB/T 8.7), the requester's and officers' mails;

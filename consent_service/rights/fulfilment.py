@@ -33,7 +33,7 @@ from consent_service.errors import Conflict, InvalidInput
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
 from consent_service.policies.models import Purpose
-from consent_service.rights import actions, messages, package, packages, systems, tasks
+from consent_service.rights import actions, holdings, messages, package, packages, systems, tasks
 from consent_service.rights.corrections import corrections_of
 from consent_service.rights.models import DataSystem, IdentityCode, RightsRequest, RightsTask
 from consent_service.rights.queries import get_request
@@ -330,7 +330,7 @@ def _package(org: Organization, request: RightsRequest, now: datetime, actor: Ac
     the requester's sentence with its link (never on the timeline)."""
     subject = db.session.get(Subject, request.subject_id)
     results = [
-        package.SystemResult(
+        holdings.SystemResult(
             system=db.session.get(DataSystem, task.system_id).name,
             categories=tuple(task.categories or db.session.get(DataSystem, task.system_id).categories),
             data=result_of(task),

@@ -23,22 +23,27 @@ import json
 import re
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import render_template
 from sqlalchemy import select
 
-from consent_service.consent.models import ConsentEvent, ConsentState, Subject
+from consent_service.consent.models import Subject
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization, PICategory
-from consent_service.policies.models import PolicyVersion, Purpose, PurposeVersion
-from consent_service.receipts.models import ConsentReceipt
+from consent_service.rights.holdings import (
+    SystemResult,
+    consent_history,
+    consent_state,
+    iso,
+    request_records,
+    subject_record,
+    system_record,
+)
 from consent_service.rights.messages import local_time
 from consent_service.rights.models import RightsRequest
-from consent_service.rights.timeline import timeline
 from consent_service.rights.types import REQUEST_TYPES
 
 FORMAT = "consent_service.rights-package"
@@ -51,193 +56,12 @@ _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 SUMMARY_DATA_CHARS = 20000
 
 
-@dataclass(frozen=True)
-class SystemResult:
-    """What one of the organization's data systems returned for the person: the system's
-    name, the PI categories it holds (GB/T 35273 Annex A codes), its data (anything JSON can
-    hold), and when it answered."""
-
-    system: str
-    categories: tuple[str, ...]
-    data: Any
-    answered_at: datetime
-
-
-# --- plain data -------------------------------------------------------------------------------
-
-
-def _iso(value: datetime | None) -> str | None:
-    return None if value is None else value.astimezone(UTC).isoformat()
-
-
-def subject_record(subject: Subject) -> dict[str, Any]:
-    """The person as this service knows them (including a guardian named for a child, PIPL 31)."""
-    return {
-        "id": subject.external_id,
-        "email": subject.email,
-        "phone": subject.phone,
-        "birth_date": subject.birth_date.isoformat() if subject.birth_date else None,
-        "is_under_14": subject.is_under_14,
-        "guardian": {
-            "name": subject.guardian_name,
-            "relationship": subject.guardian_relationship,
-            "contact": subject.guardian_contact,
-        },
-        "created_at": _iso(subject.created_at),
-        "updated_at": _iso(subject.updated_at),
-    }
-
-
-def consent_history(subject: Subject) -> list[dict[str, Any]]:
-    """Every consent event of the person, oldest first, with its place in the hash chain and,
-    for a grant, the signed receipt (JWS) it was issued."""
-    rows = db.session.execute(
-        select(ConsentEvent, Purpose.code, PolicyVersion.label, ConsentReceipt)
-        .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
-        .outerjoin(PolicyVersion, PolicyVersion.id == ConsentEvent.policy_version_id)
-        .outerjoin(ConsentReceipt, ConsentReceipt.event_id == ConsentEvent.id)
-        .where(ConsentEvent.subject_id == subject.id)
-        .order_by(ConsentEvent.seq)
-    )
-    history = []
-    for event, purpose_code, policy_label, receipt in rows:
-        history.append(
-            {
-                "id": event.uuid,
-                "seq": event.seq,
-                "purpose": purpose_code,
-                "purpose_version": event.purpose_version,
-                "policy_version": policy_label,
-                "action": event.action,
-                "consent_type": event.consent_type,
-                "actor": {
-                    "kind": event.actor_kind,
-                    "name": event.actor_name,
-                    "relationship": event.actor_relationship,
-                    "reason": event.actor_reason,
-                },
-                "method": event.method,
-                "evidence": event.evidence or {},
-                "is_subject_initiated": event.is_subject_initiated,
-                "bundle_id": event.bundle_id,
-                "occurred_at": _iso(event.occurred_at),
-                "recorded_at": _iso(event.recorded_at),
-                "expires_at": _iso(event.expires_at),
-                "prev_hash": event.prev_hash,
-                "hash": event.hash,
-                "receipt": (
-                    {"id": receipt.receipt_id, "kid": receipt.kid, "jws": receipt.jws} if receipt else None
-                ),
-            }
-        )
-    return history
-
-
-def consent_state(subject: Subject, history: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The person's current consent per purpose: its status, the version and policy consented
-    to, when it was last granted and withdrawn, when it lapses; and what the purpose processes
-    and who receives it (PIPL 45: types, purpose, recipients)."""
-    rows = db.session.execute(
-        select(ConsentState, Purpose.code, PurposeVersion)
-        .join(Purpose, Purpose.id == ConsentState.purpose_id)
-        .join(
-            PurposeVersion,
-            (PurposeVersion.purpose_id == ConsentState.purpose_id)
-            & (PurposeVersion.version == ConsentState.purpose_version),
-        )
-        .where(ConsentState.subject_id == subject.id)
-        .order_by(Purpose.code)
-    )
-    by_event = {event["id"]: event for event in history}
-    last: dict[tuple[str, str], str] = {}
-    for event in history:  # oldest first: the latest of each kind wins
-        last[(event["purpose"], event["action"])] = event["occurred_at"]
-    states = []
-    for state, code, version in rows:
-        event = by_event.get(state.event_uuid, {})
-        states.append(
-            {
-                "purpose": code,
-                "name_zh": version.name_zh,
-                "name_en": version.name_en,
-                "purpose_version": state.purpose_version,
-                "function_kind": version.function_kind,
-                "legal_basis": version.legal_basis,
-                "pi_categories": list(version.pi_categories or []),
-                "is_sensitive": version.is_sensitive,
-                "recipients": [r.get("name") for r in version.recipients or []],
-                "cross_border_recipients": [
-                    f"{r.get('name')} ({r.get('country')})" for r in version.cross_border_recipients or []
-                ],
-                "status": state.status,
-                "consent_type": state.consent_type,
-                "policy_version": event.get("policy_version"),
-                "granted_at": last.get((code, "grant")),
-                "withdrawn_at": last.get((code, "withdraw")),
-                "changed_at": _iso(state.occurred_at),
-                "expires_at": _iso(state.expires_at),
-                "consent_event_id": state.event_uuid,
-            }
-        )
-    return states
-
-
-def request_records(subject: Subject, requests: Iterable[RightsRequest]) -> list[dict[str, Any]]:
-    """The person's rights requests with their timelines. What identifies others or could be
-    misused is left out: the requester's name, contact and proof, the details asked, identity
-    codes, and who (which officer or client) did each step."""
-    records = []
-    for request in sorted(requests, key=lambda r: (r.received_at, r.public_id)):
-        if request.subject_id != subject.id:
-            raise ValueError("a package holds the requests of its own person only")
-        records.append(
-            {
-                "id": request.public_id,
-                "type": request.type,
-                "regime": request.regime,
-                "status": request.status,
-                "channel": request.channel,
-                "requester_kind": request.requester_kind,
-                "received_at": _iso(request.received_at),
-                "identity_verified_at": _iso(request.identity_verified_at),
-                "due_at": _iso(request.due_at),
-                "extended_at": _iso(request.extended_at),
-                "closed_at": _iso(request.closed_at),
-                "refusal_ground": request.refusal_ground,
-                "refusal_explanation": request.refusal_explanation,
-                "complaint_channel": request.complaint_channel,
-                "timeline": [
-                    {
-                        "seq": event.seq,
-                        "at": _iso(event.at),
-                        "action": event.action,
-                        "from_status": event.from_status,
-                        "to_status": event.to_status,
-                        "actor_kind": event.actor_kind,
-                    }
-                    for event in timeline(request)
-                ],
-            }
-        )
-    return records
-
-
-def system_record(result: SystemResult) -> dict[str, Any]:
-    """One system's answer as its file holds it."""
-    return {
-        "system": result.system,
-        "categories": list(result.categories),
-        "answered_at": _iso(result.answered_at),
-        "data": result.data,
-    }
-
-
 # --- file formats -----------------------------------------------------------------------------
 
 
 def _json_default(value: Any) -> Any:
     if isinstance(value, datetime):
-        return _iso(value) if value.tzinfo else value.isoformat()
+        return iso(value) if value.tzinfo else value.isoformat()
     if isinstance(value, date):
         return value.isoformat()
     if isinstance(value, set | frozenset):
@@ -361,7 +185,7 @@ def build(
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
-        "generated_at": _iso(now),
+        "generated_at": iso(now),
         "language": language,
         "organization": {"slug": org.slug, "name_zh": org.name_zh, "name_en": org.name_en},
         "subject": subject.external_id,

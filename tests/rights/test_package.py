@@ -18,9 +18,9 @@ from sqlalchemy import select, text
 from consent_service.errors import NotFound
 from consent_service.extensions import db as _db
 from consent_service.rights import package, packages, service
+from consent_service.rights.holdings import SystemResult
 from consent_service.rights.jobs import purge_packages
 from consent_service.rights.models import RightsPackage
-from consent_service.rights.package import SystemResult
 from consent_service.rights.timeline import timeline
 from consent_service.unit_of_work import unit_of_work
 from tests.conftest import IS_POSTGRES, T0
