@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import flask_babel
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -81,6 +82,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     limiter.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.babel_locale, timezone_selector=i18n.babel_timezone)
+    # The locale is chosen per request (``?lang=``, Accept-Language), never kept from an earlier
+    # request that shared the application context.
+    app.before_request(flask_babel.refresh)
     delivery.init_app(app)
 
     # What lower layers ask for and higher ones (or the configuration) provide.

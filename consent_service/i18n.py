@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import has_request_context, request
 
 LANGUAGES = ("zh", "en")
 
@@ -20,8 +20,9 @@ BABEL_LOCALES = {"zh": "zh_Hans_CN", "en": "en"}
 
 
 def babel_locale() -> str:
-    """Flask-Babel's locale selector: the page language of :func:`page_language`."""
-    return BABEL_LOCALES[page_language()]
+    """Flask-Babel's locale selector: the page language of :func:`page_language` (Chinese
+    outside a request, where a caller that knows the language uses ``force_locale``)."""
+    return BABEL_LOCALES[page_language() if has_request_context() else "zh"]
 
 
 def babel_timezone() -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from flask import Blueprint, abort, current_app, redirect, render_template, session, url_for
+from flask_babel import gettext
 
 from consent_service.clock import utcnow
 from consent_service.consent.hotpath import decide_many
@@ -70,9 +71,8 @@ def enter(token: str):
     try:
         with unit_of_work():
             subject_id = redeem_link(token, now).id
-    except LinkInvalid as exc:
-        message = "此链接已失效，请回到应用重新打开。" if lang == "zh" else exc.message
-        return error_page(410, message)
+    except LinkInvalid:
+        return error_page(410, gettext("This link no longer works; open it again from the app."))
     _sign_in(subject_id, now)
     return redirect(url_for("dashboard.home", lang=lang))
 

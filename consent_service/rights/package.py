@@ -28,10 +28,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import render_template
+from flask_babel import force_locale
 from sqlalchemy import select
 
 from consent_service.consent.models import Subject
 from consent_service.extensions import db
+from consent_service.i18n import BABEL_LOCALES
 from consent_service.organizations.models import Organization, PICategory
 from consent_service.rights.holdings import (
     SystemResult,
@@ -304,19 +306,20 @@ def _summary(
                 "is_cut": len(text) > SUMMARY_DATA_CHARS,
             }
         )
-    return render_template(
-        SUMMARY_TEMPLATE,
-        lang="zh" if zh else "en",
-        org={
-            "name": org.name_zh if zh else org.name_en,
-            "contact_email": org.contact_email,
-            "officer": org.pipo_name,
-            "officer_contact": org.pipo_contact,
-        },
-        subject_id=subject.external_id,
-        generated_at=when(now),
-        consents=consents,
-        history_count=len(history),
-        requests=requests,
-        systems=systems,
-    )
+    with force_locale(BABEL_LOCALES["zh" if zh else "en"]):
+        return render_template(
+            SUMMARY_TEMPLATE,
+            lang="zh" if zh else "en",
+            org={
+                "name": org.name_zh if zh else org.name_en,
+                "contact_email": org.contact_email,
+                "officer": org.pipo_name,
+                "officer_contact": org.pipo_contact,
+            },
+            subject_id=subject.external_id,
+            generated_at=when(now),
+            consents=consents,
+            history_count=len(history),
+            requests=requests,
+            systems=systems,
+        )

@@ -17,6 +17,7 @@ import traceback
 
 import psycopg
 from flask import Flask, render_template, request
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -30,23 +31,23 @@ from consent_service.problems import problem
 log = logging.getLogger(__name__)
 
 MESSAGES = {
-    401: (
-        "你尚未登录：请从应用中重新打开隐私面板（长时间未操作会自动退出）。",
+    401: _l(
         "You are not signed in: open your privacy dashboard again from the app "
-        "(you are signed out after a while without activity).",
+        "(you are signed out after a while without activity)."
     ),
-    404: ("找不到这个页面。", "This page does not exist."),
-    405: ("不支持此操作。", "This action is not allowed here."),
-    500: ("服务出错了，我们已记录此问题。", "Something went wrong on our side; it has been logged."),
+    404: _l("This page does not exist."),
+    405: _l("This action is not allowed here."),
+    500: _l("Something went wrong on our side; it has been logged."),
 }
+#: Any other status.
+OTHER = _l("The request could not be handled.")
 
 
 #: A form whose CSRF token is missing, wrong or expired (or, over HTTPS, without a same-origin
 #: ``Referer``): nothing was done.
-CSRF_MESSAGES = (
-    "此表单已失效或无法确认来自本站，操作未执行。请返回页面，刷新后再试。",
+CSRF_MESSAGE = _l(
     "This form has expired or could not be confirmed as coming from this site, so nothing was "
-    "done. Go back, reload the page and try again.",
+    "done. Go back, reload the page and try again."
 )
 
 
@@ -88,10 +89,8 @@ def describe_database_error(orig: BaseException | None) -> str:
 
 def error_page(status: int, message: str | None = None):
     """An HTML page with ``status`` and a message in the page's language."""
-    lang = page_language()
-    zh, en = MESSAGES.get(status, ("请求无法处理。", "The request could not be handled."))
-    text = message or (zh if lang == "zh" else en)
-    return render_template("error.html", lang=lang, status=status, message=text), status
+    text = message or str(MESSAGES.get(status, OTHER))
+    return render_template("error.html", lang=page_language(), status=status, message=text), status
 
 
 def _domain_problem(exc: DomainError):
@@ -142,8 +141,7 @@ def register(app: Flask) -> None:
         """A form post that Flask-WTF refused: a clear 400 page, nothing done."""
         if _is_api():
             return problem(400, "csrf_failed", exc.description)
-        zh, en = CSRF_MESSAGES
-        return error_page(400, zh if page_language() == "zh" else en)
+        return error_page(400, str(CSRF_MESSAGE))
 
     def database_failure(exc: Exception):
         """A unique value a concurrent request took first (two requests with one idempotency
