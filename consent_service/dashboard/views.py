@@ -69,6 +69,7 @@ def home():
         org={"slug": org.slug, "name": org.name_zh if lang == "zh" else org.name_en},
         purposes=rows,
         policy_label=policy.label if policy else None,
+        policy_url=url_for("policies.current", slug=org.slug, lang=lang) if policy else None,
     )
 
 
