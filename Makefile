@@ -23,6 +23,12 @@ $(STAMP): setup.cfg pyproject.toml
 
 install: $(STAMP) $(MO)
 
+## What the browser tests inject into pages (axe-core), from the npm registry, as locked.
+AXE := node_modules/axe-core/axe.min.js
+$(AXE): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
 ## After changing page strings: extract them and merge them into each .po (then translate).
 translations-update: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
@@ -49,8 +55,8 @@ lint: install
 	$(BIN)/lint-imports
 
 ## Lint and the whole suite (on PostgreSQL when DATABASE_URL points at it).
-test: install check-system lint
+test: install $(AXE) check-system lint
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis $(MO)
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis $(MO) node_modules

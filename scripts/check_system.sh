@@ -12,8 +12,12 @@ if command -v fc-list >/dev/null 2>&1; then
 else
   missing+=("fontconfig fonts-noto-cjk")
 fi
+# The browser tests drive Debian's Chromium (Playwright's own download is not used) and need
+# npm for axe-core.
+[ -x /usr/bin/chromium ] || missing+=("chromium")
+command -v npm >/dev/null 2>&1 || missing+=("npm")
 if [ ${#missing[@]} -gt 0 ]; then
-  echo "System packages missing (PDF rendering and Chinese text need them):" >&2
+  echo "System packages missing (PDF rendering, Chinese text and the browser tests need them):" >&2
   echo "  sudo apt-get install -y ${missing[*]}" >&2
   [ "${STRICT_SYSTEM_CHECK:-0}" = "1" ] && exit 1
 fi

@@ -1,0 +1,76 @@
+"""The person's dashboard in Chromium: a hand-off link, withdrawing marketing, giving a separate
+consent after reading its card, switching to English; after each step the API's decision for
+that purpose has changed. With and without JavaScript, by keyboard alone, and with no serious
+accessibility violation on any page."""
+
+from __future__ import annotations
+
+import re
+
+from tests.browser.conftest import axe_violations
+
+PAGES = ["/dashboard/", "/dashboard/history", "/dashboard/?lang=en"]
+
+
+def card(page, code: str):
+    return page.locator(f"#p-{code}")
+
+
+def test_a_person_withdraws_gives_a_separate_consent_and_switches_language(page, person):
+    page.goto(person.link())
+    assert page.locator("h1").inner_text() == "我的授权"
+    assert person.allowed("marketing")
+    card(page, "marketing").get_by_role("button", name="撤回同意").click()
+    page.wait_for_url(re.compile(r"/dashboard/"))
+    assert page.get_by_role("status").inner_text() == "已撤回您的同意。"
+    assert not person.allowed("marketing")
+
+    face = card(page, "face")
+    assert "需要您单独同意的原因" in face.inner_text() and "个人生物识别信息" in face.inner_text()
+    assert not person.allowed("face")
+    face.get_by_role("button", name=re.compile("我单独同意")).click()
+    assert page.get_by_role("status").inner_text() == "已记录您的同意。"
+    assert person.allowed("face")
+
+    page.get_by_role("link", name="English").click()
+    assert page.locator("h1").inner_text() == "My consents"
+    assert card(page, "face").get_by_role("button", name="Withdraw consent").is_visible()
+    page.get_by_role("link", name="History").click()
+    assert page.locator("h1").inner_text() == "History"
+    assert page.locator("tbody tr").count() == 3  # the app's grant, the withdrawal, the separate grant
+
+
+def _tab_to(page, name: str, limit: int = 80) -> None:
+    """Press Tab until the focused element is the control called ``name``."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        focused = page.evaluate(
+            "() => (document.activeElement.innerText || document.activeElement.value || '').trim()"
+        )
+        if focused == name:
+            return
+    raise AssertionError(f"{name!r} cannot be reached with the keyboard")
+
+
+def test_the_same_by_keyboard_alone(browser, person):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(person.link())
+        _tab_to(page, "撤回同意")  # the first on the page is marketing's
+        page.keyboard.press("Enter")
+        page.wait_for_selector("[role=status]")
+        assert not person.allowed("marketing")
+        _tab_to(page, "我单独同意“face 中文”")
+        page.keyboard.press("Enter")
+        page.wait_for_selector("[role=status]")
+        assert person.allowed("face")
+        page.keyboard.press("Tab")
+        outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+        assert outline != "none"  # focus is visible
+    finally:
+        context.close()
+
+
+def test_no_page_has_a_serious_accessibility_violation(browser, person):
+    assert axe_violations(browser, person, PAGES) == {path: [] for path in PAGES}
