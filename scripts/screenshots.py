@@ -1,0 +1,101 @@
+"""Screenshots of the person's dashboard for the README: the demo organization served from a
+temporary SQLite file, signed in as one of its people, each page in Chinese and English at 390 px
+(a phone) and 1280 px wide, written to ``docs/screenshots/``.
+
+    .venv/bin/python scripts/screenshots.py
+
+Needs Debian's Chromium (``/usr/bin/chromium``) and the ``playwright`` package (``make install``).
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import threading
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from flask_migrate import upgrade
+from playwright.sync_api import sync_playwright
+from werkzeug.serving import make_server
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from consent_service import create_app  # noqa: E402
+from consent_service.clock import FixedClock  # noqa: E402
+from consent_service.consent import subjects  # noqa: E402
+from consent_service.dashboard.service import create_link  # noqa: E402
+from consent_service.demo import demo_organization, seed  # noqa: E402
+from consent_service.extensions import db  # noqa: E402
+
+OUT = ROOT / "docs/screenshots"
+#: (file name, path): the pages shown.
+PAGES = [
+    ("consents", "/dashboard/"),
+    ("history", "/dashboard/history"),
+    ("requests", "/dashboard/requests"),
+    ("new-request", "/dashboard/requests/new"),
+]
+WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
+NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
+
+
+def main() -> None:
+    folder = Path(tempfile.mkdtemp(prefix="screenshots-"))
+    app = create_app(
+        {
+            "TESTING": True,
+            "ENV": "testing",
+            "SECRET_KEY": "screenshots-only",
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'demo.sqlite3'}",
+            "CLOCK": FixedClock(NOW),
+            "BASE_URL": "http://127.0.0.1",
+            "WEBHOOK_DISPATCH": "off",
+            "MAIL_TRANSPORT": "memory",
+        }
+    )
+    app.instance_path = str(folder / "instance")
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    base = f"http://127.0.0.1:{server.server_port}"
+    app.config["BASE_URL"] = base
+    with app.app_context():
+        upgrade()
+        seed(NOW)
+        db.session.commit()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    OUT.mkdir(parents=True, exist_ok=True)
+    try:
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+            for width_name, (width, height) in WIDTHS.items():
+                for lang in ("zh", "en"):
+                    context = browser.new_context(viewport={"width": width, "height": height})
+                    page = context.new_page()
+                    page.goto(base + _link(app))
+                    for name, path in PAGES:
+                        response = page.goto(f"{base}{path}?lang={lang}")
+                        if response is None or response.status != 200:
+                            print(f"skipped {path}: {response.status if response else 'no answer'}")
+                            continue
+                        target = OUT / f"{name}-{lang}-{width_name}.png"
+                        page.screenshot(path=str(target), full_page=True)
+                        print(target.relative_to(ROOT))
+                    context.close()
+            browser.close()
+    finally:
+        server.shutdown()
+
+
+def _link(app) -> str:
+    with app.app_context():
+        org = demo_organization()
+        url, _ = create_link(org, subjects.get_subject(org, "u-1001"), NOW)
+        db.session.commit()
+    return urlsplit(url).path
+
+
+if __name__ == "__main__":
+    main()
