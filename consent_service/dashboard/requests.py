@@ -110,7 +110,7 @@ STEP_TEXT = {
     "assign": _l("Assigned to staff"),
     "complete": _l("Completed"),
     "refuse": _l("Refused"),
-    "withdraw": _l("Withdrawn"),
+    "withdraw": _l("Request withdrawn"),
     "expire_unverified": _l("Ended: identity not confirmed"),
 }
 OTHER_STEP = _l("Updated")

@@ -6,7 +6,7 @@ request is shown, and every form post carries its CSRF token."""
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 from flask import g
@@ -137,7 +137,7 @@ def test_the_empty_list_explains_what_can_be_asked(signed_in, lang, expected):
         assert words in body
     assert body.count("<li><strong>") == 10  # every right, each with its clause
     assert "GB/T 8.5" in body and "PIPL 48" in body
-    assert 'href="/dashboard/requests?lang=%s" aria-current="page"' % lang in body  # the nav item
+    assert f'href="/dashboard/requests?lang={lang}" aria-current="page"' in body  # the nav item
     assert page.headers["Cache-Control"] == "no-store"
 
 
@@ -148,7 +148,7 @@ def test_the_list_shows_each_request_newest_first(signed_in, clock):
     body = text(signed_in.get("/dashboard/requests?lang=en"))
     assert body.index(second) < body.index(first)
     assert f'href="/dashboard/requests/{second}?lang=en">See my information</a>' in body
-    assert "Deletion" in body and "PIPL 47 · GB/T 8.3" in body
+    assert "Delete my information" in body and "PIPL 47 · GB/T 8.3" in body
     assert "November 23, 2026" in body and "December 2, 2026" in body
     assert body.count("In progress") == 2
     assert "provisional" not in body
@@ -366,12 +366,11 @@ def test_an_open_package_request_says_nothing_of_a_link(signed_in):
 def test_another_persons_request_is_a_404(signed_in, person, db, clock):
     org = person[0]
     other = make_subject(org, clock.now(), "u-2", email="two@example.cn")
-    theirs = service.create_request(org, other.external_id, "access", clock.now(), identity_verified_by="company",
-                                    client_id="cs_x")  # fmt: skip
+    vouched = {"identity_verified_by": "company", "client_id": "cs_x"}
+    theirs = service.create_request(org, other.external_id, "access", clock.now(), **vouched)
     elsewhere = make_org(clock.now())
     make_subject(elsewhere, clock.now(), "u-1")
-    foreign = service.create_request(elsewhere, "u-1", "access", clock.now(), identity_verified_by="company",
-                                     client_id="cs_x")  # fmt: skip
+    foreign = service.create_request(elsewhere, "u-1", "access", clock.now(), **vouched)
     for public_id in (theirs.public_id, foreign.public_id, "rr_nothing"):
         response = signed_in.get(f"/dashboard/requests/{public_id}?lang=en")
         assert response.status_code == 404
