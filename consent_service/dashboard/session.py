@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from flask import abort, current_app, session
+from flask import abort, current_app, g, session
 
 from consent_service.consent.models import Subject
 from consent_service.extensions import db
@@ -25,6 +25,7 @@ def sign_in(subject_id: int, now: datetime) -> None:
     """Start a new session for the person: whatever the old one held (another person, a CSRF
     token) is dropped, so a session planted before sign-in is never the signed-in one."""
     session.clear()
+    g.pop("csrf_token", None)  # Flask-WTF's token of the old session, if this context made one
     session.permanent = True  # the cookie expires too (PERMANENT_SESSION_LIFETIME)
     session[SUBJECT_KEY] = subject_id
     session[SEEN_KEY] = now.isoformat()

@@ -36,6 +36,7 @@ NOT_PAGES = {
     "oauth.discovery",
     "api.openapi_document",
     "rights.package",  # a zip
+    "dashboard.receipt",  # a JWS or JSON download
 }
 
 
