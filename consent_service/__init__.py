@@ -26,6 +26,7 @@ from consent_service.consent import jobs as consent_jobs
 from consent_service.consent.erasure import SignInArtefacts
 from consent_service.consent.reconsent import consents_needing_reconsent
 from consent_service.dashboard import api as dashboard_api
+from consent_service.dashboard import request_views as dashboard_request_views
 from consent_service.dashboard import service as dashboard_service
 from consent_service.dashboard import views as dashboard_views
 from consent_service.database import configure_engine
@@ -105,6 +106,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         oauth_views.bp,
         api,
         dashboard_views.bp,
+        dashboard_request_views.bp,
         rights_views.bp,
     ):
         app.register_blueprint(blueprint)

@@ -55,7 +55,8 @@ class RightsRequest(db.Model):
     corrections_encrypted: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime())
     identity_verified_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
-    #: code (a mailed code), company (vouched for through the API), officer.
+    #: code (a mailed code), company (vouched for through the API), dashboard (the person's own
+    #: signed-in session), officer.
     identity_verified_by: Mapped[str | None] = mapped_column(String(16))
     #: When the legal clock started (receipt or identity verification, after the rule).
     clock_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -43,6 +43,10 @@ CHANNELS = ("api", "dashboard", "paper", "phone", "email")
 REQUESTER_KINDS = ("subject", "guardian", "relative", "officer")
 #: PIPL 49: what close relatives of a deceased person may ask for.
 RELATIVE_TYPES = ("access", "copy", "correction", "deletion")
+#: Who may vouch for the requester when the request is made, so that its clock starts at once:
+#: the company through the API (its client is recorded), or the person's own signed-in
+#: dashboard session (GB/T 8.7 a: the session is the proof, as the company's voucher is).
+VOUCHERS = ("company", "dashboard")
 
 
 class CodeInvalid(DomainError):
@@ -134,10 +138,14 @@ def _check_new(
             errors[f"requester.{name}"] = ["must be text of at most 2000 characters"]
     if requester.contact is not None and normalize_address(requester.contact) is None:
         errors["requester.contact"] = ["is not an email address"]
-    if identity_verified_by not in (None, "company"):
-        errors["identity_verified_by"] = ["may only be company (the caller vouches for the person)"]
+    if identity_verified_by not in (None, *VOUCHERS):
+        errors["identity_verified_by"] = [
+            "may only be company (the caller vouches for the person) or dashboard (their own session)"
+        ]
     if identity_verified_by == "company" and client_id is None:
         errors["identity_verified_by"] = ["only an API client can vouch for the person"]
+    if identity_verified_by == "dashboard" and (channel != "dashboard" or kind != "subject" or client_id):
+        errors["identity_verified_by"] = ["only the person's own dashboard session proves who they are"]
     if errors:
         raise InvalidInput("invalid rights request", errors)
 
@@ -160,8 +168,9 @@ def create_request(
 ) -> RightsRequest:
     """Receive a request for ``subject_external_id``.
 
-    When the caller vouches for the person (``identity_verified_by="company"``) the request is
-    in progress at once and the clock starts. Otherwise a 6-digit code is mailed to the
+    When the caller vouches for the person (``identity_verified_by="company"``, an API client;
+    ``"dashboard"``, the person's own signed-in dashboard session, ``channel="dashboard"``) the
+    request is in progress at once and the clock starts. Otherwise a 6-digit code is mailed to the
     requester (the person's address, or the contact given for a guardian or relative), and the
     clock starts when it is entered; a request nobody can be mailed waits for an officer to
     verify the requester. The acknowledgement states the due date as soon as there is one.
@@ -216,6 +225,8 @@ def create_request(
     record(request, "receive", None, "received", actor, None, now)
     if identity_verified_by == "company":
         _verified(org, request, "company", Actor("client", client_id), now)
+    elif identity_verified_by == "dashboard":
+        _verified(org, request, "dashboard", Actor("subject"), now)
     else:
         schedule(org, request, now)  # a rule that starts at receipt (GDPR) runs already
         if contact(request, subject) is not None:

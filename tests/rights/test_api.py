@@ -143,6 +143,16 @@ def test_bad_input_is_a_422_per_field(client, api, person):
     assert "type" in body["errors"]
 
 
+def test_an_api_client_cannot_claim_a_dashboard_session(client, api, person):
+    """Only the company vouches over the API; the dashboard's own voucher is the person's session."""
+    for channel in ("api", "dashboard"):
+        asked = {"subject": person, "type": "access", "identity_verified_by": "dashboard", "channel": channel}
+        body = assert_problem(post(client, api, "", asked), 422, "invalid_input")
+        assert "identity_verified_by" in body["errors"]
+    listing = client.get("/api/v1/rights-requests", headers=api.headers).json
+    assert listing["requests"] == []
+
+
 def test_the_queue_filters_and_pages(client, api, person, clock):
     ids = [
         post(client, api, "", {"subject": person, "type": t, "identity_verified_by": "company"}).json["id"]

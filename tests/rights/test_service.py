@@ -63,6 +63,35 @@ def test_working_day_types_are_due_in_15_working_days(db, org, person, clock):
     assert request.due_day == date(2026, 11, 23)
 
 
+def test_the_persons_dashboard_session_vouches_for_them(db, org, person, clock):
+    """Signed in to their own dashboard, the person is who they say: the clock starts at once,
+    the verification recorded as theirs, and no code is mailed."""
+    request = service.create_request(
+        org, "u-1", "access", clock.now(), channel="dashboard", identity_verified_by="dashboard"
+    )
+    assert request.status == "in_progress"
+    assert (request.identity_verified_by, request.identity_verified_at) == ("dashboard", clock.now())
+    assert request.due_day == date(2026, 12, 2)
+    assert mails(db, org, "rights.identity_code") == []
+    steps = [(e.action, e.actor_kind, e.note) for e in timeline(request)][:2]
+    assert steps == [("receive", "subject", None), ("verify", "subject", "identity verified by dashboard")]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"channel": "api"},  # only the dashboard's own channel
+        {"channel": "dashboard", "client_id": CLIENT},  # an API client cannot claim a session
+        {"channel": "dashboard", "requester": Requester(kind="guardian", name="A", relationship="mother")},
+    ],
+)
+def test_only_the_persons_own_session_is_a_dashboard_voucher(db, org, person, clock, options):
+    with pytest.raises(InvalidInput) as refused:
+        service.create_request(org, "u-1", "access", clock.now(), identity_verified_by="dashboard", **options)
+    assert "identity_verified_by" in refused.value.details
+    assert db.session.scalar(select(func.count()).select_from(RightsRequestEvent)) == 0
+
+
 def test_without_a_voucher_a_code_is_mailed_and_the_clock_waits(db, org, person, clock):
     request = service.create_request(org, "u-1", "access", clock.now())
     assert request.status == "verifying_identity"

@@ -22,6 +22,7 @@ from consent_service.dashboard.service import create_link
 from consent_service.extensions import db as _db
 from consent_service.oauth import service as oauth
 from consent_service.organizations import service as organizations
+from consent_service.rights import service as rights_service
 from consent_service.web.security import CONTENT_SECURITY_POLICY
 from tests.factories import make_org
 
@@ -123,6 +124,15 @@ def test_every_page_carries_the_security_headers(app, client, seeded, clock, rul
         "label": demo.POLICY_LABEL,
         "token": link_path(org, subject, clock.now()).rsplit("/", 1)[1],
     }
+    if "public_id" in rule.arguments:  # one of the person's own rights requests
+        samples["public_id"] = rights_service.create_request(
+            org,
+            subject.external_id,
+            "access",
+            clock.now(),
+            channel="dashboard",
+            identity_verified_by="dashboard",
+        ).public_id
     missing = set(rule.arguments) - set(samples)
     assert not missing, f"give {rule.rule} a sample value for {sorted(missing)} here"
     with app.test_request_context():
