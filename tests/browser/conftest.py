@@ -77,6 +77,12 @@ class Person:
             db.session.commit()
         return self.server.url + urlsplit(url).path
 
+    def requests(self) -> list[tuple[str, str]]:
+        """The person's rights requests as the API lists them: (type, status)."""
+        answer = requests.get(f"{self.server.url}/api/v1/rights-requests", headers=self.headers, timeout=10)
+        assert answer.status_code == 200, answer.text
+        return [(r["type"], r["status"]) for r in answer.json()["requests"]]
+
     def allowed(self, purpose: str) -> bool:
         """The API's decision for this person and purpose now."""
         answer = requests.get(

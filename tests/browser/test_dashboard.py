@@ -9,7 +9,14 @@ import re
 
 from tests.browser.conftest import axe_violations
 
-PAGES = ["/dashboard/", "/dashboard/history", "/dashboard/?lang=en"]
+PAGES = [
+    "/dashboard/",
+    "/dashboard/history",
+    "/dashboard/?lang=en",
+    "/dashboard/requests",
+    "/dashboard/requests/new",
+    "/dashboard/requests/new?type=correction",
+]
 
 
 def card(page, code: str):
@@ -38,6 +45,17 @@ def test_a_person_withdraws_gives_a_separate_consent_and_switches_language(page,
     page.get_by_role("link", name="History").click()
     assert page.locator("h1").inner_text() == "History"
     assert page.locator("tbody tr").count() == 3  # the app's grant, the withdrawal, the separate grant
+
+    page.get_by_role("link", name="My requests").click()
+    page.get_by_role("link", name=re.compile("Make a request")).first.click()
+    assert page.locator("h1").inner_text() == "Make a request"
+    page.get_by_role("radio", name=re.compile("^Delete my information")).check()
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Send the request").click()
+    # 15 working days from Monday 2026-11-02 (the clock of the test): Monday 2026-11-23.
+    due = page.locator("dt:has-text('Due by') + dd").inner_text()
+    assert due == "November 23, 2026"
+    assert person.requests() == [("deletion", "in_progress")]
 
 
 def _tab_to(page, name: str, limit: int = 80) -> None:
