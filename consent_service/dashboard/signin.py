@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from consent_service.consent.models import Subject
 from consent_service.dashboard import messages
@@ -226,24 +226,39 @@ def verify_code(pending_id: object, code: str, now: datetime) -> Verification:
     """Enter ``code`` for the pending sign-in ``pending_id``.
 
     A wrong code counts as an attempt and the count is written (the unit of work commits it:
-    nothing is raised); the right one is used up at once. A code of an address nobody has, or
-    of a person erased since, is wrong whatever it is.
+    nothing is raised); the right one is used up at once. Both are conditional updates, so
+    two posts at once can neither take more attempts than allowed nor use one code twice. A
+    code of an address nobody has, or of a person erased since, is wrong whatever it is.
     """
     row = _pending_row(pending_id)
     if row is None:
         return Verification("spent")
     org = db.session.get(Organization, row.org_id)
-    if not _is_open(row, now):
+    still_open = (
+        SignInCode.id == row.id,
+        SignInCode.used_at.is_(None),
+        SignInCode.expires_at > now,
+    )
+    counted = db.session.execute(
+        update(SignInCode)
+        .where(*still_open, SignInCode.attempts < current_app.config["DASHBOARD_CODE_ATTEMPTS"])
+        .values(attempts=SignInCode.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(row)
+    if counted != 1:
         return Verification("spent", org)
-    row.attempts += 1
     matches = hmac.compare_digest(_code_hash(row.pending_hash, code.strip()), row.code_hash)
     subject = db.session.get(Subject, row.subject_id) if row.subject_id is not None else None
     if not matches or subject is None or subject.erased_at is not None:
-        db.session.flush()
         left = _attempts_left(row)
         return Verification("wrong" if left else "spent", org, attempts_left=left)
-    row.used_at = now
-    db.session.flush()
+    claimed = db.session.execute(
+        update(SignInCode).where(*still_open).values(used_at=now).execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(row)
+    if claimed != 1:
+        return Verification("spent", org)
     return Verification("signed_in", org, subject.id)
 
 
