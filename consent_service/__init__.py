@@ -27,7 +27,8 @@ from consent_service.consent.erasure import SignInArtefacts
 from consent_service.consent.reconsent import consents_needing_reconsent
 from consent_service.dashboard import api as dashboard_api
 from consent_service.dashboard import request_views as dashboard_request_views
-from consent_service.dashboard import service as dashboard_service
+from consent_service.dashboard import signin as dashboard_signin
+from consent_service.dashboard import signin_views as dashboard_signin_views
 from consent_service.dashboard import views as dashboard_views
 from consent_service.database import configure_engine
 from consent_service.extensions import babel, csrf, db, limiter, migrate, scheduler
@@ -90,7 +91,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # What lower layers ask for and higher ones (or the configuration) provide.
     provide(app, ReconsentCounter, consents_needing_reconsent)
-    provide(app, SignInArtefacts, dashboard_service.delete_links)
+    provide(app, SignInArtefacts, dashboard_signin.delete_sign_in_artefacts)
     provide(app, HolidayCalendar, holidays.from_config(app))
     provide(app, PdfRenderer, pdf.from_config(app))
     provide(app, MailTransport, mail_transport(app))
@@ -107,6 +108,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         api,
         dashboard_views.bp,
         dashboard_request_views.bp,
+        dashboard_signin_views.bp,
         rights_views.bp,
     ):
         app.register_blueprint(blueprint)

@@ -93,6 +93,14 @@ class Defaults:
     DASHBOARD_LINK_MINUTES = 10
     #: A dashboard session without a visit for longer than this is signed out.
     DASHBOARD_IDLE_MINUTES = 30
+    #: Signing in with a mailed code: its lifetime, the wrong entries it allows, the seconds
+    #: before another may be asked for and how many an address may be sent in an hour.
+    DASHBOARD_CODE_MINUTES = 10
+    DASHBOARD_CODE_ATTEMPTS = 5
+    DASHBOARD_CODE_RESEND_SECONDS = 60
+    DASHBOARD_CODE_MAX_SENDS = 5
+    #: Flask-Limiter, per client address, on the two sign-in form posts together ("" for none).
+    DASHBOARD_SIGN_IN_RATE_LIMIT = "20 per minute;100 per hour"
     #: The signed session cookie (the dashboard's). Secure: None means "unless ENV is
     #: development or testing"; its lifetime: None means DASHBOARD_IDLE_MINUTES.
     SESSION_COOKIE_SECURE: bool | None = None

@@ -70,7 +70,9 @@ def send_due_notices(now: datetime, limit: int = 5000) -> dict[str, int]:
         .order_by(RightsNotice.request_id, RightsNotice.due_at)
         .limit(limit)
     )
-    query = skipping_locked(db.session, query, of=RightsNotice)
+    # Requests, not notices, are claimed: a request's due notices go to one process whole, so
+    # two at once never send an older one beside a newer one.
+    query = skipping_locked(db.session, query, of=RightsRequest)
     rows = db.session.execute(query).all()
     by_request: dict[int, list[tuple[RightsNotice, RightsRequest]]] = {}
     for notice, request in rows:

@@ -37,6 +37,7 @@ MESSAGES = {
     ),
     404: _l("This page does not exist."),
     405: _l("This action is not allowed here."),
+    429: _l("Too many requests from your address; wait a few minutes and try again."),
     500: _l("Something went wrong on our side; it has been logged."),
 }
 #: Any other status.

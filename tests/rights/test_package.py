@@ -360,7 +360,7 @@ def test_nothing_is_stored_in_the_clear(db, stored):
     assert token not in stored_text
     assert base64.b64encode(data).decode()[:40] not in stored_text
     # (quoted: a short id alone can turn up in base64 by chance)
-    for clear in ("manifest.json", "consent_state", "person@example.cn", "\"u-1\""):  # zip headers, content
+    for clear in ("manifest.json", "consent_state", "person@example.cn", '"u-1"'):  # zip headers, content
         assert clear not in stored_text
     # what is stored opens with the secret, and only with it
     assert packages.download(token, row.created_at).content == data

@@ -244,7 +244,8 @@ def test_two_schedulers_at_once_send_each_notice_once(app, world, clock):
         event.remove(engine, "after_cursor_execute", after_claim)
 
     assert broken == [], "the second claim waited for the first's locks instead of skipping them"
-    assert sorted(r["reminders"] + r["overdue"] for r in results)[0] == 0  # one of them found all
+    # The two may share the requests between them; together they sent each one's notice once.
+    assert sum(r["reminders"] + r["overdue"] for r in results) == len(sent)
     assert_sent_once(read_outcome(app, world), sent, passed)
 
 
