@@ -37,6 +37,7 @@ PAGES = [
     ("history", "/dashboard/history"),
     ("requests", "/dashboard/requests"),
     ("new-request", "/dashboard/requests/new"),
+    ("sign-in", "/dashboard/sign-in?org=demo"),
 ]
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
@@ -76,7 +77,8 @@ def main() -> None:
                     page = context.new_page()
                     page.goto(base + _link(app))
                     for name, path in PAGES:
-                        response = page.goto(f"{base}{path}?lang={lang}")
+                        joiner = "&" if "?" in path else "?"
+                        response = page.goto(f"{base}{path}{joiner}lang={lang}")
                         if response is None or response.status != 200:
                             print(f"skipped {path}: {response.status if response else 'no answer'}")
                             continue
