@@ -87,6 +87,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     # The locale is chosen per request (``?lang=``, Accept-Language), never kept from an earlier
     # request that shared the application context.
     app.before_request(flask_babel.refresh)
+    app.jinja_env.globals["language_url"] = i18n.language_url
     delivery.init_app(app)
 
     # What lower layers ask for and higher ones (or the configuration) provide.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from flask import has_request_context, request
 
 LANGUAGES = ("zh", "en")
@@ -29,3 +31,10 @@ def babel_timezone() -> str:
     """Flask-Babel's time-zone selector: times are shown in China's zone unless a page knows
     its organization's (and passes it explicitly)."""
     return "Asia/Shanghai"
+
+
+def language_url(language: str) -> str:
+    """This page in ``language``: the same path and query, ``lang`` replaced (a sign-in page
+    keeps its ``org``, a request form its ``type``)."""
+    query = {key: value for key, value in request.args.items() if key != "lang"}
+    return request.path + "?" + urlencode({**query, "lang": language})

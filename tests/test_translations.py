@@ -41,3 +41,10 @@ def test_the_pages_use_the_compiled_catalogue(app):
         assert gettext("This page does not exist.") == "找不到这个页面。"
     with app.test_request_context("/"), force_locale("en"):
         assert gettext("This page does not exist.") == "This page does not exist."
+
+
+def test_the_language_links_keep_the_rest_of_the_address(client, db):
+    html = client.get("/dashboard/sign-in?org=nobody-here&lang=en").get_data(as_text=True)
+    assert 'href="/dashboard/sign-in?org=nobody-here&amp;lang=zh"' in html
+    html = client.get("/?lang=zh").get_data(as_text=True)
+    assert 'href="/?lang=en"' in html

@@ -92,3 +92,16 @@ def test_the_same_by_keyboard_alone(browser, person):
 
 def test_no_page_has_a_serious_accessibility_violation(browser, person):
     assert axe_violations(browser, person, PAGES) == {path: [] for path in PAGES}
+
+
+def test_every_page_fits_a_360_px_screen(browser, person):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    try:
+        page.goto(person.link())
+        for path in PAGES:
+            page.goto(person.server.url + path)
+            width = page.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 360, (path, width)
+    finally:
+        context.close()
