@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from flask import has_request_context, request
 
 LANGUAGES = ("zh", "en")
@@ -38,3 +41,8 @@ def language_url(language: str) -> str:
     keeps its ``org``, a request form its ``type``)."""
     query = {key: value for key, value in request.args.items() if key != "lang"}
     return request.path + "?" + urlencode({**query, "lang": language})
+
+
+def local_datetime(value: datetime, timezone: str, language: str) -> str:
+    """A time as the page's reader writes it, in ``timezone`` (the organization's)."""
+    return format_datetime(value, "medium", tzinfo=ZoneInfo(timezone), locale=BABEL_LOCALES[language])

@@ -19,9 +19,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime
 from flask_babel import gettext
 from sqlalchemy import select
 
@@ -34,7 +32,7 @@ from consent_service.consent.subjects import is_minor
 from consent_service.consent.writer import Actor
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db
-from consent_service.i18n import BABEL_LOCALES
+from consent_service.i18n import local_datetime
 from consent_service.organizations.models import Organization
 from consent_service.organizations.service import categories_by_code
 from consent_service.policies.models import LEGAL_BASIS_CLAUSES, Purpose, PurposeVersion
@@ -287,9 +285,7 @@ def history(org: Organization, subject: Subject, lang: str) -> list[HistoryRow]:
         HistoryRow(
             seq=event.seq,
             at=event.occurred_at,
-            when=format_datetime(
-                event.occurred_at, "medium", tzinfo=ZoneInfo(org.timezone), locale=BABEL_LOCALES[lang]
-            ),
+            when=local_datetime(event.occurred_at, org.timezone, lang),
             purpose=names.get(code, code),
             action=event.action,
             method=event.method,

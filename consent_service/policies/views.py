@@ -7,7 +7,7 @@ from markdown_it import MarkdownIt
 
 from consent_service.clock import utcnow
 from consent_service.errors import NotFound
-from consent_service.i18n import page_language
+from consent_service.i18n import local_datetime, page_language
 from consent_service.organizations import service as organizations
 from consent_service.policies import service
 from consent_service.policies.models import PolicyVersion
@@ -65,6 +65,7 @@ def _policy_page(policy: PolicyVersion, lang: str) -> dict:
         },
         "label": policy.label,
         "published_at": policy.published_at,
+        "published": local_datetime(policy.published_at, org.timezone, lang) if policy.published_at else None,
         "effective_at": policy.effective_at,
         "sha256": policy.content_sha256,
         "change_summary": policy.change_summary,
@@ -121,6 +122,7 @@ def history(slug: str):
         {
             "label": p.label,
             "published_at": p.published_at,
+            "published": local_datetime(p.published_at, org.timezone, lang),
             "change_summary": p.change_summary,
             "is_material_change": p.is_material_change,
         }

@@ -59,15 +59,24 @@ def test_a_person_withdraws_gives_a_separate_consent_and_switches_language(page,
 
 
 def _tab_to(page, name: str, limit: int = 80) -> None:
-    """Press Tab until the focused element is the control called ``name``."""
+    """Press Tab until the focused element is the control called ``name`` (a radio button:
+    ``radio``)."""
+    page.wait_for_load_state("load")
     for _ in range(limit):
         page.keyboard.press("Tab")
         focused = page.evaluate(
-            "() => (document.activeElement.innerText || document.activeElement.value || '').trim()"
+            "() => { const e = document.activeElement;"
+            " return e.type === 'radio' ? 'radio' : (e.innerText || e.value || '').trim(); }"
         )
         if focused == name:
             return
     raise AssertionError(f"{name!r} cannot be reached with the keyboard")
+
+
+def _enter(page) -> None:
+    """Press Enter on the focused link or button and wait for the page it leads to."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
 
 
 def test_the_same_by_keyboard_alone(browser, person):
@@ -76,16 +85,32 @@ def test_the_same_by_keyboard_alone(browser, person):
     try:
         page.goto(person.link())
         _tab_to(page, "撤回同意")  # the first on the page is marketing's
-        page.keyboard.press("Enter")
-        page.wait_for_selector("[role=status]")
+        _enter(page)
         assert not person.allowed("marketing")
         _tab_to(page, "我单独同意“face 中文”")
-        page.keyboard.press("Enter")
-        page.wait_for_selector("[role=status]")
+        _enter(page)
         assert person.allowed("face")
         page.keyboard.press("Tab")
         outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
         assert outline != "none"  # focus is visible
+        _tab_to(page, "English")
+        _enter(page)
+        page.wait_for_selector("h1:has-text('My consents')")
+        _tab_to(page, "My requests")
+        _enter(page)
+        _tab_to(page, "Make a request")
+        _enter(page)
+        page.wait_for_selector("h1:has-text('Make a request')")
+        _tab_to(page, "radio")  # the first of the group
+        for _ in range(4):  # see, copy, transfer, correct: the fifth is deletion
+            page.keyboard.press("ArrowDown")
+        assert page.evaluate("() => document.activeElement.value") == "deletion"
+        _tab_to(page, "Continue")
+        _enter(page)
+        _tab_to(page, "Send the request")
+        _enter(page)
+        assert page.locator("dt:has-text('Due by') + dd").inner_text() == "November 23, 2026"
+        assert person.requests() == [("deletion", "in_progress")]
     finally:
         context.close()
 
