@@ -26,6 +26,7 @@ from consent_service.consent import jobs as consent_jobs
 from consent_service.consent.erasure import SignInArtefacts
 from consent_service.consent.reconsent import consents_needing_reconsent
 from consent_service.dashboard import api as dashboard_api
+from consent_service.dashboard import jobs as dashboard_jobs
 from consent_service.dashboard import request_views as dashboard_request_views
 from consent_service.dashboard import signin as dashboard_signin
 from consent_service.dashboard import signin_views as dashboard_signin_views
@@ -122,7 +123,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
 
     # Run once each in this order: expiry first, so that the checkpoint covers it.
     scheduler.init_app(
-        app, [*consent_jobs.JOBS, *audit_jobs.JOBS, *rights_jobs.JOBS, *webhooks_jobs.JOBS, *mail_jobs.JOBS]
+        app,
+        [
+            *consent_jobs.JOBS,
+            *audit_jobs.JOBS,
+            *rights_jobs.JOBS,
+            *dashboard_jobs.JOBS,
+            *webhooks_jobs.JOBS,
+            *mail_jobs.JOBS,
+        ],
     )
     for group in (
         organizations_cli.orgs,

@@ -99,6 +99,10 @@ class Defaults:
     DASHBOARD_CODE_ATTEMPTS = 5
     DASHBOARD_CODE_RESEND_SECONDS = 60
     DASHBOARD_CODE_MAX_SENDS = 5
+    #: Sign-in code rows are deleted this long after their last code was sent (they only serve
+    #: the resend limits by then), by the ``sign_in_codes`` job every hour.
+    DASHBOARD_CODE_KEEP_HOURS = 24
+    DASHBOARD_CODE_PURGE_INTERVAL_MINUTES = 60
     #: Flask-Limiter, per client address, on the two sign-in form posts together ("" for none).
     DASHBOARD_SIGN_IN_RATE_LIMIT = "20 per minute;100 per hour"
     #: The signed session cookie (the dashboard's). Secure: None means "unless ENV is

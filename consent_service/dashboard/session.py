@@ -50,7 +50,9 @@ def current_person(now: datetime) -> tuple[Organization, Subject]:
     """The signed-in person and their organization; a 401 page when nobody is signed in, the
     session went idle, or the person was erased (their session ends with their information)."""
     subject_id = signed_in_subject_id(now)
-    subject = db.session.get(Subject, subject_id) if subject_id else None
+    if subject_id is None:
+        abort(401)  # nobody signed in: a sign-in under way (a pending code) is kept
+    subject = db.session.get(Subject, subject_id)
     if subject is None or subject.erased_at is not None:
         session.clear()
         abort(401)

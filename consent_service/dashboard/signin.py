@@ -268,3 +268,13 @@ def delete_sign_in_artefacts(subject_id: int) -> int:
     codes = db.session.execute(delete(SignInCode).where(SignInCode.subject_id == subject_id)).rowcount
     db.session.flush()
     return delete_links(subject_id) + codes
+
+
+def purge_codes(now: datetime) -> int:
+    """Delete the sign-in rows whose last code went out more than ``DASHBOARD_CODE_KEEP_HOURS``
+    ago: spent or expired, they no longer count for any limit (GB/T 35273 6.1: keep no longer
+    than needed); return how many."""
+    cutoff = now - timedelta(hours=current_app.config["DASHBOARD_CODE_KEEP_HOURS"])
+    deleted = db.session.execute(delete(SignInCode).where(SignInCode.last_sent_at < cutoff)).rowcount
+    db.session.flush()
+    return deleted

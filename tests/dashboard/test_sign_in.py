@@ -10,7 +10,9 @@ import pytest
 from flask import g
 from sqlalchemy import select
 
+from consent_service.dashboard.jobs import JOBS
 from consent_service.dashboard.models import SignInCode
+from consent_service.dashboard.signin import purge_codes
 from consent_service.extensions import limiter
 from consent_service.mail.envelope import Envelope
 from consent_service.mail.models import MailMessage
@@ -461,3 +463,15 @@ def test_no_sign_in_answer_is_stored(client, db, org, person):
     assert [a.status_code for a in answers] == [200, 303, 200]
     for answer in answers:
         assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_old_sign_in_rows_are_deleted_by_the_scheduler(client, db, org, person, clock):
+    ask(client)
+    ask(client, address="nobody@example.cn")
+    assert len(db.session.scalars(select(SignInCode)).all()) == 2
+    clock.advance(hours=23)
+    assert purge_codes(clock.now()) == 0  # still within the resend window's reach
+    clock.advance(hours=1, seconds=1)
+    assert purge_codes(clock.now()) == 2
+    assert db.session.scalars(select(SignInCode)).all() == []
+    assert [job.name for job in JOBS] == ["sign_in_codes"]
