@@ -83,6 +83,17 @@ class Person:
         assert answer.status_code == 200, answer.text
         return [(r["type"], r["status"]) for r in answer.json()["requests"]]
 
+    def make_request(self, request_type: str) -> str:
+        """A rights request of the person, made by the company through the API; its id."""
+        answer = requests.post(
+            f"{self.server.url}/api/v1/rights-requests",
+            json={"subject": self.external_id, "type": request_type, "identity_verified_by": "company"},
+            headers=self.headers,
+            timeout=10,
+        )
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
     def allowed(self, purpose: str) -> bool:
         """The API's decision for this person and purpose now."""
         answer = requests.get(
