@@ -22,6 +22,7 @@
 - ``holdings``: what this service holds about a person, as plain data;
 - ``package``, ``packages``, ``views``: the access package, its link, its download route;
 - ``retention``: deletion tasks where the reason to keep information ended (PIPL 47);
+- ``explain``: a deadline explained day by day, and a request's urgency (for the console);
 - ``grounds``, ``messages``: refusal grounds (GB/T 8.7), the requester's and officers' mails;
 - ``schemas``, ``api``, ``systems_api``, ``jobs``, ``cli``: the routes, the scheduled sweeps,
   ``flask calendar``.
