@@ -25,6 +25,7 @@ from consent_service.consent import cli as consent_cli
 from consent_service.consent import jobs as consent_jobs
 from consent_service.consent.erasure import SignInArtefacts
 from consent_service.consent.reconsent import consents_needing_reconsent
+from consent_service.console import views as console_views
 from consent_service.dashboard import api as dashboard_api
 from consent_service.dashboard import jobs as dashboard_jobs
 from consent_service.dashboard import request_views as dashboard_request_views
@@ -55,6 +56,7 @@ from consent_service.rights import jobs as rights_jobs
 from consent_service.rights import systems_api as rights_systems_api
 from consent_service.rights import views as rights_views
 from consent_service.services import provide
+from consent_service.staff import cli as staff_cli
 from consent_service.web import errors, redaction, security
 from consent_service.webhooks import api as webhooks_api
 from consent_service.webhooks import delivery
@@ -112,6 +114,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         dashboard_request_views.bp,
         dashboard_signin_views.bp,
         rights_views.bp,
+        console_views.bp,
     ):
         app.register_blueprint(blueprint)
     # The API and OAuth authenticate with tokens, not cookies: no CSRF token applies.
@@ -140,6 +143,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         consent_cli.consents,
         audit_cli.audit,
         rights_cli.calendar,
+        staff_cli.staff,
         scheduling.scheduler_cli,
         demo.demo_cli,
     ):

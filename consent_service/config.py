@@ -105,7 +105,19 @@ class Defaults:
     DASHBOARD_CODE_PURGE_INTERVAL_MINUTES = 60
     #: Flask-Limiter, per client address, on the two sign-in form posts together ("" for none).
     DASHBOARD_SIGN_IN_RATE_LIMIT = "20 per minute;100 per hour"
-    #: The signed session cookie (the dashboard's). Secure: None means "unless ENV is
+    #: The officer's console: a console session without a visit for longer than this is
+    #: signed out; the sign-in, second-factor and reset posts share this budget per client
+    #: address ("" for none).
+    CONSOLE_IDLE_MINUTES = 30
+    CONSOLE_SIGN_IN_RATE_LIMIT = "20 per minute;100 per hour"
+    #: Staff accounts: wrong passwords or codes in a row that lock an account, and for how
+    #: long; the shortest password; how long an enrolment link and a reset link work.
+    STAFF_LOCKOUT_ATTEMPTS = 5
+    STAFF_LOCKOUT_MINUTES = 15
+    STAFF_PASSWORD_MIN_LENGTH = 12
+    STAFF_ENROL_HOURS = 48
+    STAFF_RESET_MINUTES = 30
+    #: The signed session cookie (the dashboard's and the console's). Secure: None means "unless ENV is
     #: development or testing"; its lifetime: None means DASHBOARD_IDLE_MINUTES.
     SESSION_COOKIE_SECURE: bool | None = None
     SESSION_COOKIE_HTTPONLY = True

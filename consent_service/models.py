@@ -20,6 +20,7 @@ from consent_service.rights.models import (
     RightsRequestEvent,
     RightsTask,
 )
+from consent_service.staff.models import StaffMember
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
@@ -51,5 +52,6 @@ __all__ = [
     "Purpose",
     "PurposeVersion",
     "SigningKey",
+    "StaffMember",
     "Subject",
 ]

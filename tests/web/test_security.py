@@ -14,15 +14,19 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import url_for
+from sqlalchemy import select
 
 from consent_service import create_app, demo
 from consent_service.api import registry
 from consent_service.consent import subjects
 from consent_service.dashboard.service import create_link
 from consent_service.extensions import db as _db
+from consent_service.mail.envelope import Envelope
+from consent_service.mail.models import MailMessage
 from consent_service.oauth import service as oauth
 from consent_service.organizations import service as organizations
 from consent_service.rights import service as rights_service
+from consent_service.staff import accounts as staff_accounts
 from consent_service.web.security import CONTENT_SECURITY_POLICY
 from tests.factories import make_org
 
@@ -108,6 +112,18 @@ def link_path(org, subject, now) -> str:
     return urlsplit(url).path
 
 
+def console_link(org, now, endpoint: str) -> str:
+    """The token of a fresh console enrolment link, or of a reset link for an enrolled member."""
+    member, url = staff_accounts.invite(org, "staff@demo.example", "Staff", "officer", now)
+    token = url.rsplit("/", 1)[1]
+    if endpoint == "console.enrol_form":
+        return token
+    staff_accounts.enrol(token, "a long enough password", now)
+    staff_accounts.request_reset(org, member.email, now, "en")
+    sealed = _db.session.scalars(select(MailMessage).where(MailMessage.kind == "staff.password_reset")).one()
+    return Envelope.unseal(sealed.content_encrypted).text.split("/console/reset/", 1)[1].split()[0]
+
+
 def test_the_pages_are_found():
     endpoints = {rule.endpoint for rule in PAGE_RULES}
     expected = {"main.index", "policies.current", "api.reference", "dashboard.home", "dashboard.enter"}
@@ -133,6 +149,8 @@ def test_every_page_carries_the_security_headers(app, client, seeded, clock, rul
             channel="dashboard",
             identity_verified_by="dashboard",
         ).public_id
+    if rule.endpoint in ("console.enrol_form", "console.reset_password_form"):
+        samples["token"] = console_link(org, clock.now(), rule.endpoint)
     missing = set(rule.arguments) - set(samples)
     assert not missing, f"give {rule.rule} a sample value for {sorted(missing)} here"
     with app.test_request_context():
