@@ -13,11 +13,13 @@ from flask_babel import gettext
 
 from consent_service.clock import utcnow
 from consent_service.console import session as console_session
+from consent_service.console import work
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db, limiter
 from consent_service.i18n import page_language
 from consent_service.organizations.models import Organization
 from consent_service.organizations.service import get_organization
+from consent_service.rights.types import REQUEST_TYPES
 from consent_service.staff import accounts
 from consent_service.staff.models import StaffMember
 from consent_service.staff.roles import role
@@ -352,16 +354,60 @@ def sign_out():
 
 @bp.get("/<slug>/")
 def home(slug: str):
-    """Who is signed in, and their role (the queue of requests comes here next)."""
+    """The overview: open, at risk, overdue; the on-time share and the median time to answer
+    over 90 days; consents given and withdrawn per week, drawn as SVG on the server."""
     lang = page_language()
     org = _org_or_404(slug)
     member = console_session.current_staff(org, "requests:read")
     held = role(member.role)
+    data = work.dashboard(
+        org,
+        utcnow(),
+        lang,
+        gettext("Consents per week, last 90 days"),
+        (gettext("given"), gettext("withdrawn")),
+    )
     page = render_template(
         "console/home.html",
         lang=lang,
         org=_org_view(org, lang),
         member={"name": member.name, "email": member.email},
         role_name=held.name_zh if lang == "zh" else held.name_en,
+        active="overview",
+        **data,
     )
     return page, 200
+
+
+@bp.get("/<slug>/requests")
+def queue(slug: str):
+    """The open requests, soonest due first, overdue and at-risk ones marked; filtered by type
+    and urgency."""
+    lang = page_language()
+    org = _org_or_404(slug)
+    console_session.current_staff(org, "requests:read")
+    request_type = request.args.get("type") or None
+    level = request.args.get("urgency") or None
+    if request_type not in (None, *REQUEST_TYPES) or level not in (None, *work.URGENCIES):
+        abort(404)
+    rows = work.queue(org, utcnow(), lang, request_type=request_type, urgency_filter=level)
+    types = [(code, t.name_zh if lang == "zh" else t.name_en) for code, t in REQUEST_TYPES.items()]
+    return render_template(
+        "console/queue.html", lang=lang, org=_org_view(org, lang), rows=rows, types=types,
+        chosen={"type": request_type, "urgency": level}, active="requests",
+    )  # fmt: skip
+
+
+@bp.get("/<slug>/requests/<public_id>")
+def request_detail(slug: str, public_id: str):
+    """One request: its facts, its deadline explained day by day, its timeline and tasks."""
+    lang = page_language()
+    org = _org_or_404(slug)
+    console_session.current_staff(org, "requests:read")
+    try:
+        data = work.request_page(org, public_id, utcnow(), lang)
+    except NotFound:
+        abort(404)
+    return render_template(
+        "console/request.html", lang=lang, org=_org_view(org, lang), r=data, active="requests"
+    )
