@@ -121,7 +121,8 @@ def test_an_edited_action_is_named(db, trail_of_five):
         db, "UPDATE audit_entry SET action = 'test:other' WHERE org_id = :o AND seq = 3", o=trail_of_five.id
     )
     assert problems(trail_of_five.id) == [
-        "audit entry #3: content does not match its hash (entry edited: actor, action, target, outcome or details)"
+        "audit entry #3: content does not match its hash "
+        "(entry edited: actor, action, target, outcome or details)"
     ]
 
 
