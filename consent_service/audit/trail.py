@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -36,6 +36,36 @@ ACTOR_KINDS = ("staff", "client", "job", "command", "subject")
 
 _ENTRY = AuditEntry.__table__
 _HEAD = AuditHead.__table__
+_COLUMNS = (
+    "org_id",
+    "seq",
+    "at",
+    "actor_kind",
+    "actor",
+    "action",
+    "target",
+    "outcome",
+    "details",
+    "prev_hash",
+    "hash",
+)
+#: The statements of an append, built once (compiled once, then from SQLAlchemy's cache).
+_APPEND = insert(_ENTRY).values({name: bindparam(f"b_{name}") for name in _COLUMNS})
+_ADVANCE = update(_HEAD).where(_HEAD.c.trail == bindparam("b_trail")).values(hash=bindparam("b_hash"))
+#: Take the trail's next number, and lock its head until the transaction ends.
+_CLAIM = (
+    update(_HEAD)
+    .where(_HEAD.c.trail == bindparam("b_trail"))
+    .values(seq=_HEAD.c.seq + 1)
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+#: On PostgreSQL, the entry and the head's new hash in one round trip (a writable CTE).
+_ADDED = _APPEND.returning(_ENTRY.c.hash).cte("added")
+_APPEND_IN_ONE = (
+    update(_HEAD)
+    .where(_HEAD.c.trail == bindparam("b_trail"))
+    .values(hash=select(_ADDED.c.hash).scalar_subquery())
+)
 
 
 def entry_content(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -91,8 +121,12 @@ def record(
         "prev_hash": prev_hash,
     }
     entry["hash"] = entry_hash(entry)
-    db.session.execute(insert(_ENTRY).values(**entry))
-    db.session.execute(update(_HEAD).where(_HEAD.c.trail == trail).values(hash=entry["hash"]))
+    params = {f"b_{name}": value for name, value in entry.items()}
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(_APPEND_IN_ONE, {**params, "b_trail": trail})
+    else:
+        db.session.execute(_APPEND, params)
+        db.session.execute(_ADVANCE, {"b_trail": trail, "b_hash": entry["hash"]})
     return entry
 
 
@@ -144,13 +178,7 @@ def _changed_something(result: Any) -> bool:
 def _claim(trail: int) -> tuple[int, str | None]:
     """The next number of ``trail`` and the hash before it, the trail's head locked until the
     transaction ends."""
-    claim = (
-        update(_HEAD)
-        .where(_HEAD.c.trail == trail)
-        .values(seq=_HEAD.c.seq + 1)
-        .returning(_HEAD.c.seq, _HEAD.c.hash)
-    )
-    row = db.session.execute(claim).first()
+    row = db.session.execute(_CLAIM, {"b_trail": trail}).first()
     if row is not None:
         return row.seq, row.hash
     dialect = db.session.get_bind().dialect.name
@@ -162,7 +190,7 @@ def _claim(trail: int) -> tuple[int, str | None]:
         first.on_conflict_do_nothing(index_elements=["trail"]).returning(_HEAD.c.seq)
     ).first():
         return 1, None
-    row = db.session.execute(claim).one()
+    row = db.session.execute(_CLAIM, {"b_trail": trail}).one()
     return row.seq, row.hash
 
 
