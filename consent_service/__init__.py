@@ -19,7 +19,9 @@ from consent_service.api import openapi
 from consent_service.api import registry as api_registry
 from consent_service.audit import cli as audit_cli
 from consent_service.audit import jobs as audit_jobs
+from consent_service.audit import trail as audit_trail
 from consent_service.clock import SystemClock
+from consent_service.commands import AuditRecorder
 from consent_service.consent import api as consent_api
 from consent_service.consent import cli as consent_cli
 from consent_service.consent import jobs as consent_jobs
@@ -99,6 +101,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     provide(app, HolidayCalendar, holidays.from_config(app))
     provide(app, PdfRenderer, pdf.from_config(app))
     provide(app, MailTransport, mail_transport(app))
+    provide(app, AuditRecorder, audit_trail.record_now)
 
     api = api_registry.blueprint(
         consent_api, policies_api, webhooks_api, dashboard_api, rights_api, rights_systems_api, receipts_api
@@ -135,6 +138,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             *webhooks_jobs.JOBS,
             *mail_jobs.JOBS,
         ],
+        record=audit_trail.record_job_run,
     )
     for group in (
         organizations_cli.orgs,

@@ -1,6 +1,6 @@
 """Every model, imported in one place so that the metadata (and Alembic) sees them all."""
 
-from consent_service.audit.models import LedgerCheckpoint
+from consent_service.audit.models import AuditEntry, AuditHead, LedgerCheckpoint
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject, SubjectErasure
 from consent_service.dashboard.models import DashboardLink
 from consent_service.mail.models import MailMessage
@@ -24,6 +24,8 @@ from consent_service.staff.models import StaffMember
 from consent_service.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 __all__ = [
+    "AuditEntry",
+    "AuditHead",
     "CalendarDay",
     "CalendarNotice",
     "DataSystem",

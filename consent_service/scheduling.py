@@ -40,10 +40,15 @@ class Job:
 class JobScheduler:
     """The application's jobs, run by APScheduler (``flask scheduler run``) or once each."""
 
-    def init_app(self, app: Flask, jobs: Iterable[Job]) -> None:
-        """Bind the jobs, in the order they should run when run once each."""
+    def init_app(
+        self, app: Flask, jobs: Iterable[Job], record: Callable[[str, Any], None] | None = None
+    ) -> None:
+        """Bind the jobs, in the order they should run when run once each; ``record`` is
+        given each run's job name and result after it (the audit trail's, in its own unit of
+        work: this module stands below the packages that write)."""
         app.extensions["scheduler"] = {job.name: job for job in jobs}
         app.extensions["scheduler_runner"] = self
+        app.extensions["scheduler_record"] = record
 
     def jobs(self, app: Flask | None = None) -> dict[str, Job]:
         """The jobs of ``app`` (the current application by default), by name."""
@@ -54,6 +59,9 @@ class JobScheduler:
         job = self.jobs(app)[name]
         with app.app_context():  # its end removes the session (Flask-SQLAlchemy)
             result = job.func()
+            record = app.extensions.get("scheduler_record")
+            if record is not None:
+                record(name, result)
         log.debug("job %s: %s", name, result)
         return result
 

@@ -1,7 +1,8 @@
 """The ``operation`` decorator every API route is declared with.
 
 One declaration gives the route its scope check, the caller's organization, body and query
-parsing with marshmallow, a rate limit per client, one commit for a write, serialization,
+parsing with marshmallow, a rate limit per client, one commit for a write with its entry in the
+audit trail, serialization,
 and its entry in the OpenAPI document (scope, clause, schemas, answers).
 """
 
@@ -18,11 +19,13 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_limiter.util import get_remote_address
 from marshmallow import Schema, ValidationError
 
+from consent_service.commands import AuditRecorder
 from consent_service.database import read_only_transaction
 from consent_service.errors import DomainError, InvalidInput
 from consent_service.extensions import db, limiter
 from consent_service.oauth.guard import authenticate, bearer_token, require
 from consent_service.organizations.models import Organization
+from consent_service.services import lookup
 from consent_service.tokens import hash_secret
 from consent_service.unit_of_work import unit_of_work
 
@@ -300,6 +303,8 @@ def operation(
                 return _respond(op, fn(org, **path, **kwargs))
             with unit_of_work():
                 result = fn(org, **path, **kwargs)
+                if org is not None:
+                    _record(op, org, path, result)
             return _respond(op, result)
 
         limited = limiter.shared_limit(
@@ -318,6 +323,16 @@ def operation(
         return dispatch
 
     return decorator
+
+
+def _record(op: Operation, org: Organization, path: dict[str, Any], result: Any) -> None:
+    """The write's entry in the organization's audit trail (PIPL 54): the client, the route
+    pattern, the status and the path parameters (identifiers; the body is not kept)."""
+    status = (result.status if isinstance(result, Reply) else None) or op.status
+    target = " ".join(f"{name}:{value}" for name, value in path.items()) or None
+    lookup(AuditRecorder)(
+        org.id, "client", authenticate().client_id, f"api:{op.method} {op.rule}", target, str(status)
+    )
 
 
 def _respond(op: Operation, result: Any) -> Response:

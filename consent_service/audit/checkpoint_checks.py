@@ -19,7 +19,7 @@ from sqlalchemy import select
 from consent_service.audit.chains import Chains
 from consent_service.audit.checkpoints import CHECKPOINT_TYPE, checkpoint_payload, merkle_root
 from consent_service.audit.heads import ExportedHead
-from consent_service.audit.models import LedgerCheckpoint
+from consent_service.audit.models import AuditEntry, LedgerCheckpoint
 from consent_service.audit.report import VerifyReport
 from consent_service.canonical import canonical_json
 from consent_service.extensions import db
@@ -108,6 +108,8 @@ def _verify_one(
         report.problems.append(f"{label}: signed content differs from the stored checkpoint")
     if hashlib.sha256(canonical_json(payload)).hexdigest() != cp.hash:
         report.problems.append(f"{label}: stored hash does not match its content")
+    if cp.trail_seq is not None:
+        _verify_trail_head(org, cp, label, report)
     pairs = leaves_of(cp)
     if pairs is None:
         report.problems.append(f"{label}: its leaves are not [subject id, seq] pairs (edited)")
@@ -126,3 +128,18 @@ def _verify_one(
             leaves.append((subject_id, seq, chains.hash_at(subject_id, seq)))
     if len(leaves) == len(pairs) and merkle_root(leaves) != cp.merkle_root:
         report.problems.append(f"{label}: Merkle root does not match the chains (history rewritten)")
+
+
+def _verify_trail_head(org: Organization, cp: LedgerCheckpoint, label: str, report: VerifyReport) -> None:
+    """The audit entry a checkpoint names as the trail's head must still be there, unchanged."""
+    stored = db.session.scalar(
+        select(AuditEntry.hash).where(AuditEntry.org_id == org.id, AuditEntry.seq == cp.trail_seq)
+    )
+    if stored is None:
+        report.problems.append(
+            f"{label}: audit entry #{cp.trail_seq}, the trail's head it signed, is gone (trail truncated)"
+        )
+    elif stored != cp.trail_hash:
+        report.problems.append(
+            f"{label}: audit entry #{cp.trail_seq} is not the one it signed (trail rewritten)"
+        )

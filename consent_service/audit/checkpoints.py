@@ -1,6 +1,7 @@
 """Signed Merkle checkpoints of an organization's chain heads (GB/T 35273 11.7).
 
-A checkpoint commits to every chain head of an organization with a Merkle root, is signed with
+A checkpoint commits to every chain head of an organization with a Merkle root and to the head
+of its audit trail, is signed with
 the receipt key and chains to the previous checkpoint; editing, deleting or reordering an
 event, or dropping a whole chain, is then found by :mod:`consent_service.audit.verify`.
 """
@@ -14,6 +15,7 @@ from typing import Any
 from sqlalchemy import select
 
 from consent_service.audit.models import LedgerCheckpoint
+from consent_service.audit.trail import trail_head
 from consent_service.canonical import canonical_json
 from consent_service.consent.hashing import iso_utc
 from consent_service.consent.models import Subject
@@ -46,8 +48,9 @@ def merkle_root(leaves: list[tuple[int, int, str]]) -> str:
 
 
 def checkpoint_payload(cp: LedgerCheckpoint, org_slug: str) -> dict[str, Any]:
-    """What a checkpoint's signature covers (its leaves are covered through the Merkle root)."""
-    return {
+    """What a checkpoint's signature covers (its leaves are covered through the Merkle root;
+    the audit trail's head as ``trail``: ``[seq, hash]``)."""
+    payload: dict[str, Any] = {
         "org": org_slug,
         "seq": cp.seq,
         "created_at": iso_utc(cp.created_at),
@@ -56,6 +59,9 @@ def checkpoint_payload(cp: LedgerCheckpoint, org_slug: str) -> dict[str, Any]:
         "merkle_root": cp.merkle_root,
         "prev_hash": cp.prev_hash,
     }
+    if cp.trail_seq is not None:  # checkpoints signed before the audit trail do not name it
+        payload["trail"] = [cp.trail_seq, cp.trail_hash]
+    return payload
 
 
 def newest_checkpoint(org: Organization) -> LedgerCheckpoint | None:
@@ -83,7 +89,12 @@ def create_checkpoint(org: Organization, now: datetime) -> LedgerCheckpoint | No
     leaves = [(r.id, r.chain_seq, r.chain_head) for r in rows]
     root = merkle_root(leaves)
     last = newest_checkpoint(org)
-    if last is not None and last.merkle_root == root:
+    trail_seq, trail_hash = trail_head(org.id) or (None, None)
+    if last is not None and (last.merkle_root, last.trail_seq, last.trail_hash) == (
+        root,
+        trail_seq,
+        trail_hash,
+    ):
         return None
     cp = LedgerCheckpoint(
         org_id=org.id,
@@ -94,6 +105,8 @@ def create_checkpoint(org: Organization, now: datetime) -> LedgerCheckpoint | No
         leaves=[[sid, seq] for sid, seq, _ in leaves],
         merkle_root=root,
         prev_hash=last.hash if last else None,
+        trail_seq=trail_seq,
+        trail_hash=trail_hash,
     )
     payload = checkpoint_payload(cp, org.slug)
     cp.hash = hashlib.sha256(canonical_json(payload)).hexdigest()

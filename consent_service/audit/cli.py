@@ -12,7 +12,7 @@ from flask.cli import AppGroup
 
 from consent_service.audit.heads import ExportedHead, export_heads, load_heads
 from consent_service.audit.jobs import checkpoint_all
-from consent_service.audit.verify import verify_organization
+from consent_service.audit.verify import verify_organization, verify_service_trail
 from consent_service.clock import utcnow
 from consent_service.commands import domain_failure
 from consent_service.database import snapshot_transaction
@@ -64,7 +64,7 @@ def _read_heads(path: Path, slug: str | None) -> dict[str, ExportedHead]:
     help="A file written by `flask audit export-head`: the ledger must still extend each head in it.",
 )
 def verify(slug: str | None, jwks_file: Path | None, head_file: Path | None) -> None:
-    """Check every hash chain, state row, receipt and checkpoint; exit 1 on any problem."""
+    """Check every hash chain, state row, receipt, checkpoint and audit trail; exit 1 on any problem."""
     pinned = _read_json(jwks_file, "a JWK Set") if jwks_file else None
     heads = _read_heads(head_file, slug) if head_file else {}
     snapshot_transaction(db.session)  # one consistent view while writers go on
@@ -82,11 +82,18 @@ def verify(slug: str | None, jwks_file: Path | None, head_file: Path | None) -> 
         anchored = f", extends exported head #{report.anchored_at}" if report.anchored_at else ""
         click.echo(
             f"{org.slug}: {status} — {report.subjects} chains, {report.events} events, "
-            f"{report.checkpoints} checkpoints, {report.receipts} receipts{anchored}"
+            f"{report.checkpoints} checkpoints, {report.receipts} receipts{anchored}, "
+            f"{report.trail_entries} trail entries"
         )
         for problem in report.problems:
             click.echo(f"  {problem}")
         failed = failed or not report.ok
+    if slug is None:
+        service = verify_service_trail()
+        click.echo(f"service trail: {'OK' if service.ok else 'BROKEN'} — {service.trail_entries} entries")
+        for problem in service.problems:
+            click.echo(f"  {problem}")
+        failed = failed or not service.ok
     for missing in sorted(heads):
         click.echo(f"{missing}: BROKEN — the organization of an exported head is gone")
         failed = True

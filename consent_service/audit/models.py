@@ -1,10 +1,10 @@
-"""Signed checkpoints of the ledger."""
+"""Signed checkpoints of the ledger, and the audit trail."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from consent_service.extensions import db
@@ -33,3 +33,60 @@ class LedgerCheckpoint(db.Model):
     hash: Mapped[str] = mapped_column(String(64))
     kid: Mapped[str] = mapped_column(String(64))
     signature: Mapped[str] = mapped_column(Text)
+    #: The audit trail's head when it was signed (``None`` before the trail, or while empty).
+    trail_seq: Mapped[int | None] = mapped_column(BigInteger)
+    trail_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+#: The trail of the service itself (jobs, commands that span organizations): ``org_id`` NULL in
+#: ``audit_entry``, 0 in ``audit_head`` (which needs a key).
+SERVICE_TRAIL = 0
+
+
+class AuditEntry(db.Model):
+    """One thing someone did, in an append-only chain per organization (PIPL 51, 54; GB/T 35273
+    11.7): who (``actor_kind``, ``actor``: identifiers, never an email or a name), what
+    (``action``), to what (``target``), with what outcome, and the changed fields' codes.
+
+    ``hash`` is the SHA-256 of the entry's canonical JSON, ``prev_hash`` included; ``seq``
+    counts from 1 without a gap in each trail. ``org_id`` is NULL in the service's own trail.
+    """
+
+    __tablename__ = "audit_entry"
+    __table_args__ = (
+        UniqueConstraint("org_id", "seq"),
+        # NULL is distinct from NULL in a unique constraint: the service's trail needs its own.
+        Index(
+            "uq_audit_entry_service_seq",
+            "seq",
+            unique=True,
+            sqlite_where=text("org_id IS NULL"),
+            postgresql_where=text("org_id IS NULL"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organization.id"))
+    seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    #: ``staff``, ``client``, ``job``, ``command`` or ``subject``.
+    actor_kind: Mapped[str] = mapped_column(String(16))
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(200))
+    target: Mapped[str | None] = mapped_column(String(300))
+    outcome: Mapped[str | None] = mapped_column(String(32))
+    details: Mapped[dict | None] = mapped_column(JSONType)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditHead(db.Model):
+    """The newest entry of each trail: the row a writer locks, so that appends to one trail are
+    serialized (``seq`` stays gapless) while other organizations' writers go on."""
+
+    __tablename__ = "audit_head"
+
+    #: The organization's id, or :data:`SERVICE_TRAIL` (no foreign key: 0 names no organization).
+    trail: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str | None] = mapped_column(String(64))

@@ -15,6 +15,8 @@ class VerifyReport:
     events: int = 0
     checkpoints: int = 0
     receipts: int = 0
+    #: Entries of the audit trail walked.
+    trail_entries: int = 0
     #: The sequence number of the exported head the ledger was checked against, if any.
     anchored_at: int | None = None
     problems: list[str] = field(default_factory=list)

@@ -8,6 +8,7 @@ can write to the database but does not hold ``SECRET_KEY``:
   (:func:`consent_service.receipts.keys.trusted_jwks`);
 - one pass over the chains, state rows and receipts (:mod:`consent_service.audit.chains`);
 - every checkpoint, and an exported head if given (:mod:`consent_service.audit.checkpoint_checks`);
+- the audit trail: each entry's hash, its link, no gap (:mod:`consent_service.audit.trail_checks`);
 - that checkpoints keep up: an event that no checkpoint covers may be at most
   ``CHECKPOINT_INTERVAL_MINUTES`` plus ``CHECKPOINT_GRACE_MINUTES`` old. A quiet organization
   (no event since its newest checkpoint) is never flagged, however old that checkpoint.
@@ -26,12 +27,13 @@ from consent_service.audit.checkpoints import newest_checkpoint
 from consent_service.audit.heads import ExportedHead
 from consent_service.audit.models import LedgerCheckpoint
 from consent_service.audit.report import VerifyReport
+from consent_service.audit.trail_checks import verify_trail
 from consent_service.clock import utcnow
 from consent_service.consent.hashing import iso_utc
 from consent_service.organizations.models import Organization
 from consent_service.receipts import keys
 
-__all__ = ["VerifyReport", "allowed_checkpoint_age", "verify_organization"]
+__all__ = ["VerifyReport", "allowed_checkpoint_age", "verify_organization", "verify_service_trail"]
 
 
 def verify_organization(
@@ -54,9 +56,17 @@ def verify_organization(
     covered = dict(leaves_of(newest) or []) if newest is not None else {}
     chains = walk_ledger(org, report, ring, covered)
     verify_checkpoints(org, chains, ring, report, head)
+    verify_trail(org.id, report)
     if head is not None:
         report.anchored_at = head.seq
     _verify_freshness(newest, chains, report, now or utcnow())
+    return report
+
+
+def verify_service_trail() -> VerifyReport:
+    """Check the service's own trail (jobs, commands across organizations)."""
+    report = VerifyReport(org="(service)")
+    verify_trail(None, report)
     return report
 
 
