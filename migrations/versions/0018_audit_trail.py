@@ -5,10 +5,10 @@ Who did what (an API client, a command, a job), in an append-only chain per orga
 (org_id NULL: the service's own trail); audit_head holds each trail's newest entry and is the
 row a writer locks.
 
-Revises 0016 for now: when merged behind another 0017, down_revision becomes '0017'.
+Revises 0017 (the staff members).
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-02 07:51:41.429640
 
 """
@@ -21,7 +21,7 @@ import consent_service.types
 
 # revision identifiers, used by Alembic.
 revision = '0018'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 
