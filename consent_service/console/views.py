@@ -230,41 +230,59 @@ def _link_spent(lang: str):
     return render_template("console/link_spent.html", lang=lang), 410
 
 
-@bp.get("/enrol/<token>")
-def enrol_form(token: str):
-    """The form that sets the first password (410 if the link cannot be used)."""
+def _password_form(token: str, find, endpoint: str, *, enrol: bool):
+    """The form that sets a password from a one-time link (410 if the link cannot be used)."""
     lang = page_language()
     try:
-        member = accounts.member_of_enrolment(token, utcnow())
+        member = find(token, utcnow())
     except accounts.LinkNotValid:
         return _link_spent(lang)
     org = db.session.get(Organization, member.org_id)
     return _password_page(
-        url_for(".enrol", token=token, lang=lang), lang, org, email=member.email, enrol=True
+        url_for(endpoint, token=token, lang=lang), lang, org, email=member.email, enrol=enrol
     )
+
+
+def _password_post(token: str, find, store, endpoint: str, *, enrol: bool):
+    """Set the password a one-time link allows: ``(member, org, None)``, or ``(None, None,
+    page)`` with the page to answer (the link spent, or the rules broken beside the field)."""
+    lang = page_language()
+    now = utcnow()
+    try:
+        member = find(token, now)
+    except accounts.LinkNotValid:
+        return None, None, _link_spent(lang)
+    org = db.session.get(Organization, member.org_id)
+    try:
+        with unit_of_work():
+            store(token, request.form.get("password", ""), now)
+    except InvalidInput as exc:
+        action = url_for(endpoint, token=token, lang=lang)
+        page = _password_page(
+            action, lang, org, 400, email=member.email, enrol=enrol, errors=_password_errors(exc)
+        )
+        return None, None, page
+    return member, org, None
+
+
+@bp.get("/enrol/<token>")
+def enrol_form(token: str):
+    """The form that sets the first password (410 if the link cannot be used)."""
+    return _password_form(token, accounts.member_of_enrolment, ".enrol", enrol=True)
 
 
 @bp.post("/enrol/<token>")
 @_limited
 def enrol(token: str):
     """Set the password; a role with a second factor goes on to set up TOTP."""
+    member, org, page = _password_post(
+        token, accounts.member_of_enrolment, accounts.enrol, ".enrol", enrol=True
+    )
+    if page is not None:
+        return page
     lang = page_language()
-    now = utcnow()
-    try:
-        member = accounts.member_of_enrolment(token, now)
-    except accounts.LinkNotValid:
-        return _link_spent(lang)
-    org = db.session.get(Organization, member.org_id)
-    try:
-        with unit_of_work():
-            accounts.enrol(token, request.form.get("password", ""), now)
-    except InvalidInput as exc:
-        action = url_for(".enrol", token=token, lang=lang)
-        return _password_page(
-            action, lang, org, 400, email=member.email, enrol=True, errors=_password_errors(exc)
-        )
     if role(member.role).requires_second_factor:
-        console_session.start_pending(member, now)
+        console_session.start_pending(member, utcnow())
         return redirect(url_for(".totp_setup", slug=org.slug, lang=lang), 303)
     return redirect(url_for(".sign_in_form", slug=org.slug, lang=lang, done="enrolled"), 303)
 
@@ -312,36 +330,19 @@ def request_reset(slug: str):
 @bp.get("/reset/<token>")
 def reset_password_form(token: str):
     """The form that sets a new password (410 if the link cannot be used)."""
-    lang = page_language()
-    try:
-        member = accounts.member_of_reset(token, utcnow())
-    except accounts.LinkNotValid:
-        return _link_spent(lang)
-    org = db.session.get(Organization, member.org_id)
-    action = url_for(".reset_password", token=token, lang=lang)
-    return _password_page(action, lang, org, email=member.email, enrol=False)
+    return _password_form(token, accounts.member_of_reset, ".reset_password", enrol=False)
 
 
 @bp.post("/reset/<token>")
 @_limited
 def reset_password(token: str):
     """Set the new password and go to the sign-in page."""
-    lang = page_language()
-    now = utcnow()
-    try:
-        member = accounts.member_of_reset(token, now)
-    except accounts.LinkNotValid:
-        return _link_spent(lang)
-    org = db.session.get(Organization, member.org_id)
-    try:
-        with unit_of_work():
-            accounts.reset_password(token, request.form.get("password", ""), now)
-    except InvalidInput as exc:
-        action = url_for(".reset_password", token=token, lang=lang)
-        return _password_page(
-            action, lang, org, 400, email=member.email, enrol=False, errors=_password_errors(exc)
-        )
-    return redirect(url_for(".sign_in_form", slug=org.slug, lang=lang, done="reset"), 303)
+    _, org, page = _password_post(
+        token, accounts.member_of_reset, accounts.reset_password, ".reset_password", enrol=False
+    )
+    if page is not None:
+        return page
+    return redirect(url_for(".sign_in_form", slug=org.slug, lang=page_language(), done="reset"), 303)
 
 
 @bp.post("/sign-out")
