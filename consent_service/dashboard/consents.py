@@ -94,9 +94,12 @@ def _notice(version: PurposeVersion, lang: str, categories: list[dict[str, Any]]
     }
 
 
-def notice_sha256(version: PurposeVersion, lang: str) -> str:
-    """The SHA-256 of the notice of ``version`` in ``lang`` (hex)."""
-    return hashlib.sha256(canonical_json(_notice(version, lang, _categories(version, lang)))).hexdigest()
+def notice_sha256(version: PurposeVersion, lang: str, categories: list[dict[str, Any]] | None = None) -> str:
+    """The SHA-256 of the notice of ``version`` in ``lang`` (hex); ``categories`` as
+    :func:`_categories` gives them, when the caller has them already."""
+    if categories is None:
+        categories = _categories(version, lang)
+    return hashlib.sha256(canonical_json(_notice(version, lang, categories))).hexdigest()
 
 
 def _categories(version: PurposeVersion, lang: str) -> list[dict[str, Any]]:
@@ -158,7 +161,7 @@ def cards(org: Organization, subject: Subject, lang: str, now: datetime) -> list
             allowed=result.allowed,
             reason=result.reason,
             change_note=version.change_note if result.reason == "reconsent_required" else None,
-            notice_sha256=hashlib.sha256(canonical_json(_notice(version, lang, categories))).hexdigest(),
+            notice_sha256=notice_sha256(version, lang, categories),
             is_granted=result.reason == "consent_granted",
         )
         if kind != "basic":

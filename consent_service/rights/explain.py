@@ -20,7 +20,6 @@ from consent_service.organizations.models import Organization
 from consent_service.rights.calendar_data import current_calendar
 from consent_service.rights.deadlines import compute_due, rule_for
 from consent_service.rights.models import RightsPause, RightsRequest
-from consent_service.rights.schedule import pauses
 
 
 @dataclass(frozen=True)
@@ -80,7 +79,7 @@ def explain(org: Organization, request: RightsRequest, now: datetime) -> Deadlin
         request.clock_started_at,
         org.timezone,
         current_calendar(),
-        pauses(request, now),
+        [(p.paused_at, p.resumed_at or now) for p in waits],
         extended=request.extended_at is not None,
         now=now,
     )

@@ -331,8 +331,8 @@ def _package(org: Organization, request: RightsRequest, now: datetime, actor: Ac
     subject = db.session.get(Subject, request.subject_id)
     results = [
         holdings.SystemResult(
-            system=db.session.get(DataSystem, task.system_id).name,
-            categories=tuple(task.categories or db.session.get(DataSystem, task.system_id).categories),
+            system=task.system.name,
+            categories=tuple(task.categories or task.system.categories),
             data=result_of(task),
             answered_at=task.answered_at,
         )
