@@ -88,9 +88,8 @@ def periods_passed(now: datetime, limit: int) -> list[tuple[ConsentState, Purpos
     return found
 
 
-def _still_covered(org: Organization, subject_id: int, but: int) -> set[str]:
-    """Categories another basis still covers: the person's other consents in force, and the
-    organization's purposes whose legal basis is not consent (purpose ``but`` aside)."""
+def _consented_elsewhere(subject_id: int, but: int) -> set[str]:
+    """Categories the person's other consents in force cover (purpose ``but`` aside)."""
     covered: set[str] = set()
     granted = db.session.scalars(
         select(PurposeVersion.pi_categories)
@@ -103,6 +102,12 @@ def _still_covered(org: Organization, subject_id: int, but: int) -> set[str]:
     )
     for categories in granted:
         covered |= set(categories or [])
+    return covered
+
+
+def _other_bases(org: Organization) -> set[str]:
+    """Categories the organization's purposes on a legal basis other than consent cover."""
+    covered: set[str] = set()
     others = db.session.scalars(
         select(PurposeVersion.pi_categories)
         .join(
@@ -120,6 +125,7 @@ def sweep(now: datetime, limit: int = 1000) -> dict[str, int]:
     """Find the endings and open their deletion tasks; return what was found."""
     counts = {"endings": 0, "tasks": 0, "kept": 0}
     orgs: dict[int, Organization] = {}
+    bases: dict[int, set[str]] = {}
     work = [("consent_ended", "ended:", row) for row in consents_ended(limit)]
     work += [("retention_period", "period:", row) for row in periods_passed(now, limit)]
     for reason, prefix, (state, version) in work:
@@ -130,7 +136,9 @@ def sweep(now: datetime, limit: int = 1000) -> dict[str, int]:
             state.org_id, db.session.get(Organization, state.org_id)
         )
         categories = set(version.pi_categories or [])
-        kept = categories & _still_covered(org, subject.id, state.purpose_id)
+        if org.id not in bases:  # once per organization and run
+            bases[org.id] = _other_bases(org)
+        kept = categories & (bases[org.id] | _consented_elsewhere(subject.id, state.purpose_id))
         to_delete = sorted(categories - kept)
         key = prefix + state.event_uuid
         tasks = []
