@@ -18,6 +18,7 @@ from consent_service.i18n import local_datetime
 from consent_service.organizations.models import Organization
 from consent_service.rights import queries, tasks
 from consent_service.rights.explain import explain, urgency
+from consent_service.rights.explain import urgency_filter as urgency_condition
 from consent_service.rights.models import RightsRequest
 from consent_service.rights.stats import overview
 from consent_service.rights.timeline import timeline
@@ -52,32 +53,29 @@ def dashboard(org: Organization, now: datetime, lang: str, chart_title: str, lab
 def queue(
     org: Organization, now: datetime, lang: str, *, request_type: str | None, urgency_filter: str | None
 ) -> list[dict[str, Any]]:
-    """The open requests, soonest due first (overdue and at-risk ones marked), filtered."""
+    """The open requests, soonest due first (overdue and at-risk ones marked), filtered in SQL,
+    the first 500."""
+    query = select(RightsRequest).where(RightsRequest.org_id == org.id, RightsRequest.status.in_(OPEN))
+    if request_type:
+        query = query.where(RightsRequest.type == request_type)
+    if urgency_filter:
+        query = query.where(urgency_condition(urgency_filter, now))
     rows = db.session.scalars(
-        select(RightsRequest)
-        .where(RightsRequest.org_id == org.id, RightsRequest.status.in_(OPEN))
-        .where(RightsRequest.type == request_type if request_type else True)
-        .order_by(RightsRequest.due_at.is_(None), RightsRequest.due_at, RightsRequest.id)
-        .limit(500)
+        query.order_by(RightsRequest.due_at.is_(None), RightsRequest.due_at, RightsRequest.id).limit(500)
     ).all()
-    found = []
-    for request in rows:
-        level = urgency(request, now)
-        if urgency_filter and level != urgency_filter:
-            continue
-        found.append(
-            {
-                "id": request.public_id,
-                "type": _type(request.type, lang),
-                "status": request.status,
-                "urgency": level,
-                "due": local_datetime(request.due_at, org.timezone, lang) if request.due_at else None,
-                "provisional": request.provisional,
-                "assigned_to": request.assigned_to,
-                "received": local_datetime(request.received_at, org.timezone, lang),
-            }
-        )
-    return found
+    return [
+        {
+            "id": request.public_id,
+            "type": _type(request.type, lang),
+            "status": request.status,
+            "urgency": urgency(request, now),
+            "due": local_datetime(request.due_at, org.timezone, lang) if request.due_at else None,
+            "provisional": request.provisional,
+            "assigned_to": request.assigned_to,
+            "received": local_datetime(request.received_at, org.timezone, lang),
+        }
+        for request in rows
+    ]
 
 
 def request_page(org: Organization, public_id: str, now: datetime, lang: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
@@ -96,12 +96,26 @@ def explain(org: Organization, request: RightsRequest, now: datetime) -> Deadlin
 
 
 def urgency(request: RightsRequest, now: datetime) -> str:
-    """``overdue`` (past its due time, still open), ``at_risk`` (a reminder went out), ``closed``,
-    ``waiting`` (no due date yet: the requester is not verified) or ``on_time``."""
+    """``overdue`` (past its due time, still open; a paused request's clock stands still),
+    ``at_risk`` (a reminder went out), ``closed``, ``waiting`` (no due date yet: the requester is
+    not verified) or ``on_time``. :func:`urgency_filter` is the same in SQL."""
     if request.closed_at is not None:
         return "closed"
     if request.due_at is None:
         return "waiting"
-    if request.overdue or request.due_at < now:
+    if request.overdue or (request.due_at < now and request.status != "awaiting_requester"):
         return "overdue"
     return "at_risk" if request.at_risk else "on_time"
+
+
+def urgency_filter(level: str, now: datetime) -> ColumnElement[bool]:
+    """The open requests of urgency ``level`` (as :func:`urgency` decides), as a SQL condition."""
+    late = RightsRequest.overdue.is_(True) | (
+        (RightsRequest.due_at < now) & (RightsRequest.status != "awaiting_requester")
+    )
+    if level == "waiting":
+        return RightsRequest.due_at.is_(None)
+    if level == "overdue":
+        return RightsRequest.due_at.is_not(None) & late
+    at_risk = RightsRequest.at_risk.is_(True)
+    return RightsRequest.due_at.is_not(None) & ~late & (at_risk if level == "at_risk" else ~at_risk)

@@ -1,10 +1,11 @@
 """How the organization keeps its deadlines: the figures of the console's overview.
 
 Open requests, those at risk (a reminder went out) and those overdue are counted in SQL on the
-stored flags and due dates. Over the last ``days`` (90 by default): how many requests were
-completed, the share answered on time (closed no later than their due time) and the median
-time from receipt to answer. Refused and withdrawn requests are answered too and count for the
-on-time share; requests that expired unverified never started their clock and do not.
+stored flags and due dates (:func:`~.explain.urgency_filter`, as the queue filters them). Over
+the last ``days`` (90 by default): how many requests were completed, the share answered on time
+(closed no later than their due time) and the median time from receipt to answer. Refused and
+withdrawn requests are answered too and count for the on-time share; requests that expired
+unverified never started their clock and do not.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
+from consent_service.rights.explain import urgency_filter
 from consent_service.rights.models import RightsRequest
 from consent_service.rights.workflow import OPEN
 
@@ -44,20 +46,8 @@ def overview(org: Organization, now: datetime, days: int = 90) -> Overview:
     mine = RightsRequest.org_id == org.id
     still_open = RightsRequest.status.in_(OPEN)
     open_count = db.session.scalar(select(func.count()).where(mine, still_open))
-    # A paused request's clock stands still: past its stored due time it is not late yet.
-    running_late = (RightsRequest.due_at < now) & (RightsRequest.status != "awaiting_requester")
-    overdue = db.session.scalar(
-        select(func.count()).where(mine, still_open, RightsRequest.overdue.is_(True) | running_late)
-    )
-    at_risk = db.session.scalar(
-        select(func.count()).where(
-            mine,
-            still_open,
-            RightsRequest.at_risk.is_(True),
-            RightsRequest.overdue.is_(False),
-            RightsRequest.due_at >= now,
-        )
-    )
+    overdue = db.session.scalar(select(func.count()).where(mine, still_open, urgency_filter("overdue", now)))
+    at_risk = db.session.scalar(select(func.count()).where(mine, still_open, urgency_filter("at_risk", now)))
     answered = db.session.execute(
         select(RightsRequest.received_at, RightsRequest.closed_at, RightsRequest.due_at).where(
             mine,
