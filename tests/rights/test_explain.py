@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from sqlalchemy import select
+
 from consent_service.rights import actions, service
-from consent_service.rights.explain import explain, urgency
+from consent_service.rights.explain import explain, urgency, urgency_filter
+from consent_service.rights.models import RightsRequest
 from tests.rights.conftest import OFFICER
 
 
@@ -66,3 +69,15 @@ def test_urgency_follows_the_reminders_and_the_deadline(db, org, person, clock):
     assert urgency(request, request.due_at + timedelta(seconds=1)) == "overdue"
     actions.withdraw(org, request.public_id, clock.now(), OFFICER)
     assert urgency(request, clock.now()) == "closed"
+
+
+def test_a_paused_request_is_not_overdue_while_its_clock_stands_still(db, org, person, clock):
+
+    request = vouched(org, clock, "deletion")
+    actions.pause(org, request.public_id, "which account?", clock.now(), OFFICER)
+    later = request.due_at + timedelta(days=1)
+    assert urgency(request, later) == "on_time"
+    late = db.session.scalars(select(RightsRequest.id).where(urgency_filter("overdue", later))).all()
+    assert late == []
+    actions.resume(org, request.public_id, later, OFFICER)
+    assert urgency(request, later) == "on_time"  # the due date moved by the days paused
