@@ -102,9 +102,11 @@ def notice_sha256(version: PurposeVersion, lang: str, categories: list[dict[str,
     return hashlib.sha256(canonical_json(_notice(version, lang, categories))).hexdigest()
 
 
-def _categories(version: PurposeVersion, lang: str) -> list[dict[str, Any]]:
+def _categories(version: PurposeVersion, lang: str, rows: dict | None = None) -> list[dict[str, Any]]:
+    """The version's PI categories in ``lang``; ``rows``: the catalogue rows, when read already."""
     codes = list(version.pi_categories or [])
-    rows = categories_by_code(codes) if codes else {}
+    if rows is None:
+        rows = categories_by_code(codes) if codes else {}
     return [
         {
             "code": c,
@@ -139,10 +141,12 @@ def cards(org: Organization, subject: Subject, lang: str, now: datetime) -> list
     basic functions first, then extended ones, then those that need separate consent."""
     purposes = list_purposes(org)
     results = decide_many(org.id, org.timezone, [(subject.external_id, p.code) for p in purposes], now)
+    codes = sorted({c for p in purposes for c in (p.current.pi_categories or [])})
+    catalogue = categories_by_code(codes) if codes else {}  # one query for every card
     found = []
     for purpose, result in zip(purposes, results, strict=True):
         version = purpose.current
-        categories = _categories(version, lang)
+        categories = _categories(version, lang, catalogue)
         kind = _kind(version)
         card = Card(
             code=purpose.code,
