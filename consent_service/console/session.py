@@ -99,4 +99,12 @@ def current_staff(org: Organization, permission: str) -> StaffMember:
         abort(404)
     if not role(member.role).can(permission):
         abort(403)
+    g.console_member = member
     return member
+
+
+def can(permission: str) -> bool:
+    """Whether the member this request was checked for holds ``permission`` (for the
+    navigation: a page shows only the links its reader may follow)."""
+    member = g.get("console_member")
+    return member is not None and role(member.role).can(permission)

@@ -36,6 +36,11 @@ _limited = limiter.shared_limit(
 )
 
 
+@bp.app_template_global("console_can")
+def _console_can(permission: str) -> bool:
+    return console_session.can(permission)
+
+
 @bp.after_request
 def _never_cached(response):
     """Nothing of the console is stored by a cache."""

@@ -9,18 +9,11 @@ import pyotp
 import pytest
 from flask import g
 
-from consent_service.extensions import db, limiter
+from consent_service.extensions import db
 from consent_service.staff import accounts
 from tests.factories import make_org
 
 PASSWORD = "correct horse battery"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_limits():
-    limiter.reset()
-    yield
-    limiter.reset()
 
 
 @pytest.fixture
