@@ -12,8 +12,8 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext
 
 from consent_service.clock import utcnow
+from consent_service.console import request_views, work
 from consent_service.console import session as console_session
-from consent_service.console import work
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db, limiter
 from consent_service.i18n import page_language
@@ -406,14 +406,10 @@ def queue(slug: str):
 
 @bp.get("/<slug>/requests/<public_id>")
 def request_detail(slug: str, public_id: str):
-    """One request: its facts, its deadline explained day by day, its timeline and tasks."""
+    """One request: its facts, its deadline explained day by day, its timeline and tasks, and
+    the forms of what may be done now."""
     lang = page_language()
     org = _org_or_404(slug)
-    console_session.current_staff(org, "requests:read")
-    try:
-        data = work.request_page(org, public_id, utcnow(), lang)
-    except NotFound:
-        abort(404)
-    return render_template(
-        "console/request.html", lang=lang, org=_org_view(org, lang), r=data, active="requests"
-    )
+    member = console_session.current_staff(org, "requests:read")
+    notice = request_views.notice_of(request.args.get("done"))
+    return request_views.render_request(org, member, public_id, lang, notice=notice)

@@ -13,17 +13,22 @@ from sqlalchemy import select
 from consent_service.charts import line_chart
 from consent_service.consent.models import Subject
 from consent_service.consent.stats import weekly_acts
+from consent_service.console.request_actions import workers
 from consent_service.extensions import db
 from consent_service.i18n import local_datetime
 from consent_service.organizations.models import Organization
 from consent_service.rights import queries, tasks
+from consent_service.rights.deadlines import rule_for
 from consent_service.rights.explain import explain, urgency
 from consent_service.rights.explain import urgency_filter as urgency_condition
-from consent_service.rights.models import RightsRequest
+from consent_service.rights.grounds import REFUSAL_GROUNDS
+from consent_service.rights.models import DataSystem, RightsRequest
+from consent_service.rights.replies import details_of
 from consent_service.rights.stats import overview
 from consent_service.rights.timeline import timeline
 from consent_service.rights.types import REQUEST_TYPES
-from consent_service.rights.workflow import OPEN
+from consent_service.rights.workflow import OPEN, allowed_actions
+from consent_service.staff.models import StaffMember
 
 #: The queue's filters: what each keeps.
 URGENCIES = ("overdue", "at_risk", "on_time", "waiting")
@@ -78,12 +83,60 @@ def queue(
     ]
 
 
+def _staff(org: Organization) -> list[tuple[int, str, str]]:
+    """The organization's staff as ``(id, name, email)`` (one query)."""
+    rows = db.session.execute(
+        select(StaffMember.id, StaffMember.name, StaffMember.email).where(StaffMember.org_id == org.id)
+    )
+    return [tuple(row) for row in rows]
+
+
+def _actor(kind: str, name: str | None, staff: dict[str, str]) -> str:
+    if name in staff:
+        return f"{kind}: {staff[name]}"
+    return f"{kind}{': ' + name if name else ''}"
+
+
+def _actions(request: RightsRequest, lang: str) -> dict[str, Any]:
+    """What may be done to the request now (the workflow's table), and the choices the forms
+    offer: the members who work requests, the grounds of a refusal, whether it may be extended."""
+    allowed = set(allowed_actions(request.status))
+    rule = rule_for(request.regime, request.type)
+    if not rule.extension_amount or request.extended_at is not None:
+        allowed.discard("extend")
+    if request.identity_verified_at is not None:
+        allowed.discard("send_code")
+    return {
+        "allowed": sorted(allowed),
+        "grounds": [(code, zh if lang == "zh" else en) for code, (zh, en) in REFUSAL_GROUNDS.items()],
+        "extension": {"amount": rule.extension_amount, "unit": rule.extension_unit or rule.unit},
+    }
+
+
 def request_page(org: Organization, public_id: str, now: datetime, lang: str) -> dict[str, Any]:
-    """One request for an officer: the facts, the deadline explained, the timeline, the tasks."""
+    """One request for an officer: the facts, what is asked, the deadline explained, the
+    timeline, the tasks, and what may be done now."""
     request = queries.get_request(org, public_id)
     subject = db.session.get(Subject, request.subject_id)
     explained = explain(org, request, now)
+    members = _staff(org)
+    staff = {f"staff:{member_id}": name for member_id, name, _ in members}
+    by_email = {email: name for _, name, email in members}
+    described = [tasks.describe_task(task) for task in tasks.tasks_of(request)]
+    manual = set(
+        db.session.scalars(
+            select(DataSystem.public_id).where(
+                DataSystem.org_id == org.id,
+                DataSystem.delivery == "manual",
+                DataSystem.public_id.in_([t["system"] for t in described] or [""]),
+            )
+        )
+    )
     return {
+        **_actions(request, lang),
+        "details": details_of(request),
+        "assigned_to_name": by_email.get((request.assigned_to or "").lower()),
+        "workers": [{"id": member.id, "name": member.name} for member in workers(org)],
         "id": request.public_id,
         "type": _type(request.type, lang),
         "clauses": ", ".join(REQUEST_TYPES[request.type].clauses),
@@ -119,13 +172,22 @@ def request_page(org: Organization, public_id: str, now: datetime, lang: str) ->
                 "at": local_datetime(e.at, org.timezone, lang),
                 "action": e.action,
                 "to_status": e.to_status,
-                "actor": f"{e.actor_kind}{': ' + e.actor if e.actor else ''}",
+                "actor": _actor(e.actor_kind, e.actor, staff),
                 "note": e.note,
             }
             for e in timeline(request)
         ],
         "tasks": [
-            {"system": t["system_name"], "action": t["action"], "status": t["status"]}
-            for t in (tasks.describe_task(task) for task in tasks.tasks_of(request))
+            {
+                "id": t["id"],
+                "system": t["system_name"],
+                "action": t["action"],
+                "status": t["status"],
+                "manual": t["system"] in manual,
+                "answered": local_datetime(t["answered_at"], org.timezone, lang)
+                if t["answered_at"]
+                else None,
+            }
+            for t in described
         ],
     }

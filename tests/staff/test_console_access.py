@@ -6,11 +6,14 @@ any ``console*`` blueprint) added without a case here fails the first test."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import select
 
 from consent_service import create_app
+from consent_service.console.request_actions import ACTIONS
 from consent_service.extensions import db as _db
 from consent_service.organizations.service import get_organization
-from consent_service.rights import service
+from consent_service.rights import service, systems
+from consent_service.rights.models import RightsTask
 from consent_service.staff.roles import ROLES
 from tests.factories import make_org, make_subject
 from tests.staff.console_support import console_post, sign_in_as
@@ -37,6 +40,19 @@ CASES = {
     "console.home": ("GET", "/console/shop/", "requests:read"),
     "console.queue": ("GET", "/console/shop/requests", "requests:read"),
     "console.request_detail": ("GET", "/console/shop/requests/{request}", "requests:read"),
+    **{
+        f"console_requests.request_{action}": (
+            "POST",
+            f"/console/shop/requests/{{request}}/{action.replace('_', '-')}",
+            "requests:work",
+        )
+        for action in ACTIONS
+    },
+    "console_requests.answer_task": (
+        "POST",
+        "/console/shop/requests/{request}/tasks/{task}",
+        "requests:work",
+    ),
 }
 
 
@@ -68,10 +84,12 @@ def world(db, clock) -> dict[str, str]:
     shop = make_org(clock.now(), "shop")
     make_org(clock.now(), "other")
     make_subject(shop, clock.now(), "u-1")
+    systems.register(shop, name="Archive", owner="Records", categories=["basic"], now=clock.now())
     request = service.create_request(shop, "u-1", "access", clock.now(), identity_verified_by="company",
                                      client_id="cs_x")  # fmt: skip
     _db.session.commit()
-    return {"request": request.public_id}
+    task = _db.session.scalars(select(RightsTask)).one()
+    return {"request": request.public_id, "task": task.public_id}
 
 
 def _call(client, endpoint: str, world: dict[str, str]):
