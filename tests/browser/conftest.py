@@ -94,6 +94,18 @@ class Person:
         assert answer.status_code == 201, answer.text
         return answer.json()["id"]
 
+    def unverified_request(self, request_type: str) -> str:
+        """A rights request the company passes on without vouching for the requester (a code
+        is mailed to them); its id."""
+        answer = requests.post(
+            f"{self.server.url}/api/v1/rights-requests",
+            json={"subject": self.external_id, "type": request_type},
+            headers=self.headers,
+            timeout=10,
+        )
+        assert answer.status_code == 201, answer.text
+        return answer.json()["id"]
+
     def allowed(self, purpose: str) -> bool:
         """The API's decision for this person and purpose now."""
         answer = requests.get(
@@ -137,15 +149,18 @@ def page(request, browser):
     context.close()
 
 
-def axe_violations(browser, person: Person, paths: list[str]) -> dict[str, list[dict]]:
+def axe_violations(browser, person: Person, paths: list[str], sign_in=None) -> dict[str, list[dict]]:
     """The serious and critical accessibility violations axe-core finds on each of ``paths``,
-    signed in as ``person`` (the script is injected past the page's CSP, which would rightly
-    refuse it)."""
+    signed in as ``person`` (or by ``sign_in(page)``; the script is injected past the page's
+    CSP, which would rightly refuse it)."""
     context = browser.new_context(bypass_csp=True, locale="zh-CN")
     found = {}
     try:
         checked = context.new_page()
-        checked.goto(person.link())
+        if sign_in is None:
+            checked.goto(person.link())
+        else:
+            sign_in(checked)
         for path in paths:
             checked.goto(person.server.url + path)
             checked.add_script_tag(path=str(AXE))

@@ -1,0 +1,97 @@
+"""The officer's console in Chromium: an officer signs in with a password and an authenticator
+code, opens the most urgent request from the queue, completes it, then verifies the next
+requester, answers the manual task of a data system (which completes that request), and sees
+both leave the queue. No page has a serious accessibility violation."""
+
+from __future__ import annotations
+
+import re
+
+import pyotp
+import pytest
+
+from consent_service.extensions import db
+from consent_service.organizations.models import Organization
+from consent_service.rights import systems
+from consent_service.staff import accounts
+from tests.browser.conftest import Person, axe_violations
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def officer(person: Person) -> tuple[str, str]:
+    """An officer of the person's organization, enrolled, who turned on two-step sign-in: the
+    address and the TOTP secret."""
+    app = person.app
+    with app.app_context():
+        clock = app.extensions["clock"]
+        org = db.session.query(Organization).filter_by(slug=person.tenant.slug).one()
+        member, url = accounts.invite(org, "wang.officer@shop.example", "Wang Fang", "officer", clock.now())
+        accounts.enrol(url.rsplit("/", 1)[1], PASSWORD, clock.now())
+        setup = accounts.start_totp(member, org.name_en)
+        accounts.confirm_totp(member, pyotp.TOTP(setup.secret).at(clock.now()), clock.now())
+        db.session.commit()
+        clock.advance(seconds=60)  # the code given at set-up is spent
+    return "wang.officer@shop.example", setup.secret
+
+
+def _sign_in(page, person: Person, email: str, secret: str) -> None:
+    base = f"{person.server.url}/console/{person.tenant.slug}"
+    page.goto(f"{base}/sign-in?lang=en")
+    page.get_by_label("Email address").fill(email)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(r"/second-factor"))
+    code = pyotp.TOTP(secret).at(person.app.extensions["clock"].now())
+    page.get_by_label("Code").fill(code)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(re.compile(rf"/console/{person.tenant.slug}/\?"))
+
+
+def _queue_ids(page) -> list[str]:
+    page.get_by_role("link", name="Requests").first.click()
+    assert page.locator("h1").inner_text() == "Requests"
+    return [text.strip() for text in page.locator("tbody td small.meta").all_inner_texts()]
+
+
+def test_an_officer_works_the_queue(page, person, officer):
+    first = person.make_request("access")  # vouched for by the company: its clock runs
+    with person.app.app_context():
+        org = db.session.query(Organization).filter_by(slug=person.tenant.slug).one()
+        systems.register(org, name="Paper archive", owner="Records", categories=["basic"],
+                         now=person.app.extensions["clock"].now())  # fmt: skip
+        db.session.commit()
+    second = person.unverified_request("deletion")  # waits for the requester's identity
+    _sign_in(page, person, *officer)
+
+    assert _queue_ids(page) == [first, second]  # soonest due first; not yet verified last
+    page.locator("tbody tr").first.get_by_role("link").click()
+    assert first in page.locator("dl").first.inner_text()
+    page.get_by_label("Message to the requester (optional)").fill("We hold nothing else about you.")
+    page.get_by_role("button", name="Complete the request").click()
+    assert (
+        page.get_by_role("status").inner_text() == "The request is completed and the requester has the reply."
+    )
+    assert _queue_ids(page) == [second]
+
+    page.locator("tbody tr").first.get_by_role("link").click()
+    page.get_by_label("I checked who the requester is", exact=False).check()
+    page.get_by_role("button", name="Verify: start the legal clock").click()
+    assert page.get_by_role("status").inner_text() == "The requester is verified: the legal clock runs."
+    task = page.get_by_role("form", name="Answer the task of Paper archive")
+    task.get_by_label("Done").check()
+    task.get_by_label("When it was carried out").fill("2026-11-01T09:30")
+    task.get_by_role("button", name="Record the answer").click()
+    assert page.get_by_role("status").inner_text() == "The task's answer is recorded."
+    assert "completed" in page.locator("dl").first.inner_text()
+    assert _queue_ids(page) == []
+    assert dict(person.requests())["deletion"] == "completed"
+
+
+def test_no_console_page_has_a_serious_accessibility_violation(browser, person, officer):
+    request_id = person.make_request("access")
+    base = f"/console/{person.tenant.slug}"
+    paths = [f"{base}/", f"{base}/requests", f"{base}/requests/{request_id}", f"{base}/requests?lang=en"]
+    found = axe_violations(browser, person, paths, sign_in=lambda page: _sign_in(page, person, *officer))
+    assert found == dict.fromkeys(paths, [])
