@@ -13,6 +13,15 @@ from sqlalchemy import select
 from consent_service.charts import line_chart
 from consent_service.consent.models import Subject
 from consent_service.consent.stats import weekly_acts
+from consent_service.console.labels import (
+    CHANNEL,
+    REQUESTER,
+    STATUS,
+    STEP,
+    TASK_ACTION,
+    TASK_STATUS,
+    label,
+)
 from consent_service.console.request_actions import workers
 from consent_service.extensions import db
 from consent_service.i18n import local_datetime
@@ -72,7 +81,7 @@ def queue(
         {
             "id": request.public_id,
             "type": _type(request.type, lang),
-            "status": request.status,
+            "status": label(STATUS, request.status),
             "urgency": urgency(request, now),
             "due": local_datetime(request.due_at, org.timezone, lang) if request.due_at else None,
             "provisional": request.provisional,
@@ -140,12 +149,13 @@ def request_page(org: Organization, public_id: str, now: datetime, lang: str) ->
         "id": request.public_id,
         "type": _type(request.type, lang),
         "clauses": ", ".join(REQUEST_TYPES[request.type].clauses),
-        "status": request.status,
+        "status": label(STATUS, request.status),
+        "status_code": request.status,
         "urgency": urgency(request, now),
         "subject": subject.external_id,
         "regime": request.regime,
-        "channel": request.channel,
-        "requester_kind": request.requester_kind,
+        "channel": label(CHANNEL, request.channel),
+        "requester_kind": label(REQUESTER, request.requester_kind),
         "assigned_to": request.assigned_to,
         "received": local_datetime(request.received_at, org.timezone, lang),
         "deadline": {
@@ -170,8 +180,8 @@ def request_page(org: Organization, public_id: str, now: datetime, lang: str) ->
         "timeline": [
             {
                 "at": local_datetime(e.at, org.timezone, lang),
-                "action": e.action,
-                "to_status": e.to_status,
+                "action": label(STEP, e.action),
+                "to_status": label(STATUS, e.to_status),
                 "actor": _actor(e.actor_kind, e.actor, staff),
                 "note": e.note,
             }
@@ -182,7 +192,9 @@ def request_page(org: Organization, public_id: str, now: datetime, lang: str) ->
                 "id": t["id"],
                 "system": t["system_name"],
                 "action": t["action"],
+                "action_name": label(TASK_ACTION, t["action"]),
                 "status": t["status"],
+                "status_name": label(TASK_STATUS, t["status"]),
                 "manual": t["system"] in manual,
                 "answered": local_datetime(t["answered_at"], org.timezone, lang)
                 if t["answered_at"]

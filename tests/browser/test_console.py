@@ -84,7 +84,7 @@ def test_an_officer_works_the_queue(page, person, officer):
     task.get_by_label("When it was carried out").fill("2026-11-01T09:30")
     task.get_by_role("button", name="Record the answer").click()
     assert page.get_by_role("status").inner_text() == "The task's answer is recorded."
-    assert "completed" in page.locator("dl").first.inner_text()
+    assert "Completed" in page.locator("dl").first.inner_text()
     assert _queue_ids(page) == []
     assert dict(person.requests())["deletion"] == "completed"
 

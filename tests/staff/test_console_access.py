@@ -48,6 +48,9 @@ CASES = {
         )
         for action in ACTIONS
     },
+    "console_account.account": ("GET", "/console/shop/account", "requests:read"),
+    "console_account.start_totp": ("POST", "/console/shop/account/totp", "requests:read"),
+    "console_account.confirm_totp": ("POST", "/console/shop/account/totp/confirm", "requests:read"),
     "console_requests.answer_task": (
         "POST",
         "/console/shop/requests/{request}/tasks/{task}",
