@@ -6,9 +6,10 @@ so a second run records nothing new.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
+from flask import current_app
 from flask.cli import AppGroup
 
 from consent_service.audit.checkpoints import create_checkpoint
@@ -23,6 +24,7 @@ from consent_service.policies import purposes
 from consent_service.policies import service as policies
 from consent_service.rights import queries, systems
 from consent_service.rights import service as rights
+from consent_service.staff import accounts
 
 SLUG = "demo"
 POLICY_LABEL = "2026.1"
@@ -232,11 +234,23 @@ SYSTEMS: list[dict[str, Any]] = [
      "categories": ["basic", "device", "location"]},
     {"name": "推荐引擎 Recommendations", "owner": "数据组 Data team", "categories": ["browsing", "device"]},
 ]  # fmt: skip
-#: Rights requests in the demo: an access request and a correction, both waiting for the systems.
+#: Rights requests in the demo, so that the officer's queue has work of every urgency: an access
+#: request and a correction received today (waiting for the systems), a deletion received 16
+#: days ago (due within days), a copy received 24 days ago (overdue), and a request for an
+#: explanation whose requester has not entered the mailed code yet.
 REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("u-1001", "access", {}),
     ("u-1004", "correction", {"corrections": {"email": "chen.jie@new-mail.example"}}),
+    ("u-1002", "deletion", {"days_ago": 16}),
+    ("u-1004", "copy", {"days_ago": 24}),
+    ("u-1001", "explanation", {"verified": False, "details": "为什么向我推荐这些商品？"}),
 ]
+#: The demo's staff, outside production only: they sign in to /console/demo/ with this password.
+STAFF = [
+    ("officer@hanshan-mall.example", "王芳 Wang Fang", "officer"),
+    ("auditor@hanshan-mall.example", "赵敏 Zhao Min", "auditor"),
+]
+STAFF_PASSWORD = "hanshan-demo-2026"  # noqa: S105 (the demo's, refused in production)
 
 
 def seed(now: datetime) -> dict[str, Any]:
@@ -292,12 +306,30 @@ def seed(now: datetime) -> dict[str, Any]:
     created["rights_requests"] = 0
     if not queries.list_requests(org, now, limit=1)[0]:
         for external_id, request_type, options in REQUESTS:
-            rights.create_request(org, external_id, request_type, now, identity_verified_by="company",
+            options = dict(options)
+            received = now - timedelta(days=options.pop("days_ago", 0))
+            verified = "company" if options.pop("verified", True) else None
+            rights.create_request(org, external_id, request_type, received, identity_verified_by=verified,
                                   client_id="demo-seed", **options)  # fmt: skip
             created["rights_requests"] += 1
+    created["staff"] = _staff(org, now)
     checkpoint = create_checkpoint(org, now)
     created["checkpoint"] = checkpoint.seq if checkpoint else None
     return created
+
+
+def _staff(org: Organization, now: datetime) -> int:
+    """The demo's officer and auditor, enrolled with :data:`STAFF_PASSWORD`; none in production,
+    where staff are invited with ``flask staff create``."""
+    if current_app.config["ENV"] == "production":
+        return 0
+    made = 0
+    for email, name, role in STAFF:
+        if accounts.find_member(org, email) is None:
+            _, link = accounts.invite(org, email, name, role, now)
+            accounts.enrol(link.rsplit("/", 1)[1], STAFF_PASSWORD, now)
+            made += 1
+    return made
 
 
 def _policy_data() -> dict[str, Any]:

@@ -1,6 +1,7 @@
-"""Screenshots of the person's dashboard for the README: the demo organization served from a
-temporary SQLite file, signed in as one of its people, each page in Chinese and English at 390 px
-(a phone) and 1280 px wide, written to ``docs/screenshots/``.
+"""Screenshots for the README: the demo organization served from a temporary SQLite file; the
+person's dashboard signed in as one of its people, each page in Chinese and English at 390 px
+(a phone) and 1280 px wide; the officer's console signed in as the demo officer, in both
+languages at 1280 px; written to ``docs/screenshots/``.
 
     .venv/bin/python scripts/screenshots.py
 
@@ -27,7 +28,7 @@ from consent_service import create_app  # noqa: E402
 from consent_service.clock import FixedClock  # noqa: E402
 from consent_service.consent import subjects  # noqa: E402
 from consent_service.dashboard.service import create_link  # noqa: E402
-from consent_service.demo import demo_organization, seed  # noqa: E402
+from consent_service.demo import STAFF, STAFF_PASSWORD, demo_organization, seed  # noqa: E402
 from consent_service.extensions import db  # noqa: E402
 
 OUT = ROOT / "docs/screenshots"
@@ -40,6 +41,12 @@ PAGES = [
     ("sign-in", "/dashboard/sign-in?org=demo"),
 ]
 WIDTHS = {"phone": (390, 844), "desktop": (1280, 900)}
+#: (file name, path; ``{first}``: the queue's most urgent request): the console's pages.
+CONSOLE_PAGES = [
+    ("console-overview", "/console/demo/"),
+    ("console-queue", "/console/demo/requests"),
+    ("console-request", "/console/demo/requests/{first}"),
+]
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
 
@@ -86,9 +93,34 @@ def main() -> None:
                         page.screenshot(path=str(target), full_page=True)
                         print(target.relative_to(ROOT))
                     context.close()
+            _console(browser, base)
             browser.close()
     finally:
         server.shutdown()
+
+
+def _console(browser, base: str) -> None:
+    """The console's pages, signed in as the demo officer."""
+    for lang in ("zh", "en"):
+        context = browser.new_context(
+            viewport={"width": WIDTHS["desktop"][0], "height": WIDTHS["desktop"][1]}
+        )
+        page = context.new_page()
+        page.goto(f"{base}/console/demo/sign-in?lang={lang}")
+        page.fill("#email", STAFF[0][0])
+        page.fill("#password", STAFF_PASSWORD)
+        page.click("form.sign-in button[type=submit]")
+        page.goto(f"{base}/console/demo/requests?lang={lang}")
+        first = page.locator("tbody td small.meta").first.inner_text().strip()
+        for name, path in CONSOLE_PAGES:
+            response = page.goto(f"{base}{path.format(first=first)}?lang={lang}")
+            if response is None or response.status != 200:
+                print(f"skipped {path}: {response.status if response else 'no answer'}")
+                continue
+            target = OUT / f"{name}-{lang}-desktop.png"
+            page.screenshot(path=str(target), full_page=True)
+            print(target.relative_to(ROOT))
+        context.close()
 
 
 def _link(app) -> str:

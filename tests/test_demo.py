@@ -9,11 +9,13 @@ from sqlalchemy import select
 
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject
 from consent_service.consent.subjects import is_minor
+from consent_service.demo import STAFF_PASSWORD
 from consent_service.organizations import service as organizations
 from consent_service.organizations.models import Organization
 from consent_service.policies import service as policies
 from consent_service.policies.models import PolicyVersion, Purpose
 from consent_service.rights.models import RightsRequest, RightsTask
+from consent_service.staff import accounts
 from tests.cli_support import assert_ok, run
 
 
@@ -24,7 +26,8 @@ def test_demo_seed_creates_the_demo_organization(db, clock, seeded):
         "policy": True,
         "events": 7,
         "data_systems": 2,
-        "rights_requests": 2,
+        "rights_requests": 5,
+        "staff": 2,
         "checkpoint": 1,
     }
     org = organizations.get_organization("demo")
@@ -60,6 +63,7 @@ def test_demo_seed_twice_creates_nothing_new(cli, db, seeded):
         "events": 0,
         "data_systems": 0,
         "rights_requests": 0,
+        "staff": 0,
         "checkpoint": None,
     }
     assert db.session.scalar(select(Organization.id).where(Organization.slug == "demo")) is not None
@@ -74,6 +78,16 @@ def test_demo_requests_wait_for_the_demo_systems(db, seeded):
     requests = db.session.scalars(select(RightsRequest).where(RightsRequest.org_id == org.id)).all()
     assert sorted((r.type, r.status) for r in requests) == [
         ("access", "awaiting_systems"),
+        ("copy", "awaiting_systems"),
         ("correction", "awaiting_systems"),
+        ("deletion", "awaiting_systems"),
+        ("explanation", "verifying_identity"),
     ]
-    assert len(db.session.scalars(select(RightsTask).where(RightsTask.org_id == org.id)).all()) == 4
+    assert len(db.session.scalars(select(RightsTask).where(RightsTask.org_id == org.id)).all()) == 8
+
+
+def test_the_demo_staff_sign_in_outside_production(db, seeded, clock):
+    org = organizations.get_organization("demo")
+    officer = accounts.find_member(org, "officer@hanshan-mall.example")
+    assert (officer.role, officer.password_hash is not None) == ("officer", True)
+    assert accounts.authenticate(org, officer.email, STAFF_PASSWORD, clock.now(), "en") == officer

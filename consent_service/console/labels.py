@@ -3,10 +3,13 @@ a request's status, a step of its timeline, a task's action and answer."""
 
 from __future__ import annotations
 
+from flask_babel import gettext, ngettext
 from flask_babel import lazy_gettext as _l
 
+from consent_service.rights.deadline_rules import IDENTITY_VERIFIED, Rule
+
 STATUS = {
-    "received": _l("Received"),
+    "received": _l("Newly received"),
     "verifying_identity": _l("Verifying identity"),
     "in_progress": _l("In progress"),
     "awaiting_requester": _l("Waiting for the requester"),
@@ -18,7 +21,7 @@ STATUS = {
 }
 
 STEP = {
-    "receive": _l("Received"),
+    "receive": _l("Request received"),
     "send_code": _l("Code mailed to the requester"),
     "verify": _l("Identity verified"),
     "pause": _l("Clock paused"),
@@ -75,3 +78,28 @@ def label(table: dict, code: str | None) -> str | None:
     if code is None:
         return None
     return str(table[code]) if code in table else code
+
+
+def period_words(amount: int, unit: str) -> str:
+    """``15 working days``, ``1 month`` in the page's language."""
+    if unit == "working_days":
+        return ngettext("%(num)d working day", "%(num)d working days", amount)
+    if unit == "months":
+        return ngettext("%(num)d month", "%(num)d months", amount)
+    return ngettext("%(num)d day", "%(num)d days", amount)
+
+
+def rule_words(rule: Rule) -> str:
+    """A deadline rule in words, as :meth:`Rule.describe` says it, in the page's language."""
+    period = period_words(rule.amount, rule.unit)
+    if rule.starts_at == IDENTITY_VERIFIED:
+        text = gettext("%(period)s from identity verification", period=period)
+    else:
+        text = gettext("%(period)s from receipt", period=period)
+    if rule.extension_amount:
+        text += gettext(
+            ", extendable by %(more)s if the requester is told within %(notice)s",
+            more=period_words(rule.extension_amount, rule.extension_unit or rule.unit),
+            notice=period_words(rule.extension_notice_within, rule.unit),
+        )
+    return text

@@ -21,6 +21,7 @@ from consent_service.console.labels import (
     TASK_ACTION,
     TASK_STATUS,
     label,
+    rule_words,
 )
 from consent_service.console.request_actions import workers
 from consent_service.extensions import db
@@ -144,6 +145,7 @@ def request_page(org: Organization, public_id: str, now: datetime, lang: str) ->
     return {
         **_actions(request, lang),
         "details": details_of(request),
+        "open_tasks": sum(1 for t in described if t["status"] == "open"),
         "assigned_to_name": by_email.get((request.assigned_to or "").lower()),
         "workers": [{"id": member.id, "name": member.name} for member in workers(org)],
         "id": request.public_id,
@@ -159,7 +161,7 @@ def request_page(org: Organization, public_id: str, now: datetime, lang: str) ->
         "assigned_to": request.assigned_to,
         "received": local_datetime(request.received_at, org.timezone, lang),
         "deadline": {
-            "rule": explained.rule,
+            "rule": rule_words(rule_for(request.regime, request.type)),
             "clause": explained.clause,
             "start_day": explained.start_day,
             "due": local_datetime(explained.due_at, org.timezone, lang) if explained.due_at else None,
