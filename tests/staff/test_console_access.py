@@ -10,9 +10,10 @@ import pytest
 from consent_service import create_app
 from consent_service.extensions import db as _db
 from consent_service.organizations.service import get_organization
+from consent_service.policies import service as policies
 from consent_service.rights import service
 from consent_service.staff.roles import ROLES
-from tests.factories import make_org, make_subject
+from tests.factories import make_org, make_purpose, make_subject, publish_policy
 from tests.staff.console_support import console_post, sign_in_as
 
 #: The routes open to anyone: signing in, enrolling, resetting a password, signing out.
@@ -37,6 +38,17 @@ CASES = {
     "console.home": ("GET", "/console/shop/", "requests:read"),
     "console.queue": ("GET", "/console/shop/requests", "requests:read"),
     "console.request_detail": ("GET", "/console/shop/requests/{request}", "requests:read"),
+    "console_policies.index": ("GET", "/console/shop/policies", "purposes:manage"),
+    "console_policies.create_draft": ("POST", "/console/shop/policies", "purposes:manage"),
+    "console_policies.policy": ("GET", "/console/shop/policies/{draft}", "purposes:manage"),
+    "console_policies.edit_form": ("GET", "/console/shop/policies/{draft}/edit", "purposes:manage"),
+    "console_policies.edit": ("POST", "/console/shop/policies/{draft}/edit", "purposes:manage"),
+    "console_policies.publish_form": ("GET", "/console/shop/policies/{draft}/publish", "purposes:manage"),
+    "console_policies.publish": ("POST", "/console/shop/policies/{draft}/publish", "purposes:manage"),
+    "console_policies.new_purpose_form": ("GET", "/console/shop/purposes/new", "purposes:manage"),
+    "console_policies.create_purpose": ("POST", "/console/shop/purposes", "purposes:manage"),
+    "console_policies.purpose_form": ("GET", "/console/shop/purposes/{purpose}/change", "purposes:manage"),
+    "console_policies.change_purpose": ("POST", "/console/shop/purposes/{purpose}/change", "purposes:manage"),
 }
 
 
@@ -70,8 +82,11 @@ def world(db, clock) -> dict[str, str]:
     make_subject(shop, clock.now(), "u-1")
     request = service.create_request(shop, "u-1", "access", clock.now(), identity_verified_by="company",
                                      client_id="cs_x")  # fmt: skip
+    make_purpose(shop, clock.now(), "marketing")
+    publish_policy(shop, clock.now(), "v1")
+    policies.create_policy(shop, {"label": "v2", "purposes": ["marketing"]}, clock.now())
     _db.session.commit()
-    return {"request": request.public_id}
+    return {"request": request.public_id, "draft": "v2", "purpose": "marketing"}
 
 
 def _call(client, endpoint: str, world: dict[str, str]):
