@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from consent_service.audit.models import AuditEntry
 from consent_service.consent.decisions import decide
+from consent_service.console import policy_work
 from consent_service.policies import purposes
 from consent_service.policies import service as policies
 from tests.factories import SECTIONS, grant, make_org, make_purpose, make_subject, publish_policy
@@ -374,3 +375,23 @@ def test_changing_a_purpose_says_whether_the_change_is_material(admin, org, db):
     same = console_post(admin, "/console/shop/purposes/marketing/change?lang=en", **form)
     assert same.status_code == 400 and "Nothing changed" in text(same)
     assert len(entries(db, org, "purpose.change")) == 2
+
+
+def test_every_missing_item_is_said_in_both_languages(app, db, clock):
+    """Each kind of thing the GB/T 5.5 check can name has its words on the page."""
+    org = make_org(clock.now(), "bare", pipo_contact=None, contact_email=None)
+    make_purpose(org, clock.now(), "p", processing_method_en=None, retention_days=None)
+    make_purpose(org, clock.now(), "q")
+    make_purpose(
+        org, clock.now(), "r", consent_requirement="separate",
+        cross_border_recipients=[{"name": "X", "country": "SG", "contact": "x", "rights_channel": "y"}],
+    )  # fmt: skip
+    policies.create_policy(org, {"label": "v1", "purposes": ["p", "r"], "text_en": ""}, clock.now())
+    purposes.change_purpose(org, "r", {"name_en": "renamed"}, clock.now())
+    items = policies.missing_items(policies.get_policy(org, "v1"))
+    found = [said for item in items for said in item["missing"]]
+    assert len(found) >= 8
+    for lang in ("en", "zh"):
+        with app.test_request_context(f"/?lang={lang}"):
+            for message in found:
+                assert policy_work.missing_text(message, lang) != message, message
