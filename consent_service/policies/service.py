@@ -63,6 +63,17 @@ POLICY_ITEMS = (
     ("security_measures", "个人信息安全保护措施", "Security measures"),
     ("complaints", "投诉、举报渠道", "Complaint channels"),
 )
+#: The clause each item comes from: GB/T 35273 5.5's list, item by item, and PIPL 17.
+ITEM_CLAUSES = {
+    "handler": "GB/T 35273 5.5 (1); PIPL 17(1)",
+    "functions": "GB/T 35273 5.5 (2); PIPL 17(2)",
+    "collection_retention": "GB/T 35273 5.5 (3); PIPL 17(2)",
+    "sharing": "GB/T 35273 5.5 (4); PIPL 23",
+    "rights": "GB/T 35273 5.5 (5); PIPL 17(3)",
+    "refusal_consequences": "GB/T 35273 5.5 (6)",
+    "security_measures": "GB/T 35273 5.5 (7)",
+    "complaints": "GB/T 35273 5.5 (8)",
+}
 
 
 # --- privacy policies ----------------------------------------------------------------------
@@ -236,6 +247,47 @@ def policy_content(policy: PolicyVersion) -> dict[str, Any]:
     }
 
 
+def _reconsent_purpose_ids(policy: PolicyVersion) -> list[int]:
+    """The covered purposes whose consents a material change of ``policy`` sends to re-consent
+    (those resting on consent; PIPL 13)."""
+    return [v.purpose_id for v in policy.purpose_versions if v.legal_basis == "consent"]
+
+
+def _next_seq(org: Organization) -> int:
+    last_seq = db.session.scalar(select(func.max(PolicyVersion.seq)).where(PolicyVersion.org_id == org.id))
+    return (last_seq or 0) + 1
+
+
+@dataclass
+class PublishPreview:
+    """What publishing a draft would do now: the items that would refuse it, the purposes a
+    material change sends to re-consent (their codes) and how many consents that is."""
+
+    policy: PolicyVersion
+    missing: list[dict[str, Any]]
+    reconsent_purposes: list[str]
+    reconsent_required: int
+
+
+def publish_preview(org: Organization, label: str) -> PublishPreview:
+    """What :func:`publish_policy` would do, without doing it (reads only; PIPL 14, 17).
+
+    The consents are counted by the same :class:`ReconsentCounter` with the sequence the
+    policy would take, so the number is the one publishing would report if nothing changes
+    in between.
+    """
+    policy = get_policy(org, label)
+    if policy.is_published:
+        raise PolicyNotDraft(f"policy version {label!r} is already published")
+    purposes, affected = [], 0
+    if policy.is_material_change:
+        purposes = [v.purpose.code for v in policy.purpose_versions if v.legal_basis == "consent"]
+        affected = lookup(ReconsentCounter)(_reconsent_purpose_ids(policy), _next_seq(org))
+    return PublishPreview(
+        policy=policy, missing=missing_items(policy), reconsent_purposes=purposes, reconsent_required=affected
+    )
+
+
 @dataclass
 class PublishResult:
     """A published policy and how many consents now need re-consent."""
@@ -261,8 +313,7 @@ def publish_policy(org: Organization, label: str, now: datetime) -> PublishResul
             missing,
         )
     db.session.execute(select(Organization.id).where(Organization.id == org.id).with_for_update())
-    last_seq = db.session.scalar(select(func.max(PolicyVersion.seq)).where(PolicyVersion.org_id == org.id))
-    policy.seq = (last_seq or 0) + 1
+    policy.seq = _next_seq(org)
     policy.status = "published"
     policy.published_at = now
     policy.effective_at = policy.effective_at or now
@@ -271,7 +322,7 @@ def publish_policy(org: Organization, label: str, now: datetime) -> PublishResul
     ).hexdigest()
     affected = 0
     if policy.is_material_change:
-        purpose_ids = [v.purpose_id for v in policy.purpose_versions if v.legal_basis == "consent"]
+        purpose_ids = _reconsent_purpose_ids(policy)
         for purpose in db.session.scalars(select(Purpose).where(Purpose.id.in_(purpose_ids))):
             purpose.reconsent_policy_seq = policy.seq
         affected = lookup(ReconsentCounter)(purpose_ids, policy.seq)

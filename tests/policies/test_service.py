@@ -17,7 +17,7 @@ from consent_service.organizations import service as organizations
 from consent_service.organizations.models import PICategory
 from consent_service.policies import purposes
 from consent_service.policies import service as policies
-from tests.factories import SECTIONS, make_org, make_purpose, purpose_data
+from tests.factories import SECTIONS, grant, make_org, make_purpose, make_subject, purpose_data
 
 
 def test_catalogue_marks_annex_b_and_children_sensitive(db):
@@ -244,3 +244,30 @@ def test_policy_label_unique(db, clock):
     _draft(org, clock)
     with pytest.raises(PolicyNotDraft):
         _draft(org, clock)
+
+
+def test_publish_preview_counts_what_publishing_would_and_writes_nothing(db, clock):
+    """PIPL 14, 17: the number stated before publishing is the one publishing reports."""
+    org = make_org(clock.now())
+    make_purpose(org, clock.now(), "p")
+    _draft(org, clock)
+    policies.publish_policy(org, "v1", clock.now())
+    subject = make_subject(org, clock.now(), "alice")
+    grant(org, subject, clock.now(), "p")
+    _draft(org, clock, "v2", is_material_change=True)
+    preview = policies.publish_preview(org, "v2")
+    assert (preview.missing, preview.reconsent_purposes, preview.reconsent_required) == ([], ["p"], 1)
+    assert policies.get_policy(org, "v2").seq is None
+    assert purposes.get_purpose(org, "p").reconsent_policy_seq == 0
+    assert policies.publish_policy(org, "v2", clock.now()).reconsent_required == 1
+    with pytest.raises(PolicyNotDraft):
+        policies.publish_preview(org, "v2")
+
+
+def test_publish_preview_names_the_missing_items(db, clock):
+    org = make_org(clock.now())
+    make_purpose(org, clock.now(), "p")
+    _draft(org, clock, sections={})
+    preview = policies.publish_preview(org, "v1")
+    assert {m["item"] for m in preview.missing} == set(policies.POLICY_SECTIONS)
+    assert preview.reconsent_required == 0

@@ -12,10 +12,11 @@ from consent_service import create_app
 from consent_service.console.request_actions import ACTIONS
 from consent_service.extensions import db as _db
 from consent_service.organizations.service import get_organization
+from consent_service.policies import service as policies
 from consent_service.rights import service, systems
 from consent_service.rights.models import RightsTask
 from consent_service.staff.roles import ROLES
-from tests.factories import make_org, make_subject
+from tests.factories import make_org, make_purpose, make_subject, publish_policy
 from tests.staff.console_support import console_post, sign_in_as
 
 #: The routes open to anyone: signing in, enrolling, resetting a password, signing out.
@@ -56,6 +57,17 @@ CASES = {
         "/console/shop/requests/{request}/tasks/{task}",
         "requests:work",
     ),
+    "console_policies.index": ("GET", "/console/shop/policies", "purposes:manage"),
+    "console_policies.create_draft": ("POST", "/console/shop/policies", "purposes:manage"),
+    "console_policies.policy": ("GET", "/console/shop/policies/{draft}", "purposes:manage"),
+    "console_policies.edit_form": ("GET", "/console/shop/policies/{draft}/edit", "purposes:manage"),
+    "console_policies.edit": ("POST", "/console/shop/policies/{draft}/edit", "purposes:manage"),
+    "console_policies.publish_form": ("GET", "/console/shop/policies/{draft}/publish", "purposes:manage"),
+    "console_policies.publish": ("POST", "/console/shop/policies/{draft}/publish", "purposes:manage"),
+    "console_policies.new_purpose_form": ("GET", "/console/shop/purposes/new", "purposes:manage"),
+    "console_policies.create_purpose": ("POST", "/console/shop/purposes", "purposes:manage"),
+    "console_policies.purpose_form": ("GET", "/console/shop/purposes/{purpose}/change", "purposes:manage"),
+    "console_policies.change_purpose": ("POST", "/console/shop/purposes/{purpose}/change", "purposes:manage"),
 }
 
 
@@ -90,9 +102,12 @@ def world(db, clock) -> dict[str, str]:
     systems.register(shop, name="Archive", owner="Records", categories=["basic"], now=clock.now())
     request = service.create_request(shop, "u-1", "access", clock.now(), identity_verified_by="company",
                                      client_id="cs_x")  # fmt: skip
+    make_purpose(shop, clock.now(), "marketing")
+    publish_policy(shop, clock.now(), "v1")
+    policies.create_policy(shop, {"label": "v2", "purposes": ["marketing"]}, clock.now())
     _db.session.commit()
     task = _db.session.scalars(select(RightsTask)).one()
-    return {"request": request.public_id, "task": task.public_id}
+    return {"request": request.public_id, "task": task.public_id, "draft": "v2", "purpose": "marketing"}
 
 
 def _call(client, endpoint: str, world: dict[str, str]):

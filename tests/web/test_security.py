@@ -138,6 +138,7 @@ def test_every_page_carries_the_security_headers(app, client, seeded, clock, rul
     samples = {
         "slug": demo.SLUG,
         "label": demo.POLICY_LABEL,
+        "code": "marketing_sms",  # one of the demo's purposes
         "token": link_path(org, subject, clock.now()).rsplit("/", 1)[1],
     }
     if "public_id" in rule.arguments:  # one of the person's own rights requests
