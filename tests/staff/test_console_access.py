@@ -37,6 +37,10 @@ CASES = {
     "console.home": ("GET", "/console/shop/", "requests:read"),
     "console.queue": ("GET", "/console/shop/requests", "requests:read"),
     "console.request_detail": ("GET", "/console/shop/requests/{request}", "requests:read"),
+    "console_audit.trail": ("GET", "/console/shop/audit", "audit:read"),
+    "console_audit.verify": ("GET", "/console/shop/audit/verify", "audit:read"),
+    "console_audit.export_csv": ("GET", "/console/shop/audit/export.csv", "records:export"),
+    "console_audit.export_jsonl": ("GET", "/console/shop/audit/export.jsonl", "records:export"),
 }
 
 
