@@ -28,6 +28,7 @@ from consent_service.consent import jobs as consent_jobs
 from consent_service.consent.erasure import SignInArtefacts
 from consent_service.consent.reconsent import consents_needing_reconsent
 from consent_service.console import account_views as console_account_views
+from consent_service.console import audit_views as console_audit_views
 from consent_service.console import policy_views as console_policy_views
 from consent_service.console import request_views as console_request_views
 from consent_service.console import views as console_views
@@ -124,6 +125,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         console_request_views.bp,
         console_account_views.bp,
         console_policy_views.bp,
+        console_audit_views.bp,
     ):
         app.register_blueprint(blueprint)
     # The API and OAuth authenticate with tokens, not cookies: no CSRF token applies.

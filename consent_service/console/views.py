@@ -157,8 +157,9 @@ def second_factor(slug: str):
     failed = False
     with unit_of_work():
         try:
-            accounts.check_second_factor(member, request.form.get("code", ""), now, MAIL_LANGUAGES[lang])
-            accounts.signed_in(member, now)
+            code = request.form.get("code", "")
+            given = accounts.check_second_factor(member, code, now, MAIL_LANGUAGES[lang])
+            accounts.signed_in(member, now, given)
         except accounts.SecondFactorFailed:
             failed = True
     if failed:
@@ -354,6 +355,10 @@ def reset_password(token: str):
 def sign_out():
     """End the console session."""
     lang = page_language()
+    member = console_session.signed_in_member(utcnow())
+    if member is not None:
+        with unit_of_work():
+            accounts.signed_out(member)
     console_session.sign_out()
     return render_template("console/signed_out.html", lang=lang), 200
 

@@ -3,6 +3,8 @@
 - ``roles``: the roles (admin, officer, auditor) and the permissions each holds, as data.
 - ``models``: :class:`StaffMember`, the accounts (secrets kept hashed or encrypted).
 - ``credentials``: argon2id password hashing; TOTP and recovery codes.
-- ``accounts``: invitation, enrolment, sign-in with lockout, second factor, password reset.
+- ``accounts``: invitation, enrolment, sign-in with lockout, second factor, password reset,
+  each recorded in the organization's audit trail.
+- ``single_use``: a TOTP step and a recovery code taken once, even by two requests at once.
 - ``messages``: the mails of staff accounts; ``cli``: ``flask staff``.
 """

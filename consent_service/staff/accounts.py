@@ -16,6 +16,16 @@ What a sign-in answers, and what it does not:
 
 Enrolment (``STAFF_ENROL_HOURS``) and reset (``STAFF_RESET_MINUTES``) links are single use and
 stored as SHA-256 only. Functions write and flush; the caller's unit of work commits.
+
+Each sign-in, failed sign-in of a member, lock, failed second factor, recovery code used,
+password reset (asked for and done) and sign-out is an entry in the organization's audit trail
+(``console:<action>``, the member as ``staff:<id>``, never their address), through the
+:class:`~consent_service.commands.AuditRecorder` the application provides. An address that is
+no member's leaves no entry: the trail must not become a list of addresses people tried.
+
+A TOTP step and a recovery code are each accepted once, even by two requests at the same time:
+the row is changed only if it still holds what was read (a conditional ``UPDATE``), and the
+request that finds it changed fails.
 """
 
 from __future__ import annotations
@@ -27,12 +37,14 @@ from datetime import datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from consent_service.commands import AuditRecorder
 from consent_service.errors import Conflict, DomainError, InvalidInput
 from consent_service.extensions import db
 from consent_service.mail.envelope import Envelope, normalize_address
 from consent_service.mail.service import queue_mail
 from consent_service.organizations.models import Organization
-from consent_service.staff import credentials, messages
+from consent_service.services import lookup
+from consent_service.staff import credentials, messages, single_use
 from consent_service.staff.models import StaffMember
 from consent_service.staff.roles import ROLES, role
 from consent_service.tokens import hash_secret
@@ -84,6 +96,14 @@ def normalized_email(email: object) -> str | None:
     """The address as staff accounts keep it (normalized, lower case), or ``None``."""
     address = normalize_address(email)
     return address.lower() if address is not None else None
+
+
+def _record(member: StaffMember, action: str, outcome: str, details: dict | None = None) -> None:
+    """``console:<action>`` of ``member`` in their organization's audit trail (their id only)."""
+    lookup(AuditRecorder)(
+        member.org_id, "staff", f"staff:{member.id}", f"console:{action}", f"staff_member:{member.id}",
+        outcome, details,
+    )  # fmt: skip
 
 
 def _base_url() -> str:
@@ -209,6 +229,8 @@ def _count_failure(member: StaffMember, now: datetime, language: str) -> None:
         minutes = config["STAFF_LOCKOUT_MINUTES"]
         member.locked_until = now + timedelta(minutes=minutes)
         member.failed_attempts = 0
+        until = member.locked_until.isoformat()
+        _record(member, "lockout", "ok", {"locked_until": until, "minutes": minutes})
         org = db.session.get(Organization, member.org_id)
         title, text = messages.account_locked(_org_name(org, language), minutes, language)
         queue_mail(
@@ -234,8 +256,11 @@ def authenticate(
     usable = member is not None and member.disabled_at is None and member.password_hash is not None
     matches = credentials.password_matches(password, member.password_hash if usable else None)
     if not usable or is_locked(member, now):
+        if member is not None:
+            _record(member, "sign_in", "failed", {"reason": _refusal(member, now)})
         raise SignInFailed()
     if not matches:
+        _record(member, "sign_in", "failed", {"reason": "password"})
         _count_failure(member, now, language)
         raise SignInFailed()
     member.failed_attempts = 0
@@ -244,11 +269,27 @@ def authenticate(
     return member
 
 
-def signed_in(member: StaffMember, now: datetime) -> None:
-    """Note a completed sign-in (both factors where needed)."""
+def _refusal(member: StaffMember, now: datetime) -> str:
+    """Why a known member's sign-in is refused before their password counts."""
+    if member.disabled_at is not None:
+        return "disabled"
+    if member.password_hash is None:
+        return "not_enrolled"
+    return "locked"
+
+
+def signed_in(member: StaffMember, now: datetime, second_factor: str | None = None) -> None:
+    """Note a completed sign-in (both factors where needed; ``second_factor`` says which one
+    was given, ``"totp"`` or ``"recovery"``), in the trail too."""
     member.failed_attempts = 0
     member.last_sign_in_at = now
+    _record(member, "sign_in", "ok", {"second_factor": second_factor} if second_factor else None)
     db.session.flush()
+
+
+def signed_out(member: StaffMember) -> None:
+    """Note a sign-out in the trail."""
+    _record(member, "sign_out", "ok")
 
 
 def start_totp(member: StaffMember, issuer: str | None = None) -> SecondFactorSetup:
@@ -295,20 +336,18 @@ def check_second_factor(member: StaffMember, code: str, now: datetime, language:
     ``"recovery"``. A wrong code counts towards the lock; a locked account, or one without a
     TOTP in force, is refused (:class:`SecondFactorFailed`). The caller commits either way."""
     if member.totp_enabled_at is None or member.totp_secret_encrypted is None or is_locked(member, now):
+        reason = "locked" if is_locked(member, now) else "no_totp"
+        _record(member, "second_factor", "failed", {"reason": reason})
         raise SecondFactorFailed()
     secret = credentials.open_totp_secret(member.totp_secret_encrypted)
     step = credentials.totp_step(secret, code, now, member.totp_last_step)
-    if step is not None:
-        member.totp_last_step = step
-        db.session.flush()
+    if step is not None and single_use.claim_totp_step(member, step):
         return "totp"
-    digest = credentials.recovery_code_hash(code)
-    remaining = list(member.recovery_code_hashes or [])
-    if digest in remaining:
-        remaining.remove(digest)
-        member.recovery_code_hashes = remaining  # a new list, so the JSON column is written
-        db.session.flush()
+    remaining = single_use.spend_recovery_code(member, credentials.recovery_code_hash(code))
+    if remaining is not None:
+        _record(member, "recovery_code", "ok", {"remaining": remaining})
         return "recovery"
+    _record(member, "second_factor", "failed", {"reason": "code"})
     _count_failure(member, now, language)
     raise SecondFactorFailed()
 
@@ -330,6 +369,7 @@ def request_reset(org: Organization, email: str, now: datetime, language: str = 
         _org_name(org, language), _base_url() + RESET_PATH + token, minutes, language
     )
     if member is not None and member.token_purpose == RESET and member.token_hash == hash_secret(token):
+        _record(member, "password_reset_request", "ok")
         queue_mail(
             member.email, title, text, kind="staff.password_reset", org=org, language=language, now=now
         )
@@ -354,6 +394,7 @@ def reset_password(token: object, password: str, now: datetime) -> StaffMember:
     member.failed_attempts = 0
     member.locked_until = None
     _spend_link(member)
+    _record(member, "password_reset", "ok")
     db.session.flush()
     return member
 

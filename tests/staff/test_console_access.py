@@ -68,6 +68,10 @@ CASES = {
     "console_policies.create_purpose": ("POST", "/console/shop/purposes", "purposes:manage"),
     "console_policies.purpose_form": ("GET", "/console/shop/purposes/{purpose}/change", "purposes:manage"),
     "console_policies.change_purpose": ("POST", "/console/shop/purposes/{purpose}/change", "purposes:manage"),
+    "console_audit.trail": ("GET", "/console/shop/audit", "audit:read"),
+    "console_audit.verify": ("GET", "/console/shop/audit/verify", "audit:read"),
+    "console_audit.export_csv": ("GET", "/console/shop/audit/export.csv", "records:export"),
+    "console_audit.export_jsonl": ("GET", "/console/shop/audit/export.jsonl", "records:export"),
 }
 
 
