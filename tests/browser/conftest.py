@@ -106,7 +106,7 @@ class Person:
         assert answer.status_code == 201, answer.text
         return answer.json()["id"]
 
-    def allowed(self, purpose: str) -> bool:
+    def decision(self, purpose: str) -> dict:
         """The API's decision for this person and purpose now."""
         answer = requests.get(
             f"{self.server.url}/api/v1/subjects/{self.external_id}/decisions/{purpose}",
@@ -114,7 +114,11 @@ class Person:
             timeout=10,
         )
         assert answer.status_code == 200, answer.text
-        return answer.json()["allowed"]
+        return answer.json()
+
+    def allowed(self, purpose: str) -> bool:
+        """Whether the API allows this person's information to be processed for ``purpose`` now."""
+        return self.decision(purpose)["allowed"]
 
 
 _count = iter(range(1, 10_000))

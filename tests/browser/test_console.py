@@ -1,7 +1,9 @@
 """The officer's console in Chromium: an officer signs in with a password and an authenticator
 code, opens the most urgent request from the queue, completes it, then verifies the next
 requester, answers the manual task of a data system (which completes that request), and sees
-both leave the queue. No page has a serious accessibility violation."""
+both leave the queue. An admin enrols with two-step sign-in and publishes a material policy
+change, told first how many consents it sends back for re-consent; the person's decision turns
+to ``reconsent_required``. No page has a serious accessibility violation."""
 
 from __future__ import annotations
 
@@ -95,3 +97,39 @@ def test_no_console_page_has_a_serious_accessibility_violation(browser, person, 
     paths = [f"{base}/", f"{base}/requests", f"{base}/requests/{request_id}", f"{base}/requests?lang=en"]
     found = axe_violations(browser, person, paths, sign_in=lambda page: _sign_in(page, person, *officer))
     assert found == dict.fromkeys(paths, [])
+
+
+def test_an_admin_publishes_a_material_change_and_the_decision_asks_for_re_consent(page, person):
+    app = person.app
+    with app.app_context():
+        org = db.session.query(Organization).filter_by(slug=person.tenant.slug).one()
+        _, url = accounts.invite(
+            org, "li.admin@shop.example", "Li Na", "admin", app.extensions["clock"].now()
+        )
+        db.session.commit()
+    page.goto(url + "?lang=en")  # the enrolment link, as `flask staff create` prints it
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button").last.click()
+    page.wait_for_url(re.compile(r"/totp-setup"))
+    secret = page.locator("dd code").first.inner_text().strip()
+    page.get_by_label("Code").fill(pyotp.TOTP(secret).at(app.extensions["clock"].now()))
+    page.get_by_role("button", name="Confirm").click()
+    assert len(page.locator("ul.recovery-codes li").all()) == 10
+    page.get_by_role("link", name="Continue to the console").click()
+
+    assert person.decision("marketing")["allowed"]
+    page.get_by_role("link", name="Policies").click()
+    page.get_by_label("Version label").fill("v2")
+    page.get_by_role("button", name="Create a draft").click()
+    page.get_by_label("What changed").fill("We now also send offers by SMS.")
+    page.get_by_label("Material change", exact=False).check()
+    page.get_by_role("button", name="Save the draft").click()
+    page.goto(page.url.split("/edit")[0] + "?lang=en")
+    assert "+" in page.locator("ol.diff").first.inner_text()  # the change against v1
+    page.get_by_role("link", name="Review and publish").click()
+    assert "Consents that will need re-consent: 1" in page.locator("#reconsent").inner_text()
+    assert person.decision("marketing")["allowed"]  # nothing is published by looking
+    page.get_by_role("button", name="Publish version v2").click()
+    assert "1" in page.get_by_role("status").inner_text()
+    decision = person.decision("marketing")
+    assert (decision["allowed"], decision["reason"]) == (False, "reconsent_required")
