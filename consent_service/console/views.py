@@ -12,7 +12,7 @@ from flask import Blueprint, abort, current_app, redirect, render_template, requ
 from flask_babel import gettext
 
 from consent_service.clock import utcnow
-from consent_service.console import request_views, work
+from consent_service.console import request_page, work
 from consent_service.console import session as console_session
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db, limiter
@@ -416,5 +416,5 @@ def request_detail(slug: str, public_id: str):
     lang = page_language()
     org = _org_or_404(slug)
     member = console_session.current_staff(org, "requests:read")
-    notice = request_views.notice_of(request.args.get("done"))
-    return request_views.render_request(org, member, public_id, lang, notice=notice)
+    notice = request_page.notice_of(request.args.get("done"))
+    return request_page.render_request(org, member, public_id, lang, notice=notice)
