@@ -17,6 +17,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 import click
 
+from consent_service.changes import collecting
 from consent_service.errors import DomainError
 from consent_service.services import lookup
 from consent_service.unit_of_work import unit_of_work
@@ -49,11 +50,13 @@ def command_transaction(fn: Callable[P, R]) -> Callable[P, R]:
     @wraps(fn)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
-            with unit_of_work():
+            with unit_of_work(), collecting() as changes:
                 result = fn(*args, **kwargs)
                 name = _command_name()
                 target = f"organization:{kwargs['slug']}" if isinstance(kwargs.get("slug"), str) else None
-                lookup(AuditRecorder)(None, "command", name, f"command:{name}", target, "ok")
+                lookup(AuditRecorder)(
+                    None, "command", name, f"command:{name}", target, "ok", changes.details() or None
+                )
                 return result
         except DomainError as exc:
             raise domain_failure(exc) from exc

@@ -19,6 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from flask_limiter.util import get_remote_address
 from marshmallow import Schema, ValidationError
 
+from consent_service.changes import Changes, collecting
 from consent_service.commands import AuditRecorder
 from consent_service.database import read_only_transaction
 from consent_service.errors import DomainError, InvalidInput
@@ -301,10 +302,10 @@ def operation(
                 kwargs["query"] = _parse_query(query)
             if op.read_only:
                 return _respond(op, fn(org, **path, **kwargs))
-            with unit_of_work():
+            with unit_of_work(), collecting() as changes:
                 result = fn(org, **path, **kwargs)
                 if org is not None:
-                    _record(op, org, path, result)
+                    _record(op, org, path, result, changes)
             return _respond(op, result)
 
         limited = limiter.shared_limit(
@@ -325,13 +326,20 @@ def operation(
     return decorator
 
 
-def _record(op: Operation, org: Organization, path: dict[str, Any], result: Any) -> None:
+def _record(op: Operation, org: Organization, path: dict[str, Any], result: Any, changes: Changes) -> None:
     """The write's entry in the organization's audit trail (PIPL 54): the client, the route
-    pattern, the status and the path parameters (identifiers; the body is not kept)."""
+    pattern, the status, the path parameters (identifiers; the body is not kept) and what the
+    services noted as changed, before and after."""
     status = (result.status if isinstance(result, Reply) else None) or op.status
     target = " ".join(f"{name}:{value}" for name, value in path.items()) or None
     lookup(AuditRecorder)(
-        org.id, "client", authenticate().client_id, f"api:{op.method} {op.rule}", target, str(status)
+        org.id,
+        "client",
+        authenticate().client_id,
+        f"api:{op.method} {op.rule}",
+        target,
+        str(status),
+        changes.details() or None,
     )
 
 

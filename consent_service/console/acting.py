@@ -3,7 +3,8 @@
 Every console post that changes something runs its service call inside :func:`staff_action`,
 which appends the entry to the organization's trail in the same transaction: the staff
 member as the actor (their id, never their address), ``console:<action>`` as the action, what
-it touched as ``kind:id``, and the before and after of the fields it changed. A refused
+it touched as ``kind:id``, the before and after of the fields it changed, and what the services
+it called noted as changed (:mod:`consent_service.changes`). A refused
 action rolls back and leaves no entry; nothing is recorded that was not done.
 
     with staff_action(org, member, "request.assign", f"rights_request:{rid}") as change:
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from consent_service.audit.trail import record
+from consent_service.changes import Changes, collecting
 from consent_service.clock import utcnow
 from consent_service.organizations.models import Organization
 from consent_service.staff.models import StaffMember
@@ -38,8 +40,10 @@ class Change:
     outcome: str = "ok"
     extra: dict[str, Any] = field(default_factory=dict)
 
-    def details(self) -> dict[str, Any] | None:
+    def details(self, noted: Changes | None = None) -> dict[str, Any] | None:
         details = dict(self.extra)
+        if noted is not None:
+            details.update(noted.details())
         if self.before is not None:
             details["before"] = self.before
         if self.after is not None:
@@ -56,7 +60,7 @@ def staff_actor(member: StaffMember) -> str:
 def staff_action(org: Organization, member: StaffMember, action: str, target: str | None) -> Iterator[Change]:
     """Run the body as one unit of work that ends with the action's audit entry."""
     change = Change()
-    with unit_of_work():
+    with unit_of_work(), collecting() as noted:
         yield change
         record(
             org.id,
@@ -65,6 +69,6 @@ def staff_action(org: Organization, member: StaffMember, action: str, target: st
             f"console:{action}",
             target,
             change.outcome,
-            change.details(),
+            change.details(noted),
             now=utcnow(),
         )

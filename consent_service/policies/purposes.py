@@ -13,6 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
+from consent_service.changes import note as note_change
 from consent_service.errors import InvalidInput, NotFound, PurposeExists
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
@@ -100,6 +101,7 @@ def create_purpose(org: Organization, data: dict[str, Any], now: datetime) -> Pu
     )
     db.session.flush()
     db.session.refresh(purpose)
+    note_change(f"purpose:{purpose.code}", None, {"version": 1})
     return purpose
 
 
@@ -175,6 +177,11 @@ def change_purpose(
         purpose.material_version = version.version
     db.session.flush()
     db.session.refresh(purpose)
+    note_change(
+        f"purpose:{purpose.code}",
+        {"version": version.version - 1},
+        {"version": version.version, "is_material": is_material, "changed": changed},
+    )
     emit(
         org,
         "purpose.changed",

@@ -17,6 +17,7 @@ from marshmallow import ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
+from consent_service.changes import note as note_change
 from consent_service.errors import InvalidInput, NotFound, PolicyIncomplete, PolicyNotDraft
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
@@ -113,6 +114,7 @@ def create_policy(org: Organization, data: dict[str, Any], now: datetime) -> Pol
     policy.purpose_versions = _covered_versions(org, loaded["purposes"])
     db.session.add(policy)
     db.session.flush()
+    note_change(f"policy_version:{policy.label}", None, {"status": "draft"})
     return policy
 
 
@@ -215,6 +217,8 @@ def update_policy(org: Organization, label: str, data: dict[str, Any]) -> Policy
         policy.sections = {k: dict(v) for k, v in loaded["sections"].items()}
     if "purposes" in data:
         policy.purpose_versions = _covered_versions(org, loaded["purposes"])
+    fields = sorted(name for name in data if name != "label")
+    note_change(f"policy_version:{label}", {"status": "draft"}, {"status": "draft", "fields": fields})
     db.session.flush()
     return policy
 
@@ -327,6 +331,11 @@ def publish_policy(org: Organization, label: str, now: datetime) -> PublishResul
             purpose.reconsent_policy_seq = policy.seq
         affected = lookup(ReconsentCounter)(purpose_ids, policy.seq)
     db.session.flush()
+    note_change(
+        f"policy_version:{label}",
+        {"status": "draft"},
+        {"status": "published", "seq": policy.seq, "reconsent_required": affected},
+    )
     emit(
         org,
         "policy.published",

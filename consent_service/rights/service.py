@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from consent_service import secrets_box
+from consent_service.changes import note as note_change
 from consent_service.consent.models import Subject
 from consent_service.consent.subjects import get_subject, is_minor
 from consent_service.errors import DomainError, InvalidInput
@@ -223,6 +224,7 @@ def create_request(
     db.session.flush()
     actor = _creator(requester, client_id, entered_by)
     record(request, "receive", None, "received", actor, None, now)
+    note_change(f"rights_request:{request.public_id}", None, {"type": request_type, "status": "received"})
     if identity_verified_by == "company":
         _verified(org, request, "company", Actor("client", client_id), now)
     elif identity_verified_by == "dashboard":

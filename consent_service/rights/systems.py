@@ -13,6 +13,7 @@ from datetime import datetime
 
 from sqlalchemy import func, select
 
+from consent_service.changes import note as note_change
 from consent_service.errors import Conflict, InvalidInput, NotFound
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
@@ -73,6 +74,11 @@ def register(
     )
     db.session.add(system)
     db.session.flush()
+    note_change(
+        f"data_system:{system.public_id}",
+        None,
+        {"delivery": system.delivery, "categories": system.categories},
+    )
     return system, secret
 
 
@@ -135,3 +141,4 @@ def retire(org: Organization, public_id: str, now: datetime) -> None:
             webhooks.delete_endpoint(org, endpoint.public_id, now)
     system.retired_at = now
     db.session.flush()
+    note_change(f"data_system:{system.public_id}", {"retired": False}, {"retired": True})

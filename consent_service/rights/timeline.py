@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from consent_service import changes
 from consent_service.consent.models import Subject
 from consent_service.extensions import db
 from consent_service.rights.models import RightsRequest, RightsRequestEvent
@@ -64,6 +65,8 @@ def step(
     before = request.status
     request.status = next_status(action, before)
     record(request, action, before, request.status, actor, note, now, flush=flush)
+    if request.status != before:
+        changes.note(f"rights_request:{request.public_id}", {"status": before}, {"status": request.status})
 
 
 def timeline(request: RightsRequest) -> list[RightsRequestEvent]:
