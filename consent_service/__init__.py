@@ -27,6 +27,8 @@ from consent_service.consent import cli as consent_cli
 from consent_service.consent import jobs as consent_jobs
 from consent_service.consent.erasure import SignInArtefacts
 from consent_service.consent.reconsent import consents_needing_reconsent
+from consent_service.console import settings_views as console_settings_views
+from consent_service.console import subject_views as console_subject_views
 from consent_service.console import views as console_views
 from consent_service.dashboard import api as dashboard_api
 from consent_service.dashboard import jobs as dashboard_jobs
@@ -118,6 +120,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         dashboard_signin_views.bp,
         rights_views.bp,
         console_views.bp,
+        console_subject_views.bp,
+        console_settings_views.bp,
     ):
         app.register_blueprint(blueprint)
     # The API and OAuth authenticate with tokens, not cookies: no CSRF token applies.

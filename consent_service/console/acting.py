@@ -37,6 +37,8 @@ class Change:
     after: dict[str, Any] | None = None
     outcome: str = "ok"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: What the action made, when its id is known only once made (a new client, a member).
+    target: str | None = None
 
     def details(self) -> dict[str, Any] | None:
         details = dict(self.extra)
@@ -63,7 +65,7 @@ def staff_action(org: Organization, member: StaffMember, action: str, target: st
             "staff",
             staff_actor(member),
             f"console:{action}",
-            target,
+            change.target or target,
             change.outcome,
             change.details(),
             now=utcnow(),
