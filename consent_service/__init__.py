@@ -31,6 +31,8 @@ from consent_service.console import account_views as console_account_views
 from consent_service.console import audit_views as console_audit_views
 from consent_service.console import policy_views as console_policy_views
 from consent_service.console import request_views as console_request_views
+from consent_service.console import settings_views as console_settings_views
+from consent_service.console import subject_views as console_subject_views
 from consent_service.console import views as console_views
 from consent_service.dashboard import api as dashboard_api
 from consent_service.dashboard import jobs as dashboard_jobs
@@ -126,6 +128,8 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         console_account_views.bp,
         console_policy_views.bp,
         console_audit_views.bp,
+        console_subject_views.bp,
+        console_settings_views.bp,
     ):
         app.register_blueprint(blueprint)
     # The API and OAuth authenticate with tokens, not cookies: no CSRF token applies.

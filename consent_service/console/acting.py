@@ -39,6 +39,8 @@ class Change:
     after: dict[str, Any] | None = None
     outcome: str = "ok"
     extra: dict[str, Any] = field(default_factory=dict)
+    #: What the action made, when its id is known only once made (a new client, a member).
+    target: str | None = None
 
     def details(self, noted: Changes | None = None) -> dict[str, Any] | None:
         details = dict(self.extra)
@@ -67,7 +69,7 @@ def staff_action(org: Organization, member: StaffMember, action: str, target: st
             "staff",
             staff_actor(member),
             f"console:{action}",
-            target,
+            change.target or target,
             change.outcome,
             change.details(noted),
             now=utcnow(),

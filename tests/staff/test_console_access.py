@@ -11,11 +11,14 @@ from sqlalchemy import select
 from consent_service import create_app
 from consent_service.console.request_actions import ACTIONS
 from consent_service.extensions import db as _db
+from consent_service.oauth import service as oauth
 from consent_service.organizations.service import get_organization
 from consent_service.policies import service as policies
 from consent_service.rights import service, systems
 from consent_service.rights.models import RightsTask
+from consent_service.staff import accounts
 from consent_service.staff.roles import ROLES
+from consent_service.webhooks import service as webhooks
 from tests.factories import make_org, make_purpose, make_subject, publish_policy
 from tests.staff.console_support import console_post, sign_in_as
 
@@ -72,6 +75,30 @@ CASES = {
     "console_audit.verify": ("GET", "/console/shop/audit/verify", "audit:read"),
     "console_audit.export_csv": ("GET", "/console/shop/audit/export.csv", "records:export"),
     "console_audit.export_jsonl": ("GET", "/console/shop/audit/export.jsonl", "records:export"),
+    "console_subjects.search": ("GET", "/console/shop/subjects?q=u-", "subjects:read"),
+    "console_subjects.subject": ("GET", "/console/shop/subjects/{subject}", "subjects:read"),
+    "console_settings.data_systems": ("GET", "/console/shop/systems", "systems:manage"),
+    "console_settings.register_system": ("POST", "/console/shop/systems", "systems:manage"),
+    "console_settings.retire_system": ("POST", "/console/shop/systems/{system}/retire", "systems:manage"),
+    "console_settings.clients": ("GET", "/console/shop/clients", "clients:manage"),
+    "console_settings.create_client": ("POST", "/console/shop/clients", "clients:manage"),
+    "console_settings.rotate_client": ("POST", "/console/shop/clients/{client}/rotate", "clients:manage"),
+    "console_settings.revoke_client": ("POST", "/console/shop/clients/{client}/revoke", "clients:manage"),
+    "console_settings.webhook_endpoints": ("GET", "/console/shop/webhooks", "clients:manage"),
+    "console_settings.create_webhook": ("POST", "/console/shop/webhooks", "clients:manage"),
+    "console_settings.webhook": ("GET", "/console/shop/webhooks/{webhook}", "clients:manage"),
+    "console_settings.delete_webhook": ("POST", "/console/shop/webhooks/{webhook}/delete", "clients:manage"),
+    "console_settings.redeliver": (
+        "POST",
+        "/console/shop/webhooks/{webhook}/deliveries/{delivery}/redeliver",
+        "clients:manage",
+    ),
+    "console_settings.staff": ("GET", "/console/shop/staff", "staff:manage"),
+    "console_settings.invite": ("POST", "/console/shop/staff", "staff:manage"),
+    "console_settings.change_role": ("POST", "/console/shop/staff/{member}/role", "staff:manage"),
+    "console_settings.disable_member": ("POST", "/console/shop/staff/{member}/disable", "staff:manage"),
+    "console_settings.enable_member": ("POST", "/console/shop/staff/{member}/enable", "staff:manage"),
+    "console_settings.unlock_member": ("POST", "/console/shop/staff/{member}/unlock", "staff:manage"),
 }
 
 
@@ -109,9 +136,26 @@ def world(db, clock) -> dict[str, str]:
     make_purpose(shop, clock.now(), "marketing")
     publish_policy(shop, clock.now(), "v1")
     policies.create_policy(shop, {"label": "v2", "purposes": ["marketing"]}, clock.now())
+    system, _ = systems.register(shop, name="CRM", owner="IT", categories=["basic"], now=clock.now())
+    client = oauth.create_client(shop, "backend", ["consents:read"], clock.now()).client
+    endpoint, _ = webhooks.create_endpoint(shop, "https://hooks.shop.example/in", ["*"], clock.now())
+    webhooks.emit(shop, "policy.published", {"policy": "v1"}, clock.now())
+    delivery = webhooks.list_deliveries(shop, endpoint.public_id)[0]
+    member, _ = accounts.invite(shop, "colleague@shop.example", "Colleague", "auditor", clock.now())
     _db.session.commit()
     task = _db.session.scalars(select(RightsTask)).one()
-    return {"request": request.public_id, "task": task.public_id, "draft": "v2", "purpose": "marketing"}
+    return {
+        "request": request.public_id,
+        "task": task.public_id,
+        "draft": "v2",
+        "purpose": "marketing",
+        "subject": "u-1",
+        "system": system.public_id,
+        "client": client.client_id,
+        "webhook": endpoint.public_id,
+        "delivery": delivery.public_id,
+        "member": str(member.id),
+    }
 
 
 def _call(client, endpoint: str, world: dict[str, str]):

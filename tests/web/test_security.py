@@ -28,6 +28,7 @@ from consent_service.organizations import service as organizations
 from consent_service.rights import service as rights_service
 from consent_service.staff import accounts as staff_accounts
 from consent_service.web.security import CONTENT_SECURITY_POLICY
+from consent_service.webhooks import service as webhooks
 from tests.factories import make_org
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -140,7 +141,11 @@ def test_every_page_carries_the_security_headers(app, client, seeded, clock, rul
         "label": demo.POLICY_LABEL,
         "code": "marketing_sms",  # one of the demo's purposes
         "token": link_path(org, subject, clock.now()).rsplit("/", 1)[1],
+        "external_id": subject.external_id,
     }
+    if "webhook_id" in rule.arguments:  # a console page: nobody is signed in, so a redirect
+        endpoint, _ = webhooks.create_endpoint(org, "https://hooks.demo.example/in", ["*"], clock.now())
+        samples["webhook_id"] = endpoint.public_id
     if "public_id" in rule.arguments:  # one of the person's own rights requests
         samples["public_id"] = rights_service.create_request(
             org,
