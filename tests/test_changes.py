@@ -7,6 +7,8 @@ from sqlalchemy import select
 
 from consent_service import changes
 from consent_service.audit.models import AuditEntry
+from tests.cli_support import assert_ok, run
+from tests.factories import make_org
 
 
 def test_notes_are_collected_only_inside_collecting():
@@ -58,3 +60,15 @@ def test_an_api_write_records_the_status_it_changed(client, db, api, clock):
         "target": f"rights_request:{rid}", "before": None, "after": {"type": "access", "status": "received"}
     }  # fmt: skip
     assert "Which account?" not in repr(entry.details)
+
+
+def test_a_command_records_what_it_changed(cli, db, clock):
+    make_org(clock.now(), "noted-shop")
+    db.session.commit()
+    assert_ok(
+        run(cli, "clients", "create", "--org", "noted-shop", "--name", "backend", "--scopes", "consents:read")
+    )
+    entry = db.session.scalars(select(AuditEntry).where(AuditEntry.action == "command:clients create")).one()
+    [change] = entry.details["changes"]
+    assert change["target"].startswith("oauth_client:cs_")
+    assert (change["before"], change["after"]) == (None, {"scope": "consents:read"})

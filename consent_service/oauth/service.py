@@ -11,6 +11,7 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
+from consent_service.changes import note as note_change
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db
 from consent_service.oauth.models import OAuthClient, OAuthToken
@@ -53,6 +54,7 @@ def create_client(org: Organization, name: str, scopes: str | list[str], now: da
     )
     db.session.add(client)
     db.session.flush()
+    note_change(f"oauth_client:{client.client_id}", None, {"scope": client.scope})
     return IssuedClient(client, secret)
 
 
@@ -73,12 +75,16 @@ def rotate_secret(client_id: str, now: datetime) -> IssuedClient:
     client.client_secret_hash = hash_secret(secret)
     client.secret_rotated_at = now
     db.session.flush()
+    note_change(f"oauth_client:{client.client_id}", {"secret": "old"}, {"secret": "rotated"})
     return IssuedClient(client, secret)
 
 
 def revoke_client(client_id: str, now: datetime) -> OAuthClient:
     """Disable a client and every token it holds, effective on the next call."""
     client = get_client(client_id)
+    note_change(
+        f"oauth_client:{client.client_id}", {"revoked": client.revoked_at is not None}, {"revoked": True}
+    )
     client.revoked_at = client.revoked_at or now
     db.session.execute(
         update(OAuthToken)

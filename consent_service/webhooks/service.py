@@ -17,6 +17,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from consent_service import secrets_box
+from consent_service.changes import note as note_change
 from consent_service.database import insert_rows, stored_time
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.extensions import db
@@ -81,6 +82,7 @@ def create_endpoint(
     )
     db.session.add(endpoint)
     db.session.flush()
+    note_change(f"webhook_endpoint:{endpoint.public_id}", None, {"events": endpoint.events})
     return endpoint, secret
 
 
@@ -113,6 +115,7 @@ def delete_endpoint(org: Organization, public_id: str, now: datetime) -> None:
     """Unsubscribe; deliveries not yet sent are given up."""
     endpoint = get_endpoint(org, public_id)
     endpoint.deleted_at = now
+    note_change(f"webhook_endpoint:{endpoint.public_id}", {"deleted": False}, {"deleted": True})
     db.session.execute(
         update(WebhookDelivery)
         .where(WebhookDelivery.endpoint_id == endpoint.id, WebhookDelivery.status == "pending")
@@ -265,4 +268,5 @@ def redeliver(org: Organization, public_id: str, delivery_id: str, now: datetime
     db.session.add(copy)
     db.session.flush()
     db.session.info[PENDING_FLAG] = True
+    note_change(f"webhook_delivery:{copy.public_id}", None, {"status": "pending", "of": original.public_id})
     return copy
