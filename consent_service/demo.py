@@ -235,14 +235,14 @@ SYSTEMS: list[dict[str, Any]] = [
     {"name": "推荐引擎 Recommendations", "owner": "数据组 Data team", "categories": ["browsing", "device"]},
 ]  # fmt: skip
 #: Rights requests in the demo, so that the officer's queue has work of every urgency: an access
-#: request and a correction received today (waiting for the systems), a deletion received 16
-#: days ago (due within days), a copy received 24 days ago (overdue), and a request for an
+#: request and a correction received today (waiting for the systems), a deletion received 19
+#: days ago (due within days), a copy received 33 days ago (overdue), and a request for an
 #: explanation whose requester has not entered the mailed code yet.
 REQUESTS: list[tuple[str, str, dict[str, Any]]] = [
     ("u-1001", "access", {}),
     ("u-1004", "correction", {"corrections": {"email": "chen.jie@new-mail.example"}}),
-    ("u-1002", "deletion", {"days_ago": 16}),
-    ("u-1004", "copy", {"days_ago": 24}),
+    ("u-1002", "deletion", {"days_ago": 19}),
+    ("u-1004", "copy", {"days_ago": 33}),
     ("u-1001", "explanation", {"verified": False, "details": "为什么向我推荐这些商品？"}),
 ]
 #: The demo's staff, outside production only: they sign in to /console/demo/ with this password.

@@ -46,19 +46,22 @@ CONSOLE_PAGES = [
     ("console-overview", "/console/demo/"),
     ("console-queue", "/console/demo/requests"),
     ("console-request", "/console/demo/requests/{first}"),
+    ("console-person", "/console/demo/subjects/u-1001"),
+    ("console-audit", "/console/demo/audit"),
 ]
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
 
 def main() -> None:
     folder = Path(tempfile.mkdtemp(prefix="screenshots-"))
+    clock = FixedClock(NOW)
     app = create_app(
         {
             "TESTING": True,
             "ENV": "testing",
             "SECRET_KEY": "screenshots-only",
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder / 'demo.sqlite3'}",
-            "CLOCK": FixedClock(NOW),
+            "CLOCK": clock,
             "BASE_URL": "http://127.0.0.1",
             "WEBHOOK_DISPATCH": "off",
             "MAIL_TRANSPORT": "memory",
@@ -72,6 +75,7 @@ def main() -> None:
         upgrade()
         seed(NOW)
         db.session.commit()
+    clock.advance(hours=1)  # the pages are seen an hour after the demo's acts
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     OUT.mkdir(parents=True, exist_ok=True)
