@@ -32,6 +32,7 @@ from consent_service.console import audit_views as console_audit_views
 from consent_service.console import policy_views as console_policy_views
 from consent_service.console import request_views as console_request_views
 from consent_service.console import settings_views as console_settings_views
+from consent_service.console import staff_views as console_staff_views
 from consent_service.console import subject_views as console_subject_views
 from consent_service.console import views as console_views
 from consent_service.dashboard import api as dashboard_api
@@ -130,6 +131,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         console_audit_views.bp,
         console_subject_views.bp,
         console_settings_views.bp,
+        console_staff_views.bp,
     ):
         app.register_blueprint(blueprint)
     # The API and OAuth authenticate with tokens, not cookies: no CSRF token applies.

@@ -1,5 +1,5 @@
 """The console's administration pages: the data systems (``systems:manage``), the API clients
-and the webhook endpoints (``clients:manage``), and the staff (``staff:manage``).
+and the webhook endpoints (``clients:manage``); the staff have theirs in :mod:`.staff_views`.
 
 Each post runs its service call (the same the API and the commands call) inside
 :func:`~consent_service.console.acting.staff_action`, so the change and its audit entry commit
@@ -11,21 +11,17 @@ the field; a refused change is a 409 page that says why.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from consent_service.clock import utcnow
-from consent_service.console import session as console_session
+from consent_service.console import admin_pages as pages
 from consent_service.console import settings_work as work
 from consent_service.console.acting import staff_action
 from consent_service.errors import Conflict, InvalidInput, NotFound
-from consent_service.i18n import page_language
 from consent_service.oauth import service as oauth
 from consent_service.organizations.models import Organization
-from consent_service.organizations.service import get_organization
 from consent_service.rights import systems
-from consent_service.staff import accounts
-from consent_service.staff.models import StaffMember
 from consent_service.web.security import no_store
 from consent_service.webhooks import service as webhooks
 
@@ -36,58 +32,6 @@ bp = Blueprint("console_settings", __name__, url_prefix="/console")
 def _never_cached(response):
     """Nothing of these pages is stored by a cache (a secret shown once least of all)."""
     return no_store(response)
-
-
-def _iso(value) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _begin(slug: str, permission: str) -> tuple[str, Organization, StaffMember]:
-    lang = page_language()
-    try:
-        org = get_organization(slug)
-    except NotFound:
-        abort(404)
-    return lang, org, console_session.current_staff(org, permission)
-
-
-def _org_view(org: Organization, lang: str) -> dict[str, str]:
-    return {"slug": org.slug, "name": org.name_zh if lang == "zh" else org.name_en}
-
-
-def _done(endpoint: str, org: Organization, lang: str, done: str, **values):
-    return redirect(url_for(endpoint, slug=org.slug, lang=lang, done=done, **values), 303)
-
-
-def _refused(org: Organization, lang: str, message: str, back: str):
-    """The 409 page: the change was refused, and why."""
-    page = render_template(
-        "console/settings/refused.html", lang=lang, org=_org_view(org, lang), message=message, back=back
-    )
-    return page, 409
-
-
-def _shown_once(org: Organization, lang: str, title: str, values: list, back: str, active: str):
-    """The page that shows a secret or a link once (it is kept nowhere it could be read again)."""
-    page = render_template(
-        "console/settings/shown_once.html", lang=lang, org=_org_view(org, lang), title=title,
-        values=values, back=back, active=active,
-    )  # fmt: skip
-    return page, 200
-
-
-def _problems(exc: InvalidInput, field: str) -> str:
-    return " ".join(str(p) for p in (exc.details or {}).get(field, []))
-
-
-def _url_message(problems: str) -> str:
-    if "absolute" in problems:
-        return gettext("Enter an absolute http or https address.")
-    if "2000" in problems:
-        return gettext("Use at most 2000 characters.")
-    return gettext(
-        "This address cannot be reached from this service: private, loopback and local addresses are refused."
-    )
 
 
 # Data systems ------------------------------------------------------------------------------
@@ -102,7 +46,7 @@ def _system_notice(done: str | None) -> str | None:
 
 def _systems_page(org, lang, status=200, errors=None, form=None):
     page = render_template(
-        "console/settings/systems.html", lang=lang, org=_org_view(org, lang), active="systems",
+        "console/settings/systems.html", lang=lang, org=pages.org_view(org, lang), active="systems",
         systems=work.data_systems(org, lang), categories=work.categories(lang), errors=errors or {},
         form=form or {"categories": []}, notice=_system_notice(request.args.get("done")),
     )  # fmt: skip
@@ -111,32 +55,32 @@ def _systems_page(org, lang, status=200, errors=None, form=None):
 
 def _system_errors(exc: InvalidInput) -> dict[str, str]:
     errors = {}
-    if name := _problems(exc, "name"):
+    if name := pages.problems(exc, "name"):
         errors["name"] = (
             gettext("Another data system has this name.")
             if "another" in name
             else gettext("Enter a name of 1 to 200 characters.")
         )
-    if _problems(exc, "owner"):
+    if pages.problems(exc, "owner"):
         errors["owner"] = gettext("Enter who answers for the system (1 to 200 characters).")
-    if _problems(exc, "categories"):
+    if pages.problems(exc, "categories"):
         errors["categories"] = gettext("Choose the categories of personal information the system holds.")
-    if url := _problems(exc, "url"):
-        errors["webhook_url"] = _url_message(url)
+    if url := pages.problems(exc, "url"):
+        errors["webhook_url"] = pages.url_message(url)
     return errors
 
 
 @bp.get("/<slug>/systems")
 def data_systems(slug: str):
     """The data systems in service, and the form that registers one."""
-    lang, org, _ = _begin(slug, "systems:manage")
+    lang, org, _ = pages.begin(slug, "systems:manage")
     return _systems_page(org, lang)
 
 
 @bp.post("/<slug>/systems")
 def register_system(slug: str):
     """Register a data system: by hand, or reached by its own webhook (its secret shown once)."""
-    lang, org, member = _begin(slug, "systems:manage")
+    lang, org, member = pages.begin(slug, "systems:manage")
     form = {
         "name": request.form.get("name", ""),
         "owner": request.form.get("owner", ""),
@@ -162,19 +106,19 @@ def register_system(slug: str):
     if secret is None:
         return redirect(back, 303)
     values = [(gettext("Data system"), system_id), (gettext("Signing secret"), secret)]
-    return _shown_once(org, lang, gettext("The data system is registered"), values, back, "systems")
+    return pages.shown_once(org, lang, gettext("The data system is registered"), values, back, "systems")
 
 
 @bp.post("/<slug>/systems/<system_id>/retire")
 def retire_system(slug: str, system_id: str):
     """Take a system out of service (refused while it has open tasks)."""
-    lang, org, member = _begin(slug, "systems:manage")
+    lang, org, member = pages.begin(slug, "systems:manage")
     try:
         with staff_action(org, member, "system.retire", f"data_system:{system_id}") as change:
             change.before = {"id": system_id, "status": "active"}
             now = utcnow()
             systems.retire(org, system_id, now)
-            change.after = {"id": system_id, "status": "retired", "retired_at": _iso(now)}
+            change.after = {"id": system_id, "status": "retired", "retired_at": pages.iso(now)}
     except NotFound:
         abort(404)
     except Conflict as exc:
@@ -182,8 +126,8 @@ def retire_system(slug: str, system_id: str):
             "This system has %(num)d open tasks: answer them before retiring it.",
             num=(exc.details or {}).get("open_tasks", 0),
         )
-        return _refused(org, lang, message, url_for(".data_systems", slug=org.slug, lang=lang))
-    return _done(".data_systems", org, lang, "retired")
+        return pages.refused(org, lang, message, url_for(".data_systems", slug=org.slug, lang=lang))
+    return pages.done(".data_systems", org, lang, "retired")
 
 
 # API clients -------------------------------------------------------------------------------
@@ -195,7 +139,7 @@ def _client_notice(done: str | None) -> str | None:
 
 def _clients_page(org, lang, status=200, errors=None, form=None):
     page = render_template(
-        "console/settings/clients.html", lang=lang, org=_org_view(org, lang), active="clients",
+        "console/settings/clients.html", lang=lang, org=pages.org_view(org, lang), active="clients",
         clients=work.clients(org, lang), scopes=work.scopes(), errors=errors or {},
         form=form or {"scopes": []}, notice=_client_notice(request.args.get("done")),
     )  # fmt: skip
@@ -216,14 +160,14 @@ def _own_client(org: Organization, client_id: str):
 @bp.get("/<slug>/clients")
 def clients(slug: str):
     """The organization's API clients, and the form that creates one."""
-    lang, org, _ = _begin(slug, "clients:manage")
+    lang, org, _ = pages.begin(slug, "clients:manage")
     return _clients_page(org, lang)
 
 
 @bp.post("/<slug>/clients")
 def create_client(slug: str):
     """Create a client; its secret is shown on the page that answers, once."""
-    lang, org, member = _begin(slug, "clients:manage")
+    lang, org, member = pages.begin(slug, "clients:manage")
     form = {"name": request.form.get("name", ""), "scopes": request.form.getlist("scopes")}
     try:
         with staff_action(org, member, "client.create", None) as change:
@@ -233,43 +177,48 @@ def create_client(slug: str):
             client_id, secret = issued.client.client_id, issued.client_secret
     except InvalidInput as exc:
         errors = {}
-        if _problems(exc, "name"):
+        if pages.problems(exc, "name"):
             errors["name"] = gettext("Enter a name of 1 to 200 characters.")
-        if _problems(exc, "scopes"):
+        if pages.problems(exc, "scopes"):
             errors["scopes"] = gettext("Choose at least one scope.")
         return _clients_page(org, lang, 400, errors, form)
     values = [(gettext("Client id"), client_id), (gettext("Client secret"), secret)]
     back = url_for(".clients", slug=org.slug, lang=lang)
-    return _shown_once(org, lang, gettext("The client is created"), values, back, "clients")
+    return pages.shown_once(org, lang, gettext("The client is created"), values, back, "clients")
 
 
 @bp.post("/<slug>/clients/<client_id>/rotate")
 def rotate_client(slug: str, client_id: str):
     """Give the client a new secret (the old one stops working), shown once."""
-    lang, org, member = _begin(slug, "clients:manage")
+    lang, org, member = pages.begin(slug, "clients:manage")
     client = _own_client(org, client_id)
     back = url_for(".clients", slug=org.slug, lang=lang)
     if client.revoked_at is not None:
-        return _refused(org, lang, gettext("This client is revoked: its secret cannot be changed."), back)
+        return pages.refused(
+            org, lang, gettext("This client is revoked: its secret cannot be changed."), back
+        )
     with staff_action(org, member, "client.rotate", f"oauth_client:{client_id}") as change:
-        change.before = {"client_id": client_id, "secret_rotated_at": _iso(client.secret_rotated_at)}
+        change.before = {"client_id": client_id, "secret_rotated_at": pages.iso(client.secret_rotated_at)}
         issued = oauth.rotate_secret(client_id, utcnow())
-        change.after = {"client_id": client_id, "secret_rotated_at": _iso(issued.client.secret_rotated_at)}
+        change.after = {
+            "client_id": client_id,
+            "secret_rotated_at": pages.iso(issued.client.secret_rotated_at),
+        }
         secret = issued.client_secret
     values = [(gettext("Client id"), client_id), (gettext("Client secret"), secret)]
-    return _shown_once(org, lang, gettext("The client has a new secret"), values, back, "clients")
+    return pages.shown_once(org, lang, gettext("The client has a new secret"), values, back, "clients")
 
 
 @bp.post("/<slug>/clients/<client_id>/revoke")
 def revoke_client(slug: str, client_id: str):
     """Revoke the client and every token it holds."""
-    lang, org, member = _begin(slug, "clients:manage")
+    lang, org, member = pages.begin(slug, "clients:manage")
     client = _own_client(org, client_id)
     with staff_action(org, member, "client.revoke", f"oauth_client:{client_id}") as change:
-        change.before = {"client_id": client_id, "revoked_at": _iso(client.revoked_at)}
+        change.before = {"client_id": client_id, "revoked_at": pages.iso(client.revoked_at)}
         revoked = oauth.revoke_client(client_id, utcnow())
-        change.after = {"client_id": client_id, "revoked_at": _iso(revoked.revoked_at)}
-    return _done(".clients", org, lang, "revoked")
+        change.after = {"client_id": client_id, "revoked_at": pages.iso(revoked.revoked_at)}
+    return pages.done(".clients", org, lang, "revoked")
 
 
 # Webhooks ----------------------------------------------------------------------------------
@@ -283,7 +232,7 @@ def _webhook_notice(done: str | None) -> str | None:
 
 def _webhooks_page(org, lang, status=200, errors=None, form=None):
     page = render_template(
-        "console/settings/webhooks.html", lang=lang, org=_org_view(org, lang), active="webhooks",
+        "console/settings/webhooks.html", lang=lang, org=pages.org_view(org, lang), active="webhooks",
         endpoints=work.endpoints(org, lang), event_types=work.event_types(), errors=errors or {},
         form=form or {"events": []}, notice=_webhook_notice(request.args.get("done")),
     )  # fmt: skip
@@ -293,14 +242,14 @@ def _webhooks_page(org, lang, status=200, errors=None, form=None):
 @bp.get("/<slug>/webhooks")
 def webhook_endpoints(slug: str):
     """The organization's webhook endpoints, and the form that adds one."""
-    lang, org, _ = _begin(slug, "clients:manage")
+    lang, org, _ = pages.begin(slug, "clients:manage")
     return _webhooks_page(org, lang)
 
 
 @bp.post("/<slug>/webhooks")
 def create_webhook(slug: str):
     """Subscribe an address to events; the signing secret is shown once."""
-    lang, org, member = _begin(slug, "clients:manage")
+    lang, org, member = pages.begin(slug, "clients:manage")
     form = {"url": request.form.get("url", "").strip(), "events": request.form.getlist("events")}
     try:
         with staff_action(org, member, "webhook.create", None) as change:
@@ -311,27 +260,27 @@ def create_webhook(slug: str):
             endpoint_id = endpoint.public_id
     except InvalidInput as exc:
         errors = {}
-        if url := _problems(exc, "url"):
-            errors["url"] = _url_message(url)
-        if _problems(exc, "events"):
+        if url := pages.problems(exc, "url"):
+            errors["url"] = pages.url_message(url)
+        if pages.problems(exc, "events"):
             errors["events"] = gettext("Choose at least one event.")
         return _webhooks_page(org, lang, 400, errors, form)
     values = [(gettext("Endpoint"), endpoint_id), (gettext("Signing secret"), secret)]
     back = url_for(".webhook", slug=org.slug, webhook_id=endpoint_id, lang=lang)
-    return _shown_once(org, lang, gettext("The endpoint is created"), values, back, "webhooks")
+    return pages.shown_once(org, lang, gettext("The endpoint is created"), values, back, "webhooks")
 
 
 @bp.get("/<slug>/webhooks/<webhook_id>")
 def webhook(slug: str, webhook_id: str):
     """One endpoint and its latest deliveries, each with a button that sends it again."""
-    lang, org, _ = _begin(slug, "clients:manage")
+    lang, org, _ = pages.begin(slug, "clients:manage")
     try:
         data = work.endpoint_page(org, webhook_id, lang)
     except NotFound:
         abort(404)
     notice = gettext("The delivery is queued again.") if request.args.get("done") == "redelivered" else None
     page = render_template(
-        "console/settings/webhook.html", lang=lang, org=_org_view(org, lang), e=data, notice=notice,
+        "console/settings/webhook.html", lang=lang, org=pages.org_view(org, lang), e=data, notice=notice,
         active="webhooks",
     )  # fmt: skip
     return page, 200
@@ -340,7 +289,7 @@ def webhook(slug: str, webhook_id: str):
 @bp.post("/<slug>/webhooks/<webhook_id>/delete")
 def delete_webhook(slug: str, webhook_id: str):
     """Unsubscribe the endpoint (its pending deliveries are given up)."""
-    lang, org, member = _begin(slug, "clients:manage")
+    lang, org, member = pages.begin(slug, "clients:manage")
     try:
         with staff_action(org, member, "webhook.delete", f"webhook_endpoint:{webhook_id}") as change:
             endpoint = webhooks.get_endpoint(org, webhook_id)
@@ -348,154 +297,20 @@ def delete_webhook(slug: str, webhook_id: str):
             change.before = {"id": webhook_id, "host": host, "events": list(endpoint.events)}
             now = utcnow()
             webhooks.delete_endpoint(org, webhook_id, now)
-            change.after = {"id": webhook_id, "deleted_at": _iso(now)}
+            change.after = {"id": webhook_id, "deleted_at": pages.iso(now)}
     except NotFound:
         abort(404)
-    return _done(".webhook_endpoints", org, lang, "deleted")
+    return pages.done(".webhook_endpoints", org, lang, "deleted")
 
 
 @bp.post("/<slug>/webhooks/<webhook_id>/deliveries/<delivery_id>/redeliver")
 def redeliver(slug: str, webhook_id: str, delivery_id: str):
     """Queue a delivery again: a new pending delivery of the same event."""
-    lang, org, member = _begin(slug, "clients:manage")
+    lang, org, member = pages.begin(slug, "clients:manage")
     try:
         with staff_action(org, member, "webhook.redeliver", f"webhook_delivery:{delivery_id}") as change:
             copy = webhooks.redeliver(org, webhook_id, delivery_id, utcnow())
             change.after = {"endpoint": webhook_id, "delivery": copy.public_id, "status": copy.status}
     except NotFound:
         abort(404)
-    return _done(".webhook", org, lang, "redelivered", webhook_id=webhook_id)
-
-
-# Staff -------------------------------------------------------------------------------------
-
-
-def _staff_notice(done: str | None) -> str | None:
-    return {
-        "role": gettext("The role is changed."),
-        "disabled": gettext("The account is disabled."),
-        "enabled": gettext("The account is enabled."),
-        "unlocked": gettext("The account is unlocked."),
-    }.get(done)
-
-
-def _staff_page(org, lang, me: StaffMember, status=200, errors=None, form=None):
-    page = render_template(
-        "console/settings/staff.html", lang=lang, org=_org_view(org, lang), active="staff",
-        members=work.staff(org, utcnow(), lang), roles=work.role_names(lang), errors=errors or {},
-        form=form or {}, me=me.id,
-        notice=_staff_notice(request.args.get("done")),
-    )  # fmt: skip
-    return page, status
-
-
-def _staff_refused(org: Organization, lang: str, exc: Conflict):
-    """The staff rules as the page says them."""
-    if isinstance(exc, accounts.LastAdministrator):
-        message = gettext(
-            "This is the organization's last administrator: make another member administrator first."
-        )
-    elif "disable" in exc.message:
-        message = gettext("You cannot disable your own account.")
-    else:
-        message = gettext("You cannot remove your own administrator role: another administrator can.")
-    return _refused(org, lang, message, url_for(".staff", slug=org.slug, lang=lang))
-
-
-def _member_or_404(org: Organization, member_id: int) -> StaffMember:
-    try:
-        return accounts.member_of(org, member_id)
-    except NotFound:
-        abort(404)
-
-
-@bp.get("/<slug>/staff")
-def staff(slug: str):
-    """The organization's staff, and the form that invites a member."""
-    lang, org, member = _begin(slug, "staff:manage")
-    return _staff_page(org, lang, member)
-
-
-@bp.post("/<slug>/staff")
-def invite(slug: str):
-    """Invite a member: their one-time enrolment link is shown on the page that answers, once."""
-    lang, org, member = _begin(slug, "staff:manage")
-    form = {k: request.form.get(k, "") for k in ("email", "name", "role")}
-    try:
-        with staff_action(org, member, "staff.invite", None) as change:
-            invited, link = accounts.invite(org, form["email"], form["name"], form["role"], utcnow())
-            change.target = f"staff_member:{invited.id}"
-            change.after = {"id": invited.id, "role": invited.role}
-    except InvalidInput as exc:
-        errors = {}
-        if _problems(exc, "email"):
-            errors["email"] = gettext("Enter an email address, such as name@example.com.")
-        if _problems(exc, "name"):
-            errors["name"] = gettext("Use at most 200 characters.")
-        if _problems(exc, "role"):
-            errors["role"] = gettext("Choose a role.")
-        return _staff_page(org, lang, member, 400, errors, form)
-    except Conflict:
-        errors = {"email": gettext("A member of staff already has this address.")}
-        return _staff_page(org, lang, member, 409, errors, form)
-    hours = current_app.config["STAFF_ENROL_HOURS"]
-    values = [(gettext("Enrolment link (works once, for %(num)d hours)", num=hours), link)]
-    back = url_for(".staff", slug=org.slug, lang=lang)
-    return _shown_once(org, lang, gettext("The member is invited"), values, back, "staff")
-
-
-@bp.post("/<slug>/staff/<int:member_id>/role")
-def change_role(slug: str, member_id: int):
-    """Give a member another role (not one's own admin role away; not the last admin's)."""
-    lang, org, actor = _begin(slug, "staff:manage")
-    member = _member_or_404(org, member_id)
-    role_code = request.form.get("role", "")
-    try:
-        with staff_action(org, actor, "staff.role", f"staff_member:{member.id}") as change:
-            change.before = {"role": member.role}
-            accounts.change_role(actor, member, role_code)
-            change.after = {"role": member.role}
-    except InvalidInput:
-        return _staff_page(org, lang, actor, 400, {f"role-{member_id}": gettext("Choose a role.")})
-    except Conflict as exc:
-        return _staff_refused(org, lang, exc)
-    return _done(".staff", org, lang, "role")
-
-
-@bp.post("/<slug>/staff/<int:member_id>/disable")
-def disable_member(slug: str, member_id: int):
-    """Disable a member's account (not one's own; not the last admin's)."""
-    lang, org, actor = _begin(slug, "staff:manage")
-    member = _member_or_404(org, member_id)
-    try:
-        with staff_action(org, actor, "staff.disable", f"staff_member:{member.id}") as change:
-            change.before = {"disabled_at": _iso(member.disabled_at)}
-            accounts.disable(actor, member, utcnow())
-            change.after = {"disabled_at": _iso(member.disabled_at)}
-    except Conflict as exc:
-        return _staff_refused(org, lang, exc)
-    return _done(".staff", org, lang, "disabled")
-
-
-@bp.post("/<slug>/staff/<int:member_id>/enable")
-def enable_member(slug: str, member_id: int):
-    """Let a disabled member sign in again."""
-    lang, org, actor = _begin(slug, "staff:manage")
-    member = _member_or_404(org, member_id)
-    with staff_action(org, actor, "staff.enable", f"staff_member:{member.id}") as change:
-        change.before = {"disabled_at": _iso(member.disabled_at)}
-        accounts.enable(member)
-        change.after = {"disabled_at": None}
-    return _done(".staff", org, lang, "enabled")
-
-
-@bp.post("/<slug>/staff/<int:member_id>/unlock")
-def unlock_member(slug: str, member_id: int):
-    """End a member's lock after too many failed sign-ins."""
-    lang, org, actor = _begin(slug, "staff:manage")
-    member = _member_or_404(org, member_id)
-    with staff_action(org, actor, "staff.unlock", f"staff_member:{member.id}") as change:
-        change.before = {"locked_until": _iso(member.locked_until), "failed_attempts": member.failed_attempts}
-        accounts.unlock(member)
-        change.after = {"locked_until": None, "failed_attempts": 0}
-    return _done(".staff", org, lang, "unlocked")
+    return pages.done(".webhook", org, lang, "redelivered", webhook_id=webhook_id)

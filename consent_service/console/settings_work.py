@@ -16,7 +16,7 @@ from consent_service.oauth import service as oauth
 from consent_service.oauth.scopes import SCOPE_DESCRIPTIONS
 from consent_service.organizations.models import Organization, PICategory
 from consent_service.rights import systems
-from consent_service.staff import accounts
+from consent_service.staff import accounts, management
 from consent_service.staff.roles import ROLES
 from consent_service.webhooks import EVENT_TYPES
 from consent_service.webhooks import service as webhooks
@@ -147,5 +147,5 @@ def staff(org: Organization, now: datetime, lang: str) -> list[dict[str, Any]]:
             "last_sign_in": _when(m.last_sign_in_at, org, lang),
             "disabled": _when(m.disabled_at, org, lang),
         }
-        for m in accounts.members(org)
+        for m in management.members(org)
     ]

@@ -93,12 +93,12 @@ CASES = {
         "/console/shop/webhooks/{webhook}/deliveries/{delivery}/redeliver",
         "clients:manage",
     ),
-    "console_settings.staff": ("GET", "/console/shop/staff", "staff:manage"),
-    "console_settings.invite": ("POST", "/console/shop/staff", "staff:manage"),
-    "console_settings.change_role": ("POST", "/console/shop/staff/{member}/role", "staff:manage"),
-    "console_settings.disable_member": ("POST", "/console/shop/staff/{member}/disable", "staff:manage"),
-    "console_settings.enable_member": ("POST", "/console/shop/staff/{member}/enable", "staff:manage"),
-    "console_settings.unlock_member": ("POST", "/console/shop/staff/{member}/unlock", "staff:manage"),
+    "console_staff.staff": ("GET", "/console/shop/staff", "staff:manage"),
+    "console_staff.invite": ("POST", "/console/shop/staff", "staff:manage"),
+    "console_staff.change_role": ("POST", "/console/shop/staff/{member}/role", "staff:manage"),
+    "console_staff.disable_member": ("POST", "/console/shop/staff/{member}/disable", "staff:manage"),
+    "console_staff.enable_member": ("POST", "/console/shop/staff/{member}/enable", "staff:manage"),
+    "console_staff.unlock_member": ("POST", "/console/shop/staff/{member}/unlock", "staff:manage"),
 }
 
 
