@@ -109,7 +109,9 @@ def _verify_one(
     if hashlib.sha256(canonical_json(payload)).hexdigest() != cp.hash:
         report.problems.append(f"{label}: stored hash does not match its content")
     if cp.trail_seq is not None:
-        _verify_trail_head(org, cp, label, report)
+        _verify_trail_head(org.id, cp.trail_seq, cp.trail_hash, label, report)
+    if cp.service_trail_seq is not None:
+        _verify_trail_head(None, cp.service_trail_seq, cp.service_trail_hash, label, report)
     pairs = leaves_of(cp)
     if pairs is None:
         report.problems.append(f"{label}: its leaves are not [subject id, seq] pairs (edited)")
@@ -130,16 +132,18 @@ def _verify_one(
         report.problems.append(f"{label}: Merkle root does not match the chains (history rewritten)")
 
 
-def _verify_trail_head(org: Organization, cp: LedgerCheckpoint, label: str, report: VerifyReport) -> None:
-    """The audit entry a checkpoint names as the trail's head must still be there, unchanged."""
-    stored = db.session.scalar(
-        select(AuditEntry.hash).where(AuditEntry.org_id == org.id, AuditEntry.seq == cp.trail_seq)
-    )
+def _verify_trail_head(
+    org_id: int | None, seq: int, signed_hash: str | None, label: str, report: VerifyReport
+) -> None:
+    """The audit entry a checkpoint names as a trail's head (the organization's, or with
+    ``org_id`` ``None`` the service's) must still be there, unchanged."""
+    where = AuditEntry.org_id.is_(None) if org_id is None else AuditEntry.org_id == org_id
+    stored = db.session.scalar(select(AuditEntry.hash).where(where, AuditEntry.seq == seq))
+    if org_id is None:
+        entry, trail = "the service's audit entry", "the service's trail"
+    else:
+        entry, trail = "audit entry", "trail"
     if stored is None:
-        report.problems.append(
-            f"{label}: audit entry #{cp.trail_seq}, the trail's head it signed, is gone (trail truncated)"
-        )
-    elif stored != cp.trail_hash:
-        report.problems.append(
-            f"{label}: audit entry #{cp.trail_seq} is not the one it signed (trail rewritten)"
-        )
+        report.problems.append(f"{label}: {entry} #{seq}, the head it signed, is gone ({trail} truncated)")
+    elif stored != signed_hash:
+        report.problems.append(f"{label}: {entry} #{seq} is not the one it signed ({trail} rewritten)")

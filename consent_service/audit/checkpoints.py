@@ -49,7 +49,8 @@ def merkle_root(leaves: list[tuple[int, int, str]]) -> str:
 
 def checkpoint_payload(cp: LedgerCheckpoint, org_slug: str) -> dict[str, Any]:
     """What a checkpoint's signature covers (its leaves are covered through the Merkle root;
-    the audit trail's head as ``trail``: ``[seq, hash]``)."""
+    the audit trail's head as ``trail``: ``[seq, hash]``, the service's own trail's head as
+    ``service_trail``)."""
     payload: dict[str, Any] = {
         "org": org_slug,
         "seq": cp.seq,
@@ -61,6 +62,8 @@ def checkpoint_payload(cp: LedgerCheckpoint, org_slug: str) -> dict[str, Any]:
     }
     if cp.trail_seq is not None:  # checkpoints signed before the audit trail do not name it
         payload["trail"] = [cp.trail_seq, cp.trail_hash]
+    if cp.service_trail_seq is not None:  # nor, before it was covered, the service's own
+        payload["service_trail"] = [cp.service_trail_seq, cp.service_trail_hash]
     return payload
 
 
@@ -90,6 +93,9 @@ def create_checkpoint(org: Organization, now: datetime) -> LedgerCheckpoint | No
     root = merkle_root(leaves)
     last = newest_checkpoint(org)
     trail_seq, trail_hash = trail_head(org.id) or (None, None)
+    # The service's trail is signed with whatever else changed, never as a change by itself:
+    # every run of the checkpoint job adds an entry to it.
+    service_seq, service_hash = trail_head(None) or (None, None)
     if last is not None and (last.merkle_root, last.trail_seq, last.trail_hash) == (
         root,
         trail_seq,
@@ -107,6 +113,8 @@ def create_checkpoint(org: Organization, now: datetime) -> LedgerCheckpoint | No
         prev_hash=last.hash if last else None,
         trail_seq=trail_seq,
         trail_hash=trail_hash,
+        service_trail_seq=service_seq,
+        service_trail_hash=service_hash,
     )
     payload = checkpoint_payload(cp, org.slug)
     cp.hash = hashlib.sha256(canonical_json(payload)).hexdigest()

@@ -36,6 +36,10 @@ class LedgerCheckpoint(db.Model):
     #: The audit trail's head when it was signed (``None`` before the trail, or while empty).
     trail_seq: Mapped[int | None] = mapped_column(BigInteger)
     trail_hash: Mapped[str | None] = mapped_column(String(64))
+    #: The service's own trail's head (jobs, commands) when it was signed, so that every
+    #: organization's checkpoints also cover the entries of the work done across them.
+    service_trail_seq: Mapped[int | None] = mapped_column(BigInteger)
+    service_trail_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 #: The trail of the service itself (jobs, commands that span organizations): ``org_id`` NULL in

@@ -168,10 +168,30 @@ def test_a_checkpoint_signs_the_trail_head_and_finds_it_truncated(db, clock, aud
 
     result = audit("verify")
     assert result.exit_code == 1
-    assert (
-        "checkpoint #1: audit entry #3, the trail's head it signed, is gone (trail truncated)"
-        in result.output
+    assert "checkpoint #1: audit entry #3, the head it signed, is gone (trail truncated)" in result.output
+
+
+def test_an_organizations_checkpoint_signs_the_service_trail_and_finds_it_truncated(db, clock, audit, org):
+    for _ in range(3):
+        trail.record(None, "job", "retention", "job:retention", now=clock.now())
+    trail.record(org.id, "staff", "st_1", "test:step", now=clock.now())
+    db.session.commit()
+    assert_ok(audit("checkpoint"))  # signs the service's head, #3; the command is entry #4
+    assert_ok(audit("verify"))
+
+    # The service's entries from #3 on deleted and its head moved back to #2: the service's own
+    # check cannot tell, the organization's checkpoint can.
+    tamper(db, "DELETE FROM audit_entry WHERE org_id IS NULL AND seq >= 3")
+    second = db.session.scalar(
+        select(AuditEntry.hash).where(AuditEntry.org_id.is_(None), AuditEntry.seq == 2)
     )
+    tamper(db, "UPDATE audit_head SET seq = 2, hash = :h WHERE trail = :t", h=second, t=trail.SERVICE_TRAIL)
+    db.session.commit()
+
+    result = audit("verify")
+    assert result.exit_code == 1
+    found = "checkpoint #1: the service's audit entry #3, the head it signed, is gone"
+    assert f"{found} (the service's trail truncated)" in result.output
 
 
 def test_verify_reports_the_trail(cli, db, trail_of_five):
