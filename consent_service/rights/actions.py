@@ -23,7 +23,7 @@ from consent_service.rights.deadlines import ExtensionNotAllowed, extension_noti
 from consent_service.rights.grounds import REFUSAL_GROUNDS
 from consent_service.rights.models import RightsNotice, RightsPause, RightsRequest, RightsTask
 from consent_service.rights.queries import get_request
-from consent_service.rights.replies import acknowledge, contact, org_name
+from consent_service.rights.replies import contact, org_name
 from consent_service.rights.schedule import pauses, schedule
 from consent_service.rights.timeline import Actor, step, webhook_data
 from consent_service.rights.workflow import next_status
@@ -84,7 +84,15 @@ def extend(org: Organization, public_id: str, reason: str, now: datetime, actor:
     request.extension_reason = reason
     step(request, "extend", actor, reason, now)
     schedule(org, request, now)
-    acknowledge(org, request, db.session.get(Subject, request.subject_id), now)
+    to = contact(request, db.session.get(Subject, request.subject_id))
+    if to is not None:
+        subject_line, text = messages.extension(
+            org_name(org, request.language), request.type, request.public_id, request.due_at, reason,
+            org.timezone, request.language,
+        )  # fmt: skip
+        queue_mail(
+            to, subject_line, text, kind="rights.extended", org=org, language=request.language, now=now
+        )
     return request
 
 

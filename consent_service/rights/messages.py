@@ -67,6 +67,31 @@ def acknowledgement(
     )
 
 
+def extension(
+    org_name: str,
+    request_type: str,
+    public_id: str,
+    due_at: datetime,
+    reason: str,
+    timezone: str,
+    language: str,
+) -> tuple[str, str]:
+    """That the deadline is extended, to when, and why (GDPR Art. 12(3): within the first
+    month, with the reasons for the delay)."""
+    due = local_time(due_at, timezone)
+    if _zh(language):
+        return (
+            f"{org_name}：您的个人信息请求答复期限已延长",
+            f"您的“{_type_name(request_type, True)}”请求（编号 {public_id}）的答复期限已延长至 {due}。\n"
+            f"原因：{reason}\n",
+        )
+    return (
+        f"{org_name}: more time to answer your request",
+        f"We need more time to answer your request for {_type_name(request_type, False)} "
+        f"(reference {public_id}): we will answer by {due}.\nWhy: {reason}\n",
+    )
+
+
 def completion(
     org_name: str, request_type: str, public_id: str, note: str | None, language: str
 ) -> tuple[str, str]:
