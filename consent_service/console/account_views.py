@@ -4,32 +4,21 @@ key, asks for the code the authenticator app shows, then shows the recovery code
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from consent_service.clock import utcnow
+from consent_service.console import pages
 from consent_service.console import session as console_session
 from consent_service.console.acting import staff_action
-from consent_service.errors import InvalidInput, NotFound
+from consent_service.errors import InvalidInput
 from consent_service.i18n import local_datetime, page_language
 from consent_service.organizations.models import Organization
-from consent_service.organizations.service import get_organization
 from consent_service.staff import accounts
 from consent_service.staff.models import StaffMember
 from consent_service.staff.roles import role
 
-bp = Blueprint("console_account", __name__, url_prefix="/console")
-
-
-def _org_or_404(slug: str) -> Organization:
-    try:
-        return get_organization(slug)
-    except NotFound:
-        abort(404)
-
-
-def _org_view(org: Organization, lang: str) -> dict[str, str]:
-    return {"slug": org.slug, "name": org.name_zh if lang == "zh" else org.name_en}
+bp = pages.blueprint("console_account", __name__)
 
 
 def _account(org: Organization, member: StaffMember, lang: str) -> dict:
@@ -54,10 +43,10 @@ def _account(org: Organization, member: StaffMember, lang: str) -> dict:
 def account(slug: str):
     """The member's account and the state of their two-step sign-in."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, "requests:read")
     page = render_template(
-        "console/account.html", lang=lang, org=_org_view(org, lang), account=_account(org, member, lang),
+        "console/account.html", lang=lang, org=pages.org_view(org, lang), account=_account(org, member, lang),
         notice=gettext("Two-step sign-in is on.") if request.args.get("done") == "totp" else None,
         active="account",
     )  # fmt: skip
@@ -68,7 +57,7 @@ def _setup_page(
     org: Organization, lang: str, setup: accounts.SecondFactorSetup, status: int = 200, error=None
 ):
     page = render_template(
-        "console/totp_setup.html", lang=lang, org=_org_view(org, lang), secret=setup.secret,
+        "console/totp_setup.html", lang=lang, org=pages.org_view(org, lang), secret=setup.secret,
         otpauth_uri=setup.otpauth_uri, error=error, voluntary=True,
         action=url_for(".confirm_totp", slug=org.slug, lang=lang),
     )  # fmt: skip
@@ -79,7 +68,7 @@ def _setup_page(
 def start_totp(slug: str):
     """Show a new key for an authenticator app (the one started before, if not yet confirmed)."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, "requests:read")
     if member.totp_enabled_at is not None:
         return redirect(url_for(".account", slug=slug, lang=lang), 303)
@@ -92,7 +81,7 @@ def start_totp(slug: str):
 def confirm_totp(slug: str):
     """A right code puts two-step sign-in in force and shows the recovery codes once."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, "requests:read")
     if member.totp_enabled_at is not None:
         return redirect(url_for(".account", slug=slug, lang=lang), 303)
@@ -109,7 +98,7 @@ def confirm_totp(slug: str):
             org, lang, setup, 400, gettext("This code is not right: enter the one the app shows now.")
         )
     page = render_template(
-        "console/recovery_codes.html", lang=lang, org=_org_view(org, lang), codes=codes,
+        "console/recovery_codes.html", lang=lang, org=pages.org_view(org, lang), codes=codes,
         home_url=url_for(".account", slug=slug, lang=lang, done="totp"),
     )  # fmt: skip
     return page, 200

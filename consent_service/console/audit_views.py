@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from flask import Blueprint, Response, abort, render_template, request, stream_with_context
+from flask import Response, render_template, request, stream_with_context
 from flask_babel import gettext
 
 from consent_service.audit.trail import ACTOR_KINDS
@@ -18,38 +18,19 @@ from consent_service.audit.trail_export import (
     trail_filter,
 )
 from consent_service.clock import utcnow
-from consent_service.console import audit_work
+from consent_service.console import audit_work, pages
 from consent_service.console import session as console_session
 from consent_service.console.acting import staff_action
-from consent_service.errors import InvalidInput, NotFound
+from consent_service.errors import InvalidInput
 from consent_service.i18n import page_language
 from consent_service.organizations.models import Organization
-from consent_service.organizations.service import get_organization
-from consent_service.web.security import no_store
 
-bp = Blueprint("console_audit", __name__, url_prefix="/console")
+bp = pages.blueprint("console_audit", __name__)
 
 #: The action prefixes offered beside the action field.
 ACTION_PREFIXES = ("console:", "api:", "command:", "job:")
 #: Each export format: its file name's extension and its media type.
 FORMATS = {"csv": "text/csv; charset=utf-8", "jsonl": "application/jsonl; charset=utf-8"}
-
-
-@bp.after_request
-def _never_cached(response):
-    """Nothing of the console is stored by a cache."""
-    return no_store(response)
-
-
-def _org_or_404(slug: str) -> Organization:
-    try:
-        return get_organization(slug)
-    except NotFound:
-        abort(404)
-
-
-def _org_view(org: Organization, lang: str) -> dict[str, str]:
-    return {"slug": org.slug, "name": org.name_zh if lang == "zh" else org.name_en}
 
 
 def _filter_errors(exc: InvalidInput) -> dict[str, str]:
@@ -77,7 +58,7 @@ def _trail_page(org: Organization, lang: str, data: dict, errors: dict[str, str]
     page = render_template(
         "console/audit/trail.html",
         lang=lang,
-        org=_org_view(org, lang),
+        org=pages.org_view(org, lang),
         active="audit",
         kinds=ACTOR_KINDS,
         prefixes=ACTION_PREFIXES,
@@ -102,7 +83,7 @@ def trail(slug: str):
     """The organization's trail, newest first, 100 entries a page; filtered by actor kind,
     actor, action (or action prefix) and period."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, "audit:read")
     chosen, refused = _filtered(org, lang)
     if refused is not None:
@@ -117,11 +98,11 @@ def verify(slug: str):
     """The check of the whole trail: intact, or the first broken entry named (every entry is
     read, so it has its own page)."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, "audit:read")
     result = audit_work.verification(org)
     page = render_template(
-        "console/audit/verify.html", lang=lang, org=_org_view(org, lang), active="audit", result=result
+        "console/audit/verify.html", lang=lang, org=pages.org_view(org, lang), active="audit", result=result
     )
     return page, 200
 
@@ -129,7 +110,7 @@ def verify(slug: str):
 def _export(slug: str, file_format: str):
     """Record the export in the trail, then stream the entries the filter keeps, oldest first."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, "records:export")
     chosen, refused = _filtered(org, lang)
     if refused is not None:

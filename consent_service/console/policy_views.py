@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from consent_service.clock import utcnow
+from consent_service.console import pages
 from consent_service.console import policy_forms as forms
 from consent_service.console import policy_work as work
 from consent_service.console import session as console_session
@@ -24,28 +25,13 @@ from consent_service.console.acting import staff_action
 from consent_service.errors import InvalidInput, NotFound, PolicyIncomplete, PolicyNotDraft, PurposeExists
 from consent_service.i18n import page_language
 from consent_service.organizations.models import Organization
-from consent_service.organizations.service import get_organization
 from consent_service.policies import purposes, service
 from consent_service.policies.models import PolicyVersion, Purpose
-from consent_service.web.security import no_store
 
-bp = Blueprint("console_policies", __name__, url_prefix="/console")
+bp = pages.blueprint("console_policies", __name__)
 PERMISSION = "purposes:manage"
 #: The longest reason for a purpose change (as the API's ``change_note``).
 NOTE_MAX = 2000
-
-
-@bp.after_request
-def _never_cached(response):
-    """Nothing of the console is stored by a cache."""
-    return no_store(response)
-
-
-def _org_or_404(slug: str) -> Organization:
-    try:
-        return get_organization(slug)
-    except NotFound:
-        abort(404)
 
 
 def _page(template: str, org: Organization, lang: str, status: int = 200, **values: Any):
@@ -124,7 +110,7 @@ def _index_page(org: Organization, lang: str, status: int = 200, errors=None, la
 def index(slug: str):
     """The policy versions (draft or published, with their dates) and the purposes."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, PERMISSION)
     return _index_page(org, lang)
 
@@ -133,7 +119,7 @@ def index(slug: str):
 def create_draft(slug: str):
     """A new draft, with the content of the published version (PIPL 17)."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, PERMISSION)
     label = request.form.get("label", "").strip()
     try:
@@ -156,7 +142,7 @@ def policy(slug: str, label: str):
     """A version: its difference from the published one and, for a draft, the GB/T 5.5
     checklist and the way to publish."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, PERMISSION)
     data = work.policy_page(org, _policy_or_404(org, label), lang)
     return _page("policy.html", org, lang, p=data, notice=_notice(request.args.get("done")))
@@ -175,7 +161,7 @@ def _edit_page(org, lang, label: str, values: dict, status: int = 200, errors=No
 def edit_form(slug: str, label: str):
     """The draft's fields: texts and sections in Chinese and English, purposes, summary, dates."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, PERMISSION)
     policy = _policy_or_404(org, label)
     if policy.is_published:
@@ -187,7 +173,7 @@ def edit_form(slug: str, label: str):
 def edit(slug: str, label: str):
     """Save the draft (``update_policy``); bad fields are said beside them and nothing is saved."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, PERMISSION)
     policy = _policy_or_404(org, label)
     values = forms.posted_policy_values(request.form)
@@ -222,7 +208,7 @@ def publish_form(slug: str, label: str):
     """Before publishing: what is missing (publishing is refused then) and, for a material
     change, which purposes it touches and how many consents will need re-consent."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, PERMISSION)
     _policy_or_404(org, label)
     return _publish_page(org, lang, label)
@@ -233,7 +219,7 @@ def publish(slug: str, label: str):
     """Publish the draft (``publish_policy``): refused (422) while GB/T 5.5 items are missing;
     then back to the versions with the number of consents that now need re-consent."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, PERMISSION)
     policy = _policy_or_404(org, label)
     try:
@@ -274,7 +260,7 @@ def _purpose_page(org, lang, values: dict, heading=None, status: int = 200, erro
 def new_purpose_form(slug: str):
     """The form for a new purpose (处理目的): what it is for, its basis, its PI, its recipients."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, PERMISSION)
     return _purpose_page(org, lang, forms.purpose_values(None))
 
@@ -283,7 +269,7 @@ def new_purpose_form(slug: str):
 def create_purpose(slug: str):
     """Create a purpose with its first version (``create_purpose``)."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, PERMISSION)
     values = forms.posted_purpose_values(request.form)
     code = values["code"].strip()
@@ -305,7 +291,7 @@ def purpose_form(slug: str, code: str):
     """The form that changes a purpose: a new version, material if purpose, method, PI or
     recipients change (PIPL 14)."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, PERMISSION)
     purpose = _purpose_or_404(org, code)
     heading = work.purpose_heading(purpose, lang)
@@ -316,7 +302,7 @@ def purpose_form(slug: str, code: str):
 def change_purpose(slug: str, code: str):
     """Change a purpose (``change_purpose``); the notice says whether the change is material."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, PERMISSION)
     purpose = _purpose_or_404(org, code)
     heading = work.purpose_heading(purpose, lang)

@@ -7,30 +7,21 @@ message beside the field (400) or what the request's state refuses (409, 422, 42
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, redirect, request, url_for
+from flask import abort, redirect, request, url_for
 from flask_babel import gettext
 
 from consent_service.clock import utcnow
-from consent_service.console import request_actions, request_page
+from consent_service.console import pages, request_actions, request_page
 from consent_service.console import session as console_session
 from consent_service.errors import DomainError, InvalidInput, NotFound
 from consent_service.i18n import page_language
-from consent_service.organizations.models import Organization
-from consent_service.organizations.service import get_organization
 
-bp = Blueprint("console_requests", __name__, url_prefix="/console")
-
-
-def _org_or_404(slug: str) -> Organization:
-    try:
-        return get_organization(slug)
-    except NotFound:
-        abort(404)
+bp = pages.blueprint("console_requests", __name__)
 
 
 def _answer(slug: str, public_id: str, action: str, work_fn, form_name: str | None = None):
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, "requests:work")
     form = request.form.to_dict()
     action_form = form_name or action

@@ -12,26 +12,19 @@ the field; a refused change is a 409 page that says why.
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import abort, current_app, render_template, request, url_for
 from flask_babel import gettext
 
 from consent_service.clock import utcnow
-from consent_service.console import admin_pages as pages
+from consent_service.console import pages
 from consent_service.console import settings_work as work
 from consent_service.console.acting import staff_action
 from consent_service.errors import Conflict, InvalidInput, NotFound
 from consent_service.organizations.models import Organization
 from consent_service.staff import accounts, management
 from consent_service.staff.models import StaffMember
-from consent_service.web.security import no_store
 
-bp = Blueprint("console_staff", __name__, url_prefix="/console")
-
-
-@bp.after_request
-def _never_cached(response):
-    """Nothing of these pages is stored by a cache (a secret shown once least of all)."""
-    return no_store(response)
+bp = pages.blueprint("console_staff", __name__)
 
 
 # Staff -------------------------------------------------------------------------------------

@@ -4,36 +4,16 @@ per purpose, their consent history and their rights requests (``subjects:read``)
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template, request
+from flask import abort, render_template, request
 from flask_babel import gettext
 
 from consent_service.clock import utcnow
+from consent_service.console import pages, subject_work
 from consent_service.console import session as console_session
-from consent_service.console import subject_work
 from consent_service.errors import NotFound
 from consent_service.i18n import page_language
-from consent_service.organizations.models import Organization
-from consent_service.organizations.service import get_organization
-from consent_service.web.security import no_store
 
-bp = Blueprint("console_subjects", __name__, url_prefix="/console")
-
-
-@bp.after_request
-def _never_cached(response):
-    """Nothing of a person is stored by a cache."""
-    return no_store(response)
-
-
-def _org_or_404(slug: str) -> Organization:
-    try:
-        return get_organization(slug)
-    except NotFound:
-        abort(404)
-
-
-def _org_view(org: Organization, lang: str) -> dict[str, str]:
-    return {"slug": org.slug, "name": org.name_zh if lang == "zh" else org.name_en}
+bp = pages.blueprint("console_subjects", __name__)
 
 
 def _reasons() -> dict[str, str]:
@@ -56,12 +36,12 @@ def _reasons() -> dict[str, str]:
 def search(slug: str):
     """Find people by external id (exactly, or its beginning) or by email address (exactly)."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, "subjects:read")
     query = request.args.get("q", "")[:320]
     found = subject_work.search(org, query, lang)
     return render_template(
-        "console/subjects/search.html", lang=lang, org=_org_view(org, lang), q=query,
+        "console/subjects/search.html", lang=lang, org=pages.org_view(org, lang), q=query,
         limit=subject_work.SEARCH_LIMIT, active="subjects", **found,
     )  # fmt: skip
 
@@ -71,13 +51,13 @@ def subject(slug: str, external_id: str):
     """One person: their state per purpose now, their consent history newest first (with the
     receipt of each grant) and their rights requests."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, "subjects:read")
     try:
         data = subject_work.subject_page(org, external_id, utcnow(), lang)
     except NotFound:
         abort(404)
     return render_template(
-        "console/subjects/subject.html", lang=lang, org=_org_view(org, lang), s=data, reasons=_reasons(),
+        "console/subjects/subject.html", lang=lang, org=pages.org_view(org, lang), s=data, reasons=_reasons(),
         history_limit=subject_work.HISTORY_LIMIT, active="subjects",
     )  # fmt: skip

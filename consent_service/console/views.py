@@ -8,25 +8,23 @@ Every post carries a CSRF token; the sign-in, second-factor and reset posts shar
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext
 
 from consent_service.clock import utcnow
-from consent_service.console import request_page, work
+from consent_service.console import pages, request_page, work
 from consent_service.console import session as console_session
-from consent_service.errors import InvalidInput, NotFound
+from consent_service.errors import InvalidInput
 from consent_service.extensions import db, limiter
 from consent_service.i18n import page_language
 from consent_service.organizations.models import Organization
-from consent_service.organizations.service import get_organization
 from consent_service.rights.types import REQUEST_TYPES
 from consent_service.staff import accounts
 from consent_service.staff.models import StaffMember
 from consent_service.staff.roles import role
 from consent_service.unit_of_work import unit_of_work
-from consent_service.web.security import no_store
 
-bp = Blueprint("console", __name__, url_prefix="/console")
+bp = pages.blueprint("console", __name__)
 MAIL_LANGUAGES = {"zh": "zh-CN", "en": "en"}
 
 _limited = limiter.shared_limit(
@@ -39,23 +37,6 @@ _limited = limiter.shared_limit(
 @bp.app_template_global("console_can")
 def _console_can(permission: str) -> bool:
     return console_session.can(permission)
-
-
-@bp.after_request
-def _never_cached(response):
-    """Nothing of the console is stored by a cache."""
-    return no_store(response)
-
-
-def _org_or_404(slug: str) -> Organization:
-    try:
-        return get_organization(slug)
-    except NotFound:
-        abort(404)
-
-
-def _org_view(org: Organization, lang: str) -> dict[str, str]:
-    return {"slug": org.slug, "name": org.name_zh if lang == "zh" else org.name_en}
 
 
 def _password_errors(exc: InvalidInput) -> dict[str, str]:
@@ -74,7 +55,7 @@ def _sign_in_page(org: Organization, lang: str, status: int = 200, **values):
     values.setdefault("errors", {})
     values.setdefault("email", "")
     values.setdefault("notice", None)
-    return render_template("console/sign_in.html", lang=lang, org=_org_view(org, lang), **values), status
+    return render_template("console/sign_in.html", lang=lang, org=pages.org_view(org, lang), **values), status
 
 
 @bp.get("/<slug>/sign-in")
@@ -86,7 +67,7 @@ def sign_in_form(slug: str):
         notice = gettext("Your password is set. Sign in with it.")
     elif request.args.get("done") == "reset":
         notice = gettext("Your new password is set. Sign in with it.")
-    return _sign_in_page(_org_or_404(slug), lang, notice=notice)
+    return _sign_in_page(pages.org_or_404(slug), lang, notice=notice)
 
 
 def _after_password(org: Organization, member: StaffMember, lang: str):
@@ -108,7 +89,7 @@ def _after_password(org: Organization, member: StaffMember, lang: str):
 def sign_in(slug: str):
     """Check the address and password: one answer for every failure (401)."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     email = request.form.get("email", "")
     failed = False
     with unit_of_work():  # a failure's count is committed too
@@ -130,7 +111,9 @@ def _pending_or_restart(org: Organization, lang: str) -> StaffMember | None:
 
 
 def _second_factor_page(org: Organization, lang: str, status: int = 200, error: str | None = None):
-    page = render_template("console/second_factor.html", lang=lang, org=_org_view(org, lang), error=error)
+    page = render_template(
+        "console/second_factor.html", lang=lang, org=pages.org_view(org, lang), error=error
+    )
     return page, status
 
 
@@ -138,7 +121,7 @@ def _second_factor_page(org: Organization, lang: str, status: int = 200, error: 
 def second_factor_form(slug: str):
     """Ask for the code of the authenticator app (or a recovery code)."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     if _pending_or_restart(org, lang) is None:
         return redirect(url_for(".sign_in_form", slug=slug, lang=lang))
     return _second_factor_page(org, lang)
@@ -149,7 +132,7 @@ def second_factor_form(slug: str):
 def second_factor(slug: str):
     """The right code signs in (303 to the console); a wrong one is counted (401)."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = _pending_or_restart(org, lang)
     if member is None:
         return redirect(url_for(".sign_in_form", slug=slug, lang=lang), 303)
@@ -174,7 +157,7 @@ def _totp_page(
     page = render_template(
         "console/totp_setup.html",
         lang=lang,
-        org=_org_view(org, lang),
+        org=pages.org_view(org, lang),
         secret=setup.secret,
         otpauth_uri=setup.otpauth_uri,
         error=error,
@@ -186,7 +169,7 @@ def _totp_page(
 def totp_setup(slug: str):
     """Show a new TOTP secret (text and ``otpauth://`` URI) to enter in an authenticator app."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = _pending_or_restart(org, lang)
     if member is None or member.totp_enabled_at is not None:
         return redirect(url_for(".sign_in_form", slug=slug, lang=lang))
@@ -200,7 +183,7 @@ def totp_setup(slug: str):
 def confirm_totp(slug: str):
     """A right code puts TOTP in force, signs in and shows the recovery codes once."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = _pending_or_restart(org, lang)
     if member is None or member.totp_enabled_at is not None:
         return redirect(url_for(".sign_in_form", slug=slug, lang=lang), 303)
@@ -218,7 +201,7 @@ def confirm_totp(slug: str):
         )
     console_session.sign_in(member, now)
     page = render_template(
-        "console/recovery_codes.html", lang=lang, org=_org_view(org, lang), codes=codes,
+        "console/recovery_codes.html", lang=lang, org=pages.org_view(org, lang), codes=codes,
         home_url=url_for(".home", slug=slug, lang=lang),
     )  # fmt: skip
     return page, 200
@@ -227,7 +210,11 @@ def confirm_totp(slug: str):
 def _password_page(template_action: str, lang: str, org: Organization, status: int = 200, **values):
     values.setdefault("errors", {})
     page = render_template(
-        "console/set_password.html", lang=lang, org=_org_view(org, lang), action=template_action, **values
+        "console/set_password.html",
+        lang=lang,
+        org=pages.org_view(org, lang),
+        action=template_action,
+        **values,
     )
     return page, status
 
@@ -297,9 +284,9 @@ def enrol(token: str):
 def reset_form(slug: str):
     """Ask for the address to mail a reset link to."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     page = render_template(
-        "console/reset.html", lang=lang, org=_org_view(org, lang), errors={}, sent=False, email=""
+        "console/reset.html", lang=lang, org=pages.org_view(org, lang), errors={}, sent=False, email=""
     )
     return page, 200
 
@@ -309,7 +296,7 @@ def reset_form(slug: str):
 def request_reset(slug: str):
     """Mail a reset link if the address is a member's: the same answer either way."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     email = request.form.get("email", "")
     try:
         with unit_of_work():
@@ -317,14 +304,19 @@ def request_reset(slug: str):
     except InvalidInput:
         errors = {"email": gettext("Enter an email address, such as name@example.com.")}
         page = render_template(
-            "console/reset.html", lang=lang, org=_org_view(org, lang), errors=errors, sent=False, email=email
+            "console/reset.html",
+            lang=lang,
+            org=pages.org_view(org, lang),
+            errors=errors,
+            sent=False,
+            email=email,
         )
         return page, 400
     minutes = current_app.config["STAFF_RESET_MINUTES"]
     page = render_template(
         "console/reset.html",
         lang=lang,
-        org=_org_view(org, lang),
+        org=pages.org_view(org, lang),
         errors={},
         sent=True,
         email="",
@@ -368,7 +360,7 @@ def home(slug: str):
     """The overview: open, at risk, overdue; the on-time share and the median time to answer
     over 90 days; consents given and withdrawn per week, drawn as SVG on the server."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, "requests:read")
     held = role(member.role)
     data = work.dashboard(
@@ -381,7 +373,7 @@ def home(slug: str):
     page = render_template(
         "console/home.html",
         lang=lang,
-        org=_org_view(org, lang),
+        org=pages.org_view(org, lang),
         member={"name": member.name, "email": member.email},
         role_name=held.name_zh if lang == "zh" else held.name_en,
         active="overview",
@@ -395,7 +387,7 @@ def queue(slug: str):
     """The open requests, soonest due first, overdue and at-risk ones marked; filtered by type
     and urgency."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     console_session.current_staff(org, "requests:read")
     request_type = request.args.get("type") or None
     level = request.args.get("urgency") or None
@@ -404,7 +396,7 @@ def queue(slug: str):
     rows = work.queue(org, utcnow(), lang, request_type=request_type, urgency_filter=level)
     types = [(code, t.name_zh if lang == "zh" else t.name_en) for code, t in REQUEST_TYPES.items()]
     return render_template(
-        "console/queue.html", lang=lang, org=_org_view(org, lang), rows=rows, types=types,
+        "console/queue.html", lang=lang, org=pages.org_view(org, lang), rows=rows, types=types,
         chosen={"type": request_type, "urgency": level}, active="requests",
     )  # fmt: skip
 
@@ -414,7 +406,7 @@ def request_detail(slug: str, public_id: str):
     """One request: its facts, its deadline explained day by day, its timeline and tasks, and
     the forms of what may be done now."""
     lang = page_language()
-    org = _org_or_404(slug)
+    org = pages.org_or_404(slug)
     member = console_session.current_staff(org, "requests:read")
     notice = request_page.notice_of(request.args.get("done"))
     return request_page.render_request(org, member, public_id, lang, notice=notice)

@@ -1,7 +1,8 @@
 """Every console route checks who is signed in and for which organization: nobody signed in is
 sent to the sign-in page (a post gets a 401), a member of another organization gets a 404, a
-role without the route's permission a 403, each role holding it gets in. A console route (of
-any ``console*`` blueprint) added without a case here fails the first test."""
+role without the route's permission a 403, each role holding it gets in, and no cache may keep
+any answer. A console route (of any ``console*`` blueprint) added without a case here fails the
+first test."""
 
 from __future__ import annotations
 
@@ -187,7 +188,10 @@ def test_each_role_holding_the_permission_gets_in(client, world, clock, endpoint
     shop = get_organization("shop")
     for code, held in ROLES.items():
         sign_in_as(client, shop, clock, code)
-        status = _call(client, endpoint, world).status_code
+        answer = _call(client, endpoint, world)
+        answer.get_data()  # a streamed export is read to its end before the next request
+        status = answer.status_code
+        assert "no-store" in answer.headers.get("Cache-Control", ""), (code, "kept by a cache")
         if not held.can(permission):
             assert status == 403, (code, status)
         elif method == "GET":

@@ -1,10 +1,11 @@
-"""What the console's administration pages share: the member checked for the page's
-permission, the organization as pages show it, the notice after a post, the 409 page of a
-refused change, and the page that shows a secret or a link once."""
+"""What the console's pages share: a blueprint whose answers no cache keeps, the organization
+of the path (404 if there is none) and as pages show it, the member checked for the page's
+permission, the notice after a post, the 409 page of a refused change, and the page that shows
+a secret or a link once."""
 
 from __future__ import annotations
 
-from flask import abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_babel import gettext
 
 from consent_service.console import session as console_session
@@ -13,6 +14,23 @@ from consent_service.i18n import page_language
 from consent_service.organizations.models import Organization
 from consent_service.organizations.service import get_organization
 from consent_service.staff.models import StaffMember
+from consent_service.web.security import no_store
+
+
+def blueprint(name: str, import_name: str) -> Blueprint:
+    """A blueprint of the console: under ``/console``, and nothing it answers is stored by a
+    cache (a person's request, a secret shown once)."""
+    bp = Blueprint(name, import_name, url_prefix="/console")
+    bp.after_request(no_store)
+    return bp
+
+
+def org_or_404(slug: str) -> Organization:
+    """The organization of the path; 404 when there is none."""
+    try:
+        return get_organization(slug)
+    except NotFound:
+        abort(404)
 
 
 def iso(value) -> str | None:
@@ -21,10 +39,7 @@ def iso(value) -> str | None:
 
 def begin(slug: str, permission: str) -> tuple[str, Organization, StaffMember]:
     lang = page_language()
-    try:
-        org = get_organization(slug)
-    except NotFound:
-        abort(404)
+    org = org_or_404(slug)
     return lang, org, console_session.current_staff(org, permission)
 
 
