@@ -36,7 +36,8 @@ ACTOR_KINDS = ("staff", "client", "job", "command", "subject")
 
 _ENTRY = AuditEntry.__table__
 _HEAD = AuditHead.__table__
-_COLUMNS = (
+#: Every column of an entry: the fields its hash covers, then the hash.
+COLUMNS = (
     "org_id",
     "seq",
     "at",
@@ -50,7 +51,7 @@ _COLUMNS = (
     "hash",
 )
 #: The statements of an append, built once (compiled once, then from SQLAlchemy's cache).
-_APPEND = insert(_ENTRY).values({name: bindparam(f"b_{name}") for name in _COLUMNS})
+_APPEND = insert(_ENTRY).values({name: bindparam(f"b_{name}") for name in COLUMNS})
 _ADVANCE = update(_HEAD).where(_HEAD.c.trail == bindparam("b_trail")).values(hash=bindparam("b_hash"))
 #: Take the trail's next number, and lock its head until the transaction ends.
 _CLAIM = (

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, select
 
 from consent_service.audit.models import AuditEntry
-from consent_service.audit.trail import ACTOR_KINDS
+from consent_service.audit.trail import ACTOR_KINDS, COLUMNS
 from consent_service.canonical import canonical_json
 from consent_service.consent.hashing import iso_utc
 from consent_service.database import snapshot_transaction
@@ -36,19 +36,7 @@ from consent_service.extensions import db
 PAGE_SIZE = 100
 #: The columns of an export, in the order of the CSV header: every field the hash covers, the
 #: hash itself.
-EXPORT_COLUMNS = (
-    "org_id",
-    "seq",
-    "at",
-    "actor_kind",
-    "actor",
-    "action",
-    "target",
-    "outcome",
-    "details",
-    "prev_hash",
-    "hash",
-)
+EXPORT_COLUMNS = COLUMNS
 #: Rows the database cursor hands over at a time while exporting.
 _BATCH = 1000
 #: About how much CSV or JSON text is gathered before it is handed on.
