@@ -94,7 +94,16 @@ def test_an_officer_works_the_queue(page, person, officer):
 def test_no_console_page_has_a_serious_accessibility_violation(browser, person, officer):
     request_id = person.make_request("access")
     base = f"/console/{person.tenant.slug}"
-    paths = [f"{base}/", f"{base}/requests", f"{base}/requests/{request_id}", f"{base}/requests?lang=en"]
+    paths = [
+        f"{base}/",
+        f"{base}/requests",
+        f"{base}/requests/{request_id}",
+        f"{base}/requests?lang=en",
+        f"{base}/subjects?q=u-",
+        f"{base}/subjects/u-1",
+        f"{base}/audit",
+        f"{base}/account",
+    ]
     found = axe_violations(browser, person, paths, sign_in=lambda page: _sign_in(page, person, *officer))
     assert found == dict.fromkeys(paths, [])
 
