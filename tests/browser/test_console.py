@@ -21,21 +21,26 @@ from tests.browser.conftest import Person, axe_violations
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def officer(person: Person) -> tuple[str, str]:
-    """An officer of the person's organization, enrolled, who turned on two-step sign-in: the
-    address and the TOTP secret."""
+def _member(person: Person, email: str, name: str, role: str) -> tuple[str, str]:
+    """A member of the person's organization, enrolled, with two-step sign-in on: the address
+    and the TOTP secret."""
     app = person.app
     with app.app_context():
         clock = app.extensions["clock"]
         org = db.session.query(Organization).filter_by(slug=person.tenant.slug).one()
-        member, url = accounts.invite(org, "wang.officer@shop.example", "Wang Fang", "officer", clock.now())
+        member, url = accounts.invite(org, email, name, role, clock.now())
         accounts.enrol(url.rsplit("/", 1)[1], PASSWORD, clock.now())
         setup = accounts.start_totp(member, org.name_en)
         accounts.confirm_totp(member, pyotp.TOTP(setup.secret).at(clock.now()), clock.now())
         db.session.commit()
         clock.advance(seconds=60)  # the code given at set-up is spent
-    return "wang.officer@shop.example", setup.secret
+    return email, setup.secret
+
+
+@pytest.fixture
+def officer(person: Person) -> tuple[str, str]:
+    """An officer who turned on two-step sign-in from their account page."""
+    return _member(person, "wang.officer@shop.example", "Wang Fang", "officer")
 
 
 def _sign_in(page, person: Person, email: str, secret: str) -> None:
@@ -142,3 +147,21 @@ def test_an_admin_publishes_a_material_change_and_the_decision_asks_for_re_conse
     assert "1" in page.get_by_role("status").inner_text()
     decision = person.decision("marketing")
     assert (decision["allowed"], decision["reason"]) == (False, "reconsent_required")
+
+
+def test_no_admin_page_has_a_serious_accessibility_violation(browser, person):
+    admin = _member(person, "li.admin@shop.example", "Li Na", "admin")
+    base = f"/console/{person.tenant.slug}"
+    paths = [
+        f"{base}/policies",
+        f"{base}/policies/v1",
+        f"{base}/purposes/new",
+        f"{base}/purposes/marketing/change",
+        f"{base}/systems",
+        f"{base}/clients",
+        f"{base}/webhooks",
+        f"{base}/staff",
+        f"{base}/audit/verify",
+    ]
+    found = axe_violations(browser, person, paths, sign_in=lambda page: _sign_in(page, person, *admin))
+    assert found == dict.fromkeys(paths, [])
