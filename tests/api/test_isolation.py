@@ -25,6 +25,7 @@ from sqlalchemy import select
 import consent_service.consent.api
 import consent_service.policies.api
 import consent_service.receipts.api
+import consent_service.records.api
 import consent_service.rights.api
 import consent_service.rights.systems_api
 import consent_service.webhooks.api  # noqa: F401  (each import registers its operations)
@@ -195,6 +196,16 @@ def _get_subject(call: Caller, w: World) -> None:
 @case("GET /receipts/<receipt_id>")
 def _get_receipt(call: Caller, w: World) -> None:
     assert_not_found(call("GET", f"/receipts/{w.b_receipt}"))
+
+
+@case("GET /subjects/<external_id>/record.pdf")
+def _subject_record(call: Caller, w: World) -> None:
+    assert_not_found(call("GET", f"/subjects/{B_SUBJECT}/record.pdf"))
+
+
+@case("GET /receipts/<receipt_id>.pdf")
+def _receipt_record(call: Caller, w: World) -> None:
+    assert_not_found(call("GET", f"/receipts/{w.b_receipt}.pdf"))
 
 
 @case("POST /subjects/<external_id>/consents")

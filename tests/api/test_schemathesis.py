@@ -361,6 +361,8 @@ SUCCESSFUL_CALLS = [
     ("list_policies", {}, {}, 200),
     ("get_subject", {"external_id": "u-2"}, {}, 200),
     ("get_receipt", {"receipt_id": RECEIPT_ID}, {}, 200),
+    ("get_receipt_record", {"receipt_id": RECEIPT_ID}, {}, 200),
+    ("get_subject_record", {"external_id": "u-2"}, {}, 200),
     (
         "create_rights_request",
         {},

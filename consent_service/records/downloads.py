@@ -1,0 +1,40 @@
+"""The consent records as the console, the API and the dashboard hand them out: the PDF of a
+person's record or of a receipt, and the answer that carries it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Response
+
+from consent_service.consent.models import Subject
+from consent_service.organizations.models import Organization
+from consent_service.receipts.models import ConsentReceipt
+from consent_service.records import consent_records
+from consent_service.records.document import render_record
+
+RECEIPT_TITLE = "个人信息处理同意收据 Consent receipt"
+SUBJECT_TITLE = "个人同意记录 Consent record of a person"
+
+
+def _generated(org: Organization, now: datetime) -> str:
+    return f"{consent_records.local_time(now, org.timezone)} ({org.timezone})"
+
+
+def subject_pdf(org: Organization, subject: Subject, now: datetime) -> bytes:
+    """The signed consent record of ``subject`` (PIPL 14-16, 44; GB/T 35273 11.7)."""
+    record = consent_records.subject_record_of(org, subject, now)
+    return render_record(record, now, SUBJECT_TITLE, _generated(org, now))
+
+
+def receipt_pdf(org: Organization, receipt: ConsentReceipt, now: datetime) -> bytes:
+    """The signed record of one consent receipt (PIPL 14, GB/T 35273 5.4)."""
+    record = consent_records.receipt_record_of(org, receipt)
+    return render_record(record, now, RECEIPT_TITLE, _generated(org, now))
+
+
+def pdf_response(pdf: bytes, filename: str) -> Response:
+    """``application/pdf``, to be saved as ``filename``."""
+    return Response(
+        pdf, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{filename}"'}
+    )
