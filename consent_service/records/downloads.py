@@ -10,7 +10,7 @@ from flask import Response
 from consent_service.consent.models import Subject
 from consent_service.organizations.models import Organization
 from consent_service.receipts.models import ConsentReceipt
-from consent_service.records import consent_records
+from consent_service.records import compliance_records, consent_records
 from consent_service.records.document import render_record
 
 RECEIPT_TITLE = "个人信息处理同意收据 Consent receipt"
@@ -31,6 +31,30 @@ def receipt_pdf(org: Organization, receipt: ConsentReceipt, now: datetime) -> by
     """The signed record of one consent receipt (PIPL 14, GB/T 35273 5.4)."""
     record = consent_records.receipt_record_of(org, receipt)
     return render_record(record, now, RECEIPT_TITLE, _generated(org, now))
+
+
+def processing_pdf(org: Organization, now: datetime) -> bytes:
+    """The signed record of processing activities (GB/T 35273 11.3)."""
+    record = compliance_records.processing(org, now)
+    return render_record(record, now, compliance_records.PROCESSING_TITLE, _generated(org, now))
+
+
+def archive_pdf(org: Organization, now: datetime) -> bytes:
+    """The signed archive of the published privacy policy versions (PIPL 17)."""
+    record = compliance_records.archive(org)
+    return render_record(record, now, compliance_records.ARCHIVE_TITLE, _generated(org, now))
+
+
+def report_pdf(org: Organization, start: datetime, end: datetime, now: datetime) -> bytes:
+    """The signed compliance report of ``[start, end)`` (PIPL 54)."""
+    record = compliance_records.report(org, start, end, now)
+    return render_record(record, now, compliance_records.REPORT_TITLE, _generated(org, now))
+
+
+def request_pdf(org: Organization, public_id: str, now: datetime) -> bytes:
+    """The signed reply and completion record of a rights request (PIPL 44-50)."""
+    record = compliance_records.rights_request(org, public_id)
+    return render_record(record, now, compliance_records.REQUEST_TITLE, _generated(org, now))
 
 
 def pdf_response(pdf: bytes, filename: str) -> Response:

@@ -37,7 +37,7 @@ def request_record(org: Organization, public_id: str) -> dict[str, Any]:
     ground = REFUSAL_GROUNDS.get(request.refusal_ground or "")
     return {
         "clauses": ", ".join(kind.clauses) + "; GB/T 35273 8.7",
-        "request": {
+        "rights_request": {
             "id": request.public_id,
             "type": request.type,
             "type_zh": kind.name_zh,

@@ -8,22 +8,14 @@ import io
 
 import pypdf
 
-from consent_service.pdf import PdfRenderer
 from consent_service.policies import purposes
+from consent_service.records import downloads
 from consent_service.records.policy_archive import policy_archive
 from consent_service.records.processing import processing_record
+from consent_service.records.verify import verify_record
 from consent_service.rights import systems
-from consent_service.services import lookup
 from consent_service.staff import accounts
 from tests.factories import grant, make_org, make_purpose, make_subject, publish_policy
-
-HEADER = {
-    "title": "个人信息处理活动记录 Record of processing activities",
-    "organization": {
-        "name": "示例商店 Example Shop",
-        "officer": {"name": "Officer", "contact": "pipo@shop.example"},
-    },
-}
 
 
 def _text(pdf: bytes) -> str:
@@ -60,9 +52,10 @@ def test_the_record_of_processing_activities_comes_from_purposes_states_systems_
 
 def test_the_record_of_processing_activities_as_pdf_in_both_languages(app, db, clock):
     org = _shop(clock)
-    pdf = lookup(PdfRenderer).render(
-        "pdf/processing.html", {**HEADER, "record": processing_record(org, clock.now())}
-    )
+    pdf = downloads.processing_pdf(org, clock.now())
+    check = verify_record(pdf)
+    assert check.ok and check.kind == "processing_activities", check.messages
+    assert b"marketing" in check.attachments["activities.csv"]
     text = _text(pdf)
     for expected in ("个人信息处理活动记录", "Record of processing activities", "GB/T 35273 11.3", "同意状态",
                      "in force: 3", "CRM", "第 1 页"):  # fmt: skip
@@ -83,10 +76,8 @@ def test_the_policy_archive_lists_every_published_version_with_its_hash(app, db,
         ("v2", 2, True),
     ]
     assert all(len(v["content_sha256"]) == 64 for v in archive["versions"])
-    pdf = lookup(PdfRenderer).render(
-        "pdf/policy_archive.html",
-        {**HEADER, "title": "个人信息保护政策存档 Privacy policy archive", "record": archive},
-    )
+    pdf = downloads.archive_pdf(org, clock.now())
+    assert verify_record(pdf).ok
     text = _text(pdf)
     assert archive["versions"][1]["change_summary"] == "新增短信营销 / SMS offers added", archive
     compact = text.replace(" ", "")

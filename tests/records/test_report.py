@@ -11,11 +11,11 @@ import pypdf
 
 from consent_service.audit import trail
 from consent_service.audit.checkpoints import create_checkpoint
-from consent_service.pdf import PdfRenderer
+from consent_service.records import downloads
 from consent_service.records.report import compliance_report
+from consent_service.records.verify import verify_record
 from consent_service.rights import actions, service
 from consent_service.rights.timeline import Actor
-from consent_service.services import lookup
 from tests.factories import act, grant, make_org, make_purpose, make_subject, publish_policy
 
 OFFICER = Actor("officer", "staff:1")
@@ -55,11 +55,9 @@ def test_the_report_counts_the_period_and_states_the_proof(app, db, clock):
     assert report["proof"]["checkpoint"]["seq"] == 1
     assert report["proof"]["trail"]["ok"] and report["proof"]["trail"]["head"]["seq"] >= 1
 
-    header = {
-        "title": "合规报告 Compliance report",
-        "organization": {"name": "示例商店 Example Shop", "officer": None},
-    }
-    pdf = lookup(PdfRenderer).render("pdf/compliance_report.html", {**header, "record": report})
+    pdf = downloads.report_pdf(org, start, end, clock.now())
+    check = verify_record(pdf)
+    assert check.ok and b"withdraw,1" in check.attachments["consents.csv"], check.messages
     text = " ".join(" ".join(p.extract_text().split()) for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     for expected in ("合规报告", "Compliance report", "PIPL 54", "grant: 3", "withdraw: 1", late.public_id,
                      "完整 intact", "第 1 页"):  # fmt: skip

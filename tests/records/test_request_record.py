@@ -7,18 +7,14 @@ import io
 
 import pypdf
 
-from consent_service.pdf import PdfRenderer
+from consent_service.records import downloads
 from consent_service.records.request_record import request_record
+from consent_service.records.verify import verify_record
 from consent_service.rights import actions, fulfilment, service, systems, tasks
 from consent_service.rights.timeline import Actor
-from consent_service.services import lookup
 from tests.factories import make_org, make_subject
 
 OFFICER = Actor("officer", "staff:7")
-HEADER = {
-    "title": "个人信息权利请求答复记录 Rights request record",
-    "organization": {"name": "示例商店", "officer": None},
-}
 
 
 def _text(pdf: bytes) -> str:
@@ -35,11 +31,13 @@ def test_a_completed_deletion_with_its_task_and_timeline(app, db, clock):
     clock.advance(days=2)
     fulfilment.report(org, task.public_id, clock.now(), OFFICER, outcome="done", carried_out_at=clock.now())
     record = request_record(org, request.public_id)
-    assert record["request"]["status"] == "completed" and record["request"]["on_time"] is True
+    assert record["rights_request"]["status"] == "completed" and record["rights_request"]["on_time"] is True
     assert [t["status"] for t in record["tasks"]] == ["done"]
     assert [e["action"] for e in record["timeline"]][:2] == ["receive", "verify"]
     assert "person@example.cn" not in repr(record)
-    text = _text(lookup(PdfRenderer).render("pdf/request_record.html", {**HEADER, "record": record}))
+    pdf = downloads.request_pdf(org, request.public_id, clock.now())
+    assert verify_record(pdf).ok
+    text = _text(pdf)
     for expected in (
         "个人信息权利请求答复记录",
         "Rights request record",
@@ -61,7 +59,9 @@ def test_a_refusal_states_its_ground_and_the_complaint_channel(app, db, clock):
         explanation=explanation, complaint_channel="pipo@shop.example",
     )  # fmt: skip
     record = request_record(org, request.public_id)
-    assert record["request"]["refusal"]["ground"] == "trade_secrets"
-    text = _text(lookup(PdfRenderer).render("pdf/request_record.html", {**HEADER, "record": record}))
+    assert record["rights_request"]["refusal"]["ground"] == "trade_secrets"
+    pdf = downloads.request_pdf(org, request.public_id, clock.now())
+    assert verify_record(pdf).ok
+    text = _text(pdf)
     for expected in ("涉及商业秘密", "Involves trade secrets", "pipo@shop.example", "PIPL 50"):
         assert expected in text.replace(" ", "") or expected in text, expected

@@ -101,6 +101,15 @@ CASES = {
     "console_staff.disable_member": ("POST", "/console/shop/staff/{member}/disable", "staff:manage"),
     "console_staff.enable_member": ("POST", "/console/shop/staff/{member}/enable", "staff:manage"),
     "console_staff.unlock_member": ("POST", "/console/shop/staff/{member}/unlock", "staff:manage"),
+    "console_records.records": ("GET", "/console/shop/records", "records:export"),
+    "console_records.processing_record": ("GET", "/console/shop/records/processing.pdf", "records:export"),
+    "console_records.policy_archive": ("GET", "/console/shop/records/policies.pdf", "records:export"),
+    "console_records.compliance_report": ("GET", "/console/shop/records/report.pdf", "records:export"),
+    "console_records.request_record": (
+        "GET",
+        "/console/shop/requests/{request}/record.pdf",
+        "records:export",
+    ),
     "console_records.subject_record": (
         "GET",
         "/console/shop/subjects/{subject}/record.pdf",
