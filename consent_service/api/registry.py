@@ -233,7 +233,10 @@ def _parse_query(schema: Schema) -> Any:
     args = request.args.to_dict()
     if not args:
         if id(schema) not in _EMPTY_QUERIES:
-            _EMPTY_QUERIES[id(schema)] = schema.load({})
+            try:
+                _EMPTY_QUERIES[id(schema)] = schema.load({})
+            except ValidationError as exc:  # a query that needs a parameter
+                raise InvalidInput("the query string is invalid", exc.messages) from exc
         return dict(_EMPTY_QUERIES[id(schema)])
     _refuse_bad_text(args, "query string")
     try:

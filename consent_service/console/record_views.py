@@ -5,7 +5,7 @@ and the compliance report of a period."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort, render_template, request
@@ -17,6 +17,7 @@ from consent_service.console import pages
 from consent_service.errors import NotFound
 from consent_service.receipts.service import ReceiptErased, get_receipt
 from consent_service.records import downloads
+from consent_service.records.report import period_bounds
 from consent_service.rights.queries import get_request
 from consent_service.unit_of_work import unit_of_work
 
@@ -74,8 +75,7 @@ def _period(form, timezone: str) -> tuple[datetime, datetime, dict[str, str]]:
             days[name] = default
     if not errors and days["from"] > days["to"]:
         errors["to"] = gettext("The last day comes before the first.")
-    start = datetime.combine(days["from"], time(), zone).astimezone(UTC)
-    end = datetime.combine(days["to"] + timedelta(days=1), time(), zone).astimezone(UTC)
+    start, end = period_bounds(days["from"], days["to"], timezone)
     return start, end, errors
 
 

@@ -183,6 +183,17 @@ def consent_record():
     return downloads.pdf_response(pdf, "consent-record.pdf")
 
 
+@bp.get("/policies.pdf")
+def policy_archive():
+    """Every version of the organization's privacy policy the person may have agreed to, with
+    its dates and what changed, signed (PIPL 17)."""
+    now = utcnow()
+    org, _subject = current_person(now)
+    with unit_of_work():
+        pdf = downloads.archive_pdf(org, now)
+    return downloads.pdf_response(pdf, "privacy-policy-archive.pdf")
+
+
 @bp.post("/sign-out")
 def sign_out():
     """End the session (the form carries a CSRF token; CSRFProtect refuses a post without

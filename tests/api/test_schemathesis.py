@@ -363,6 +363,9 @@ SUCCESSFUL_CALLS = [
     ("get_receipt", {"receipt_id": RECEIPT_ID}, {}, 200),
     ("get_receipt_record", {"receipt_id": RECEIPT_ID}, {}, 200),
     ("get_subject_record", {"external_id": "u-2"}, {}, 200),
+    ("get_processing_record", {}, {}, 200),
+    ("get_policy_archive", {}, {}, 200),
+    ("get_compliance_report", {}, {"query": {"from": "2026-01-01", "to": "2026-12-31"}}, 200),
     (
         "create_rights_request",
         {},
@@ -378,6 +381,7 @@ SUCCESSFUL_CALLS = [
     ),
     ("list_rights_requests", {}, {"query": {"status": "in_progress", "limit": 5}}, 200),
     ("get_rights_request", {"request_id": "rr_ok_work"}, {}, 200),
+    ("get_request_record", {"request_id": "rr_ok_work"}, {}, 200),
     ("assign_rights_request", {"request_id": "rr_ok_work"}, {"body": {"officer": "li@shop.example"}}, 200),
     ("pause_rights_request", {"request_id": "rr_ok_work"}, {"body": {"reason": "which account?"}}, 200),
     ("resume_rights_request", {"request_id": "rr_ok_work"}, {"body": {"note": "answered"}}, 200),

@@ -69,6 +69,10 @@ def test_the_dashboard_serves_the_persons_own_records(client, make_caller, db, c
     assert client.get(f"/dashboard/receipts/{theirs.receipt_id}.pdf").status_code == 404
     history = client.get("/dashboard/history?lang=en").get_data(as_text=True)
     assert f"/dashboard/receipts/{mine.receipt_id}.pdf" in history and "/dashboard/record.pdf" in history
+    assert "/dashboard/policies.pdf" in history
+    archive = client.get("/dashboard/policies.pdf")
+    assert archive.status_code == 200
+    assert json.loads(attachments(archive.data)["record.json"])["kind"] == "policy_archive"
 
 
 def test_the_cli_verifies_and_refuses(cli, client, make_caller, db, clock, app, tmp_path):
