@@ -42,6 +42,15 @@ NOT_PAGES = {
     "api.openapi_document",
     "rights.package",  # a zip
     "dashboard.receipt",  # a JWS or JSON download
+    # signed records (PDF)
+    "dashboard.consent_record",
+    "dashboard.policy_archive",
+    "console_records.subject_record",
+    "console_records.receipt_record",
+    "console_records.processing_record",
+    "console_records.policy_archive",
+    "console_records.compliance_report",
+    "console_records.request_record",
 }
 
 
