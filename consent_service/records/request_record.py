@@ -14,6 +14,7 @@ from typing import Any
 from consent_service.consent.models import Subject
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
+from consent_service.records.consent_records import local_time
 from consent_service.rights import tasks
 from consent_service.rights.deadline_rules import rule_for
 from consent_service.rights.grounds import REFUSAL_GROUNDS
@@ -27,8 +28,10 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def request_record(org: Organization, public_id: str) -> dict[str, Any]:
-    """The record of request ``public_id`` of ``org`` as plain data."""
+    """The record of request ``public_id`` of ``org`` as plain data (times in UTC, and as the
+    organization's readers write them in ``local``)."""
     request = get_request(org, public_id)
+    zone = org.timezone
     kind = REQUEST_TYPES[request.type]
     subject = db.session.get(Subject, request.subject_id)
     on_time = None
@@ -57,6 +60,10 @@ def request_record(org: Organization, public_id: str) -> dict[str, Any]:
             "paused_days": request.paused_days,
             "closed_at": _iso(request.closed_at),
             "on_time": on_time,
+            "local": {
+                name: local_time(getattr(request, name), zone)
+                for name in ("received_at", "clock_started_at", "due_at", "extended_at", "closed_at")
+            },
             "refusal": None
             if ground is None
             else {
@@ -71,6 +78,7 @@ def request_record(org: Organization, public_id: str) -> dict[str, Any]:
             {
                 "seq": event.seq,
                 "at": _iso(event.at),
+                "at_local": local_time(event.at, zone),
                 "action": event.action,
                 "from": event.from_status,
                 "to": event.to_status,
