@@ -35,9 +35,18 @@ def timed(fn) -> float:
 
 def main() -> None:
     folder = tempfile.mkdtemp()
-    app = create_app({"TESTING": True, "ENV": "testing", "SECRET_KEY": "bench", "CLOCK": FixedClock(T0),
-                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite3",
-                      "BASE_URL": "https://consent.test", "WEBHOOK_DISPATCH": "off", "MAIL_TRANSPORT": "memory"})  # fmt: skip
+    app = create_app(
+        {
+            "TESTING": True,
+            "ENV": "testing",
+            "SECRET_KEY": "bench",
+            "CLOCK": FixedClock(T0),
+            "SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.sqlite3",
+            "BASE_URL": "https://consent.test",
+            "WEBHOOK_DISPATCH": "off",
+            "MAIL_TRANSPORT": "memory",
+        }
+    )
     with app.test_request_context():
         upgrade()
         organizations.load_catalogue()
@@ -47,7 +56,7 @@ def main() -> None:
         publish_policy(org, now, "v1")
         empty = make_subject(org, now, "empty")
         person = make_subject(org, now, "busy")
-        for n in range(EVENTS // 2):
+        for _ in range(EVENTS // 2):
             now += timedelta(minutes=1)
             grant(org, person, now, "marketing")
             now += timedelta(minutes=1)
