@@ -30,6 +30,7 @@ from consent_service.consent.reconsent import consents_needing_reconsent
 from consent_service.console import account_views as console_account_views
 from consent_service.console import audit_views as console_audit_views
 from consent_service.console import policy_views as console_policy_views
+from consent_service.console import record_views as console_record_views
 from consent_service.console import request_views as console_request_views
 from consent_service.console import settings_views as console_settings_views
 from consent_service.console import staff_views as console_staff_views
@@ -59,6 +60,8 @@ from consent_service.policies.service import ReconsentCounter
 from consent_service.receipts import api as receipts_api
 from consent_service.receipts import cli as receipts_cli
 from consent_service.receipts import views as receipts_views
+from consent_service.records import api as records_api
+from consent_service.records import cli as records_cli
 from consent_service.rights import api as rights_api
 from consent_service.rights import cli as rights_cli
 from consent_service.rights import jobs as rights_jobs
@@ -111,7 +114,14 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     provide(app, AuditRecorder, audit_trail.record_now)
 
     api = api_registry.blueprint(
-        consent_api, policies_api, webhooks_api, dashboard_api, rights_api, rights_systems_api, receipts_api
+        consent_api,
+        policies_api,
+        webhooks_api,
+        dashboard_api,
+        rights_api,
+        rights_systems_api,
+        receipts_api,
+        records_api,
     )
     openapi.add_routes(api)
     for blueprint in (
@@ -132,6 +142,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         console_subject_views.bp,
         console_settings_views.bp,
         console_staff_views.bp,
+        console_record_views.bp,
     ):
         app.register_blueprint(blueprint)
     # The API and OAuth authenticate with tokens, not cookies: no CSRF token applies.
@@ -160,6 +171,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         receipts_cli.receipts,
         consent_cli.consents,
         audit_cli.audit,
+        records_cli.records,
         rights_cli.calendar,
         staff_cli.staff,
         scheduling.scheduler_cli,

@@ -12,6 +12,8 @@ if command -v fc-list >/dev/null 2>&1; then
 else
   missing+=("fontconfig fonts-noto-cjk")
 fi
+# The records' tests read PDFs back with pdftotext and pdffonts.
+command -v pdftotext >/dev/null 2>&1 && command -v pdffonts >/dev/null 2>&1 || missing+=("poppler-utils")
 # The browser tests drive Debian's Chromium (Playwright's own download is not used) and need
 # npm for axe-core.
 [ -x /usr/bin/chromium ] || missing+=("chromium")

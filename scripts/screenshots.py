@@ -1,7 +1,9 @@
 """Screenshots for the README: the demo organization served from a temporary SQLite file; the
 person's dashboard signed in as one of its people, each page in Chinese and English at 390 px
 (a phone) and 1280 px wide; the officer's console signed in as the demo officer, in both
-languages at 1280 px; written to ``docs/screenshots/``.
+languages at 1280 px; and the first page of sample signed records (a person's consent record,
+a request's record, the record of processing activities) drawn with pdftoppm; written to
+``docs/screenshots/``.
 
     .venv/bin/python scripts/screenshots.py
 
@@ -10,6 +12,8 @@ Needs Debian's Chromium (``/usr/bin/chromium``) and the ``playwright`` package (
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 import sys
 import tempfile
 import threading
@@ -30,6 +34,8 @@ from consent_service.consent import subjects  # noqa: E402
 from consent_service.dashboard.service import create_link  # noqa: E402
 from consent_service.demo import STAFF, STAFF_PASSWORD, demo_organization, seed  # noqa: E402
 from consent_service.extensions import db  # noqa: E402
+from consent_service.records import downloads  # noqa: E402
+from consent_service.rights import queries  # noqa: E402
 
 OUT = ROOT / "docs/screenshots"
 #: (file name, path): the pages shown.
@@ -49,6 +55,7 @@ CONSOLE_PAGES = [
     ("console-person", "/console/demo/subjects/u-1001"),
     ("console-audit", "/console/demo/audit"),
 ]
+PDFTOPPM = shutil.which("pdftoppm") or "/usr/bin/pdftoppm"
 NOW = datetime(2026, 12, 2, 2, 0, tzinfo=UTC)
 
 
@@ -76,6 +83,8 @@ def main() -> None:
         seed(NOW)
         db.session.commit()
     clock.advance(hours=1)  # the pages are seen an hour after the demo's acts
+    OUT.mkdir(parents=True, exist_ok=True)
+    _records(app, clock.now(), folder)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     OUT.mkdir(parents=True, exist_ok=True)
@@ -125,6 +134,37 @@ def _console(browser, base: str) -> None:
             page.screenshot(path=str(target), full_page=True)
             print(target.relative_to(ROOT))
         context.close()
+
+
+def _records(app, now, folder: Path) -> None:
+    """The first page of sample records, as PNG (pdftoppm, 80 dpi)."""
+    with app.app_context():
+        org = demo_organization()
+        first = queries.list_requests(org, now, limit=1)[0][0]
+        samples = {
+            "record-consent": downloads.subject_pdf(org, subjects.get_subject(org, "u-1001"), now),
+            "record-request": downloads.request_pdf(org, first.public_id, now),
+            "record-processing": downloads.processing_pdf(org, now),
+        }
+        db.session.commit()  # the signing key made for the first record
+    for name, pdf in samples.items():
+        source = folder / f"{name}.pdf"
+        source.write_bytes(pdf)
+        command = [
+            PDFTOPPM,
+            "-png",
+            "-r",
+            "80",
+            "-f",
+            "1",
+            "-l",
+            "1",
+            "-singlefile",
+            str(source),
+            str(OUT / name),
+        ]
+        subprocess.run(command, check=True)  # noqa: S603 (our own files, a fixed program)
+        print((OUT / f"{name}.png").relative_to(ROOT))
 
 
 def _link(app) -> str:

@@ -107,7 +107,10 @@ def build_spec() -> dict[str, Any]:
         if op.status == 204:
             responses["204"] = {"description": "Done"}
         else:
-            content = {"application/json": {"schema": op.response}} if op.response is not None else {}
+            if op.media_type != "application/json":
+                content = {op.media_type: {"schema": {"type": "string", "format": "binary"}}}
+            else:
+                content = {"application/json": {"schema": op.response}} if op.response is not None else {}
             responses[str(op.status)] = {"description": op.summary, "content": content}
             for other in op.other_statuses:
                 responses[str(other)] = {"description": op.summary, "content": content}

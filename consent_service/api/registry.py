@@ -82,6 +82,9 @@ class Operation:
     #: Checks the bearer token in its own query on its own connection (the decision hot path):
     #: the session is not touched, and rate limits count per token.
     checks_token_itself: bool = False
+    #: What a success answers: JSON, or a document of its own (``application/pdf``) that the
+    #: handler returns as a ``Response``.
+    media_type: str = "application/json"
     #: The module that declares it, and the view the blueprint routes to.
     module: str = ""
     view: Callable[..., Response] | None = None
@@ -230,7 +233,10 @@ def _parse_query(schema: Schema) -> Any:
     args = request.args.to_dict()
     if not args:
         if id(schema) not in _EMPTY_QUERIES:
-            _EMPTY_QUERIES[id(schema)] = schema.load({})
+            try:
+                _EMPTY_QUERIES[id(schema)] = schema.load({})
+            except ValidationError as exc:  # a query that needs a parameter
+                raise InvalidInput("the query string is invalid", exc.messages) from exc
         return dict(_EMPTY_QUERIES[id(schema)])
     _refuse_bad_text(args, "query string")
     try:
@@ -257,12 +263,14 @@ def operation(
     read_only: bool = False,
     checks_token_itself: bool = False,
     limit_setting: str = "API_RATE_LIMIT",
+    media_type: str = "application/json",
 ) -> Callable:
     """Declare an API route. The handler gets the caller's organization first, then the path
     parameters, then ``body`` and ``query`` if schemas are given.
 
     With ``checks_token_itself`` the handler gets ``None`` for the organization and checks the
-    bearer token and scope in its own query (the decision hot path). ``limit_setting`` names
+    bearer token and scope in its own query (the decision hot path). A handler whose answer is
+    not JSON names its ``media_type`` and returns a ``Response``. ``limit_setting`` names
     the configuration key of the route's rate limit; an empty setting means no limit (and
     none of the limiter's cost). Every GET is ``read_only``; a POST that only reads says so.
     """
@@ -286,6 +294,7 @@ def operation(
             idempotent=idempotent,
             read_only=read_only or method in ("GET", "HEAD"),
             checks_token_itself=checks_token_itself,
+            media_type=media_type,
             module=fn.__module__,
         )
 
@@ -344,6 +353,8 @@ def _record(op: Operation, org: Organization, path: dict[str, Any], result: Any,
 
 
 def _respond(op: Operation, result: Any) -> Response:
+    if isinstance(result, Response):  # a document of its own (op.media_type)
+        return result
     reply = result if isinstance(result, Reply) else Reply(result)
     status = reply.status or op.status
     if status == 204:

@@ -18,6 +18,7 @@ from consent_service.errors import DomainError, InvalidInput, NotFound
 from consent_service.extensions import db
 from consent_service.i18n import page_language
 from consent_service.policies.service import current_policy
+from consent_service.records import downloads
 from consent_service.unit_of_work import unit_of_work
 from consent_service.web.errors import error_page
 from consent_service.web.security import no_store
@@ -146,17 +147,21 @@ def history():
 
 @bp.get("/receipts/<receipt_id>.<kind>")
 def receipt(receipt_id: str, kind: str):
-    """One of the person's receipts: the signed token (``.jws``) or its claims (``.json``),
-    to keep and to check against the published keys."""
+    """One of the person's receipts: the signed token (``.jws``), its claims (``.json``) or
+    its signed record (``.pdf``, PIPL 14), to keep and to check against the published keys."""
     now = utcnow()
-    _, subject = current_person(now)
-    if kind not in ("json", "jws"):
+    org, subject = current_person(now)
+    if kind not in ("json", "jws", "pdf"):
         abort(404)
     try:
         row = consents.receipt_of(subject, receipt_id)
     except NotFound:
         return error_page(404)
     name = f"receipt-{row.receipt_id}.{kind}"
+    if kind == "pdf":
+        with unit_of_work():  # the first record of a new service makes its signing key
+            pdf = downloads.receipt_pdf(org, row, now)
+        return downloads.pdf_response(pdf, name)
     if kind == "jws":
         body, mimetype = row.jws, "application/jose"
     else:
@@ -166,6 +171,27 @@ def receipt(receipt_id: str, kind: str):
     return Response(
         body, mimetype=mimetype, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
+
+
+@bp.get("/record.pdf")
+def consent_record():
+    """The person's own consent record: every act of their history, signed (PIPL 14-16, 44)."""
+    now = utcnow()
+    org, subject = current_person(now)
+    with unit_of_work():
+        pdf = downloads.subject_pdf(org, subject, now)
+    return downloads.pdf_response(pdf, "consent-record.pdf")
+
+
+@bp.get("/policies.pdf")
+def policy_archive():
+    """Every version of the organization's privacy policy the person may have agreed to, with
+    its dates and what changed, signed (PIPL 17)."""
+    now = utcnow()
+    org, _subject = current_person(now)
+    with unit_of_work():
+        pdf = downloads.archive_pdf(org, now)
+    return downloads.pdf_response(pdf, "privacy-policy-archive.pdf")
 
 
 @bp.post("/sign-out")

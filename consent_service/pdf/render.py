@@ -28,11 +28,18 @@ RENDERERS = ("weasyprint", "fake")
 PLAIN_TYPES = (str, int, float, Decimal, date, datetime, time, UUID, type(None))
 
 
+#: The PDF variant of a record that carries its data: PDF/A-3 allows embedded files.
+ATTACHING_VARIANT = "pdf/a-3b"
+
+
 class PdfRenderer(Protocol):
     """Renders a template of ``templates/`` with plain data into a PDF."""
 
-    def render(self, template: str, data: Mapping[str, Any]) -> bytes:
-        """The PDF of ``template`` (e.g. ``"pdf/base.html"``) filled with ``data``."""
+    def render(
+        self, template: str, data: Mapping[str, Any], attachments: Mapping[str, str] | None = None
+    ) -> bytes:
+        """The PDF of ``template`` (e.g. ``"pdf/base.html"``) filled with ``data``, with
+        ``attachments`` (file name -> text) embedded as files of the document."""
         ...
 
 
@@ -51,17 +58,27 @@ class WeasyPrintRenderer:
         self.base_url = base_url.rstrip("/") + "/"
         self.static_url_path = static_url_path
 
-    def render(self, template: str, data: Mapping[str, Any]) -> bytes:
-        """Render ``template`` with ``data`` (in an application context) and lay it out as PDF."""
+    def render(
+        self, template: str, data: Mapping[str, Any], attachments: Mapping[str, str] | None = None
+    ) -> bytes:
+        """Render ``template`` with ``data`` (in an application context) and lay it out as PDF;
+        with ``attachments``, a PDF/A-3b whose embedded files are their texts (UTF-8)."""
         check_plain(data)
         html = render_template(template, **data)
         # WeasyPrint loads Pango when imported: only processes that render pay for it.
-        from weasyprint import HTML
+        from weasyprint import HTML, Attachment
 
         from consent_service.pdf.fetcher import StaticFilesOnly
 
         fetcher = StaticFilesOnly(self.static_folder, self.base_url, self.static_url_path)
-        return HTML(string=html, base_url=self.base_url, url_fetcher=fetcher).write_pdf()
+        document = HTML(string=html, base_url=self.base_url, url_fetcher=fetcher)
+        if not attachments:
+            return document.write_pdf()
+        files = [
+            Attachment(string=text, name=name, url_fetcher=fetcher, relationship="Data")
+            for name, text in attachments.items()
+        ]
+        return document.write_pdf(attachments=files, pdf_variant=ATTACHING_VARIANT)
 
 
 class FakeRenderer:
@@ -74,13 +91,19 @@ class FakeRenderer:
     def __init__(self) -> None:
         """Nothing rendered yet."""
         self.rendered: list[tuple[str, dict[str, Any]]] = []
+        #: The attachments of each rendering, in the same order.
+        self.attached: list[dict[str, str]] = []
 
-    def render(self, template: str, data: Mapping[str, Any]) -> bytes:
-        """``%PDF-`` stand-in bytes naming ``template`` and a SHA-256 of ``data``."""
+    def render(
+        self, template: str, data: Mapping[str, Any], attachments: Mapping[str, str] | None = None
+    ) -> bytes:
+        """``%PDF-`` stand-in bytes naming ``template`` and a SHA-256 of ``data`` and ``attachments``."""
         check_plain(data)
         self.rendered.append((template, dict(data)))
+        self.attached.append(dict(attachments or {}))
+        content = [data, attachments] if attachments else data
         digest = hashlib.sha256(
-            json.dumps(data, sort_keys=True, default=str, ensure_ascii=False).encode()
+            json.dumps(content, sort_keys=True, default=str, ensure_ascii=False).encode()
         ).hexdigest()
         return f"%PDF-1.7\n% fake rendering of {template} {digest}\n%%EOF\n".encode()
 

@@ -25,6 +25,7 @@ from sqlalchemy import select
 import consent_service.consent.api
 import consent_service.policies.api
 import consent_service.receipts.api
+import consent_service.records.api
 import consent_service.rights.api
 import consent_service.rights.systems_api
 import consent_service.webhooks.api  # noqa: F401  (each import registers its operations)
@@ -35,6 +36,7 @@ from consent_service.policies import purposes
 from consent_service.policies import service as policies
 from consent_service.policies.models import PolicyVersion, Purpose, policy_purpose_version
 from consent_service.receipts.models import ConsentReceipt
+from consent_service.records.verify import attachments, verify_record
 from consent_service.rights import service as rights
 from consent_service.rights import systems, tasks
 from consent_service.rights.models import RightsRequest
@@ -195,6 +197,44 @@ def _get_subject(call: Caller, w: World) -> None:
 @case("GET /receipts/<receipt_id>")
 def _get_receipt(call: Caller, w: World) -> None:
     assert_not_found(call("GET", f"/receipts/{w.b_receipt}"))
+
+
+@case("GET /subjects/<external_id>/record.pdf")
+def _subject_record(call: Caller, w: World) -> None:
+    assert_not_found(call("GET", f"/subjects/{B_SUBJECT}/record.pdf"))
+
+
+@case("GET /receipts/<receipt_id>.pdf")
+def _receipt_record(call: Caller, w: World) -> None:
+    assert_not_found(call("GET", f"/receipts/{w.b_receipt}.pdf"))
+
+
+def _own_record(response, w: World) -> None:
+    """An organization's record names the caller's organization alone."""
+    assert response.status_code == 200, response.status_code
+    check = verify_record(response.get_data())
+    assert check.ok and check.org == w.a.org.slug, check.messages
+    assert B_PURPOSE.encode() not in check.attachments["record.json"]
+
+
+@case("GET /records/processing.pdf")
+def _processing_record(call: Caller, w: World) -> None:
+    _own_record(call("GET", "/records/processing.pdf"), w)
+
+
+@case("GET /records/policies.pdf")
+def _policy_archive(call: Caller, w: World) -> None:
+    _own_record(call("GET", "/records/policies.pdf"), w)
+
+
+@case("GET /records/report.pdf")
+def _compliance_report(call: Caller, w: World) -> None:
+    _own_record(call("GET", "/records/report.pdf?from=2020-01-01&to=2030-12-31"), w)
+
+
+@case("GET /rights-requests/<request_id>/record.pdf")
+def _request_record(call: Caller, w: World) -> None:
+    assert_not_found(call("GET", f"/rights-requests/{w.b_request}/record.pdf"))
 
 
 @case("POST /subjects/<external_id>/consents")
@@ -479,7 +519,10 @@ def test_another_organizations_data_is_out_of_reach(route, client, world, db):
     for response in call.responses:
         assert response.status_code != 403, response.json
         assert response.status_code < 500, response.json
-        body = response.get_data(as_text=True)
+        if response.mimetype == "application/pdf":  # what it carries, readable
+            body = " ".join(part.decode() for part in attachments(response.get_data()).values())
+        else:
+            body = response.get_data(as_text=True)
         for value in world.private:
             assert value not in body, (value, body)
     db.session.rollback()  # whatever a refused call left in the session is not B's state

@@ -14,6 +14,7 @@ import pytest
 
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
+from consent_service.records.verify import verify_record
 from consent_service.rights import systems
 from consent_service.staff import accounts
 from tests.browser.conftest import Person, axe_violations
@@ -92,6 +93,13 @@ def test_an_officer_works_the_queue(page, person, officer):
     task.get_by_role("button", name="Record the answer").click()
     assert page.get_by_role("status").inner_text() == "The task's answer is recorded."
     assert "Completed" in page.locator("dl").first.inner_text()
+    # The reply and completion record, downloaded from the request's page, verifies offline.
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the request's record (PDF, signed)").click()
+    pdf = download.value.path().read_bytes()
+    with person.app.app_context():
+        check = verify_record(pdf)
+    assert check.ok and check.kind == "rights_request", check.messages
     assert _queue_ids(page) == []
     assert dict(person.requests())["deletion"] == "completed"
 

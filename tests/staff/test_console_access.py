@@ -15,12 +15,13 @@ from consent_service.extensions import db as _db
 from consent_service.oauth import service as oauth
 from consent_service.organizations.service import get_organization
 from consent_service.policies import service as policies
+from consent_service.receipts.models import ConsentReceipt
 from consent_service.rights import service, systems
 from consent_service.rights.models import RightsTask
 from consent_service.staff import accounts
 from consent_service.staff.roles import ROLES
 from consent_service.webhooks import service as webhooks
-from tests.factories import make_org, make_purpose, make_subject, publish_policy
+from tests.factories import grant, make_org, make_purpose, make_subject, publish_policy
 from tests.staff.console_support import console_post, sign_in_as
 
 #: The routes open to anyone: signing in, enrolling, resetting a password, signing out.
@@ -100,6 +101,21 @@ CASES = {
     "console_staff.disable_member": ("POST", "/console/shop/staff/{member}/disable", "staff:manage"),
     "console_staff.enable_member": ("POST", "/console/shop/staff/{member}/enable", "staff:manage"),
     "console_staff.unlock_member": ("POST", "/console/shop/staff/{member}/unlock", "staff:manage"),
+    "console_records.records": ("GET", "/console/shop/records", "records:export"),
+    "console_records.processing_record": ("GET", "/console/shop/records/processing.pdf", "records:export"),
+    "console_records.policy_archive": ("GET", "/console/shop/records/policies.pdf", "records:export"),
+    "console_records.compliance_report": ("GET", "/console/shop/records/report.pdf", "records:export"),
+    "console_records.request_record": (
+        "GET",
+        "/console/shop/requests/{request}/record.pdf",
+        "records:export",
+    ),
+    "console_records.subject_record": (
+        "GET",
+        "/console/shop/subjects/{subject}/record.pdf",
+        "records:export",
+    ),
+    "console_records.receipt_record": ("GET", "/console/shop/receipts/{receipt}.pdf", "records:export"),
 }
 
 
@@ -130,12 +146,13 @@ def world(db, clock) -> dict[str, str]:
     """One of each thing a console route can name, in "shop"; another organization beside it."""
     shop = make_org(clock.now(), "shop")
     make_org(clock.now(), "other")
-    make_subject(shop, clock.now(), "u-1")
+    person = make_subject(shop, clock.now(), "u-1")
     systems.register(shop, name="Archive", owner="Records", categories=["basic"], now=clock.now())
     request = service.create_request(shop, "u-1", "access", clock.now(), identity_verified_by="company",
                                      client_id="cs_x")  # fmt: skip
     make_purpose(shop, clock.now(), "marketing")
     publish_policy(shop, clock.now(), "v1")
+    grant(shop, person, clock.now(), "marketing")
     policies.create_policy(shop, {"label": "v2", "purposes": ["marketing"]}, clock.now())
     system, _ = systems.register(shop, name="CRM", owner="IT", categories=["basic"], now=clock.now())
     client = oauth.create_client(shop, "backend", ["consents:read"], clock.now()).client
@@ -145,6 +162,7 @@ def world(db, clock) -> dict[str, str]:
     member, _ = accounts.invite(shop, "colleague@shop.example", "Colleague", "auditor", clock.now())
     _db.session.commit()
     task = _db.session.scalars(select(RightsTask)).one()
+    receipt = _db.session.scalars(select(ConsentReceipt)).one()
     return {
         "request": request.public_id,
         "task": task.public_id,
@@ -156,6 +174,7 @@ def world(db, clock) -> dict[str, str]:
         "webhook": endpoint.public_id,
         "delivery": delivery.public_id,
         "member": str(member.id),
+        "receipt": receipt.receipt_id,
     }
 
 

@@ -41,7 +41,9 @@ NOT_PAGES = {
     "oauth.discovery",
     "api.openapi_document",
     "rights.package",  # a zip
-    "dashboard.receipt",  # a JWS or JSON download
+    "dashboard.receipt",  # a JWS, JSON or PDF download
+    "dashboard.consent_record",  # a PDF download
+    "dashboard.policy_archive",  # a PDF download
 }
 
 
@@ -142,6 +144,7 @@ def test_every_page_carries_the_security_headers(app, client, seeded, clock, rul
         "code": "marketing_sms",  # one of the demo's purposes
         "token": link_path(org, subject, clock.now()).rsplit("/", 1)[1],
         "external_id": subject.external_id,
+        "receipt_id": "r-1",  # a console page: nobody is signed in, so a redirect
     }
     if "webhook_id" in rule.arguments:  # a console page: nobody is signed in, so a redirect
         endpoint, _ = webhooks.create_endpoint(org, "https://hooks.demo.example/in", ["*"], clock.now())
