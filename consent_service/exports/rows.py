@@ -83,7 +83,8 @@ def _utc(column):
 
 
 def _consent_events(org_id: int, starts_at: datetime, ends_at: datetime) -> Select:
-    """The organization's consent acts that occurred in the period, in the order recorded."""
+    """The organization's consent acts that occurred in the period, in the order they occurred
+    (the order of ``ix_consent_event_org_occurred``: no sort before the first row)."""
     event, subject, purpose = ConsentEvent.__table__, Subject.__table__, Purpose.__table__
     policy, receipt = PolicyVersion.__table__, ConsentReceipt.__table__
     guardian = or_(
@@ -105,7 +106,7 @@ def _consent_events(org_id: int, starts_at: datetime, ends_at: datetime) -> Sele
         .outerjoin(policy, policy.c.id == event.c.policy_version_id)
         .outerjoin(receipt, receipt.c.event_id == event.c.id)
         .where(event.c.org_id == org_id, event.c.occurred_at >= starts_at, event.c.occurred_at < ends_at)
-        .order_by(event.c.id)
+        .order_by(event.c.occurred_at, event.c.id)
     )
 
 

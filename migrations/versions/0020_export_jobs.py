@@ -1,6 +1,6 @@
 """export_job: exports of consent events and rights requests asked for in the console and
 written in the background (what was asked, by whom, progress, the file's name, size, SHA-256
-and expiry)
+and expiry); consent_event (org_id, occurred_at), the index an export of a period reads in order
 
 Revises 0019 (checkpoints cover the service trail).
 
@@ -53,9 +53,15 @@ def upgrade():
         batch_op.create_index('ix_export_job_org', ['org_id', 'created_at'], unique=False)
         batch_op.create_index('ix_export_job_status', ['status', 'created_at'], unique=False)
 
+    with op.batch_alter_table('consent_event', schema=None) as batch_op:
+        batch_op.create_index('ix_consent_event_org_occurred', ['org_id', 'occurred_at'], unique=False)
+
 
 
 def downgrade():
+    with op.batch_alter_table('consent_event', schema=None) as batch_op:
+        batch_op.drop_index('ix_consent_event_org_occurred')
+
     with op.batch_alter_table('export_job', schema=None) as batch_op:
         batch_op.drop_index('ix_export_job_status')
         batch_op.drop_index('ix_export_job_org')
