@@ -152,9 +152,9 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             *audit_jobs.JOBS,
             *rights_jobs.JOBS,
             *dashboard_jobs.JOBS,
+            *exports_jobs.JOBS,
             *webhooks_jobs.JOBS,
             *mail_jobs.JOBS,
-            *exports_jobs.JOBS,
         ],
         record=audit_trail.record_job_run,
     )

@@ -54,4 +54,5 @@ class ExportJob(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:
-        return f"<ExportJob {self.public_id} {self.kind} {self.status}>"
+        """Its id and organization: no text column (house rule for every model's repr)."""
+        return f"<ExportJob {self.id} org={self.org_id}>"
