@@ -29,6 +29,7 @@ from consent_service.consent.erasure import SignInArtefacts
 from consent_service.consent.reconsent import consents_needing_reconsent
 from consent_service.console import account_views as console_account_views
 from consent_service.console import audit_views as console_audit_views
+from consent_service.console import export_views as console_export_views
 from consent_service.console import policy_views as console_policy_views
 from consent_service.console import record_views as console_record_views
 from consent_service.console import request_views as console_request_views
@@ -43,6 +44,7 @@ from consent_service.dashboard import signin as dashboard_signin
 from consent_service.dashboard import signin_views as dashboard_signin_views
 from consent_service.dashboard import views as dashboard_views
 from consent_service.database import configure_engine
+from consent_service.exports import jobs as exports_jobs
 from consent_service.extensions import babel, csrf, db, limiter, migrate, scheduler
 from consent_service.holidays import HolidayCalendar
 from consent_service.mail import jobs as mail_jobs
@@ -143,6 +145,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         console_settings_views.bp,
         console_staff_views.bp,
         console_record_views.bp,
+        console_export_views.bp,
     ):
         app.register_blueprint(blueprint)
     # The API and OAuth authenticate with tokens, not cookies: no CSRF token applies.
@@ -160,6 +163,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
             *audit_jobs.JOBS,
             *rights_jobs.JOBS,
             *dashboard_jobs.JOBS,
+            *exports_jobs.JOBS,
             *webhooks_jobs.JOBS,
             *mail_jobs.JOBS,
         ],

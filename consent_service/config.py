@@ -82,6 +82,13 @@ class Defaults:
     RIGHTS_CODE_MAX_SENDS = 5
     #: Days an access, copy or transfer package stays downloadable; then its content is deleted.
     RIGHTS_PACKAGE_DAYS = 14
+    #: Exports written in the background: where their files go (unset: the instance folder's
+    #: exports/), hours a file is kept before it is deleted, seconds between runs of the job
+    #: that writes queued exports, minutes between runs of the one that deletes expired files.
+    EXPORT_FOLDER = None
+    EXPORT_KEEP_HOURS = 72
+    EXPORT_POLL_SECONDS = 30
+    EXPORT_PURGE_INTERVAL_MINUTES = 60
     #: Largest batch of consent acts or decisions in one call.
     API_BATCH_LIMIT = 1000
     #: Largest request body, in bytes: a larger one is answered 413 before it is read.

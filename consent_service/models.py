@@ -3,6 +3,7 @@
 from consent_service.audit.models import AuditEntry, AuditHead, LedgerCheckpoint
 from consent_service.consent.models import ConsentEvent, ConsentState, Subject, SubjectErasure
 from consent_service.dashboard.models import DashboardLink
+from consent_service.exports.models import ExportJob
 from consent_service.mail.models import MailMessage
 from consent_service.oauth.models import OAuthClient, OAuthToken
 from consent_service.organizations.models import Organization, PICategory
@@ -42,6 +43,7 @@ __all__ = [
     "ConsentState",
     "SubjectErasure",
     "DashboardLink",
+    "ExportJob",
     "MailMessage",
     "OAuthClient",
     "OAuthToken",

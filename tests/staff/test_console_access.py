@@ -11,6 +11,9 @@ from sqlalchemy import select
 
 from consent_service import create_app
 from consent_service.console.request_actions import ACTIONS
+from consent_service.exports import jobs as export_jobs
+from consent_service.exports import service as exports
+from consent_service.exports.rows import export_period
 from consent_service.extensions import db as _db
 from consent_service.oauth import service as oauth
 from consent_service.organizations.service import get_organization
@@ -95,6 +98,9 @@ CASES = {
         "/console/shop/webhooks/{webhook}/deliveries/{delivery}/redeliver",
         "clients:manage",
     ),
+    "console_exports.exports": ("GET", "/console/shop/exports", "records:export"),
+    "console_exports.request_export": ("POST", "/console/shop/exports", "records:export"),
+    "console_exports.download": ("GET", "/console/shop/exports/{export}/download", "records:export"),
     "console_staff.staff": ("GET", "/console/shop/staff", "staff:manage"),
     "console_staff.invite": ("POST", "/console/shop/staff", "staff:manage"),
     "console_staff.change_role": ("POST", "/console/shop/staff/{member}/role", "staff:manage"),
@@ -160,7 +166,10 @@ def world(db, clock) -> dict[str, str]:
     webhooks.emit(shop, "policy.published", {"policy": "v1"}, clock.now())
     delivery = webhooks.list_deliveries(shop, endpoint.public_id)[0]
     member, _ = accounts.invite(shop, "colleague@shop.example", "Colleague", "auditor", clock.now())
+    period = export_period({"from": "2026-11-01", "to": "2026-11-02"}, shop.timezone)
+    export = exports.request_export(shop, "consent_events", "csv", period, None, clock.now())
     _db.session.commit()
+    export_jobs.run_exports()
     task = _db.session.scalars(select(RightsTask)).one()
     receipt = _db.session.scalars(select(ConsentReceipt)).one()
     return {
@@ -175,6 +184,7 @@ def world(db, clock) -> dict[str, str]:
         "delivery": delivery.public_id,
         "member": str(member.id),
         "receipt": receipt.receipt_id,
+        "export": export.public_id,
     }
 
 

@@ -149,6 +149,8 @@ def test_every_page_carries_the_security_headers(app, client, seeded, clock, rul
     if "webhook_id" in rule.arguments:  # a console page: nobody is signed in, so a redirect
         endpoint, _ = webhooks.create_endpoint(org, "https://hooks.demo.example/in", ["*"], clock.now())
         samples["webhook_id"] = endpoint.public_id
+    if "export_id" in rule.arguments:  # a console page: nobody is signed in, so a redirect
+        samples["export_id"] = "ex_none"
     if "public_id" in rule.arguments:  # one of the person's own rights requests
         samples["public_id"] = rights_service.create_request(
             org,

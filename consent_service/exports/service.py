@@ -1,0 +1,254 @@
+"""Export jobs: asked for in the console, claimed and written by the scheduler, kept for a
+while, then deleted (GB/T 35273 6.1: a copy of the records is kept no longer than it serves).
+
+:func:`request_export` checks what was asked and queues an :class:`ExportJob`.
+:func:`claim_next` takes the oldest queued job through the database (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, SQLite's write lock elsewhere), so two schedulers never run one job.
+:func:`write_export` writes the file from a server-side cursor on a connection of its own, so
+the progress it reports (:func:`record_progress`) can be committed while it reads;
+:func:`finish` and :func:`fail` end the job. :func:`purge_expired` deletes the files whose time
+is up. Nothing here commits: the jobs (``exports.jobs``) and the console do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import SQLAlchemyError
+
+from consent_service.database import SQLITE_BEGIN, skipping_locked
+from consent_service.errors import InvalidInput, NotFound
+from consent_service.exports.models import ExportJob
+from consent_service.exports.rows import KINDS, Period, stream_batches
+from consent_service.exports.writers import FORMATS, chunks
+from consent_service.extensions import db
+from consent_service.ids import uuid7
+from consent_service.organizations.models import Organization
+
+log = logging.getLogger(__name__)
+
+#: Chunks written between two progress reports.
+PROGRESS_EVERY = 8
+#: How many of an organization's exports the console lists.
+LISTED = 50
+
+
+class ExportFailed(Exception):
+    """An export could not be written; ``reason`` is a fixed code, all the job keeps."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class Written:
+    """What :func:`write_export` wrote: rows, bytes and the file's SHA-256."""
+
+    rows: int
+    size_bytes: int
+    sha256: str
+
+
+def export_folder() -> Path:
+    """Where export files are written (``EXPORT_FOLDER``; unset: the instance folder's
+    ``exports/``)."""
+    configured = current_app.config.get("EXPORT_FOLDER")
+    return Path(configured) if configured else Path(current_app.instance_path) / "exports"
+
+
+def request_export(
+    org: Organization, kind: str, file_format: str, period: Period, requested_by: int | None, now: datetime
+) -> ExportJob:
+    """Queue an export of ``org``'s records of ``kind`` in ``file_format`` for ``period``.
+    :class:`InvalidInput` names an unknown kind or format."""
+    errors: dict[str, list[str]] = {}
+    if kind not in KINDS:
+        errors["kind"] = [f"is not one of {', '.join(KINDS)}"]
+    if file_format not in FORMATS:
+        errors["format"] = [f"is not one of {', '.join(FORMATS)}"]
+    if errors:
+        raise InvalidInput("invalid export", errors)
+    job = ExportJob(
+        public_id="ex_" + uuid7().replace("-", "")[:24],
+        org_id=org.id,
+        kind=kind,
+        format=file_format,
+        from_day=period.from_day,
+        to_day=period.to_day,
+        starts_at=period.starts_at,
+        ends_at=period.ends_at,
+        requested_by=requested_by,
+        status="queued",
+        rows_written=0,
+        created_at=now,
+    )
+    db.session.add(job)
+    db.session.flush()
+    return job
+
+
+def list_exports(org: Organization, limit: int = LISTED) -> list[ExportJob]:
+    """The organization's newest exports."""
+    query = select(ExportJob).where(ExportJob.org_id == org.id)
+    newest = query.order_by(ExportJob.created_at.desc(), ExportJob.id.desc()).limit(limit)
+    return list(db.session.scalars(newest))
+
+
+def get_export(org: Organization, public_id: str) -> ExportJob:
+    """One of the organization's exports; :class:`NotFound` for another's or none."""
+    job = db.session.scalars(
+        select(ExportJob).where(ExportJob.org_id == org.id, ExportJob.public_id == public_id)
+    ).one_or_none()
+    if job is None:
+        raise NotFound("no such export")
+    return job
+
+
+def claim_next(now: datetime) -> int | None:
+    """Take the oldest queued export (it is ``running`` from now on) and return its id, or
+    ``None`` when nothing is queued or every queued one is being claimed elsewhere."""
+    query = (
+        select(ExportJob)
+        .where(ExportJob.status == "queued")
+        .order_by(ExportJob.created_at, ExportJob.id)
+        .limit(1)
+    )
+    job = db.session.scalars(skipping_locked(db.session, query)).one_or_none()
+    if job is None:
+        return None
+    job.status = "running"
+    job.started_at = now
+    db.session.flush()
+    return job.id
+
+
+@contextmanager
+def _reading_connection() -> Iterator[Connection]:
+    """A connection to read the export through, on one snapshot. Beside the session's own, so
+    that progress committed while reading does not end the read; when the session is itself
+    bound to a connection (one transaction shared, as in tests) that connection is used."""
+    bind = db.session.get_bind()
+    if not isinstance(bind, Engine):
+        yield bind
+        return
+    is_postgres = bind.dialect.name == "postgresql"
+    options = {"isolation_level": "REPEATABLE READ"} if is_postgres else {SQLITE_BEGIN: "DEFERRED"}
+    with bind.connect().execution_options(**options) as connection, connection.begin():
+        yield connection
+
+
+def write_export(job_id: int, progress: Callable[[int], None], every: int = PROGRESS_EVERY) -> Written:
+    """Write the file of the claimed export ``job_id`` under :func:`export_folder`, calling
+    ``progress(rows)`` every ``every`` chunks. The file appears under its name only once whole;
+    :class:`ExportFailed` (the partial file deleted) if it cannot be written."""
+    job = db.session.get(ExportJob, job_id)
+    if job is None or job.status != "running":
+        raise ExportFailed("not_claimed")
+    kind, file_format = KINDS[job.kind], job.format
+    org_id, starts_at, ends_at = job.org_id, job.starts_at, job.ends_at
+    folder = export_folder()
+    name = f"{job.kind}-{job.from_day.isoformat()}-{job.to_day.isoformat()}-{job.public_id}.{file_format}"
+    job.file_name = name
+    db.session.flush()
+    partial = folder / (name + ".part")
+    digest = hashlib.sha256()
+    rows = size = written_chunks = 0
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with _reading_connection() as connection, partial.open("wb") as out:
+
+            def counted():
+                nonlocal rows
+                for batch in stream_batches(connection, kind, org_id, starts_at, ends_at):
+                    rows += len(batch)
+                    yield batch
+
+            for chunk in chunks(file_format, kind, counted()):
+                data = chunk.encode()
+                digest.update(data)
+                out.write(data)
+                size += len(data)
+                written_chunks += 1
+                if written_chunks % every == 0:
+                    progress(rows)
+        partial.replace(folder / name)
+    except Exception as exc:  # noqa: BLE001  (any fault is the job's, recorded as a code)
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        reason = _reason(exc)
+        log.warning("export %s failed: %s (%s)", job_id, reason, type(exc).__name__)
+        raise ExportFailed(reason) from None
+    return Written(rows, size, digest.hexdigest())
+
+
+def _reason(exc: Exception) -> str:
+    """The fixed reason a job keeps for ``exc``: its text may quote the data, so never that."""
+    if isinstance(exc, OSError):
+        return "storage_error"
+    if isinstance(exc, SQLAlchemyError):
+        return "database_error"
+    return "export_error"
+
+
+def record_progress(job_id: int, rows: int) -> None:
+    """How many rows the running export ``job_id`` has written so far."""
+    job = db.session.get(ExportJob, job_id)
+    if job is not None and job.status == "running":
+        job.rows_written = rows
+        db.session.flush()
+
+
+def finish(job_id: int, written: Written, now: datetime) -> None:
+    """The export is done: its rows, size and SHA-256, and when its file is deleted
+    (``EXPORT_KEEP_HOURS`` from now)."""
+    job = db.session.get(ExportJob, job_id)
+    job.status = "done"
+    job.rows_written = written.rows
+    job.size_bytes = written.size_bytes
+    job.sha256 = written.sha256
+    job.finished_at = now
+    job.expires_at = now + timedelta(hours=current_app.config["EXPORT_KEEP_HOURS"])
+    db.session.flush()
+
+
+def fail(job_id: int, reason: str, now: datetime) -> None:
+    """The export failed for ``reason`` (a fixed code); it keeps no file."""
+    job = db.session.get(ExportJob, job_id)
+    job.status = "failed"
+    job.error = reason
+    job.file_name = None
+    job.finished_at = now
+    db.session.flush()
+
+
+def file_path(job: ExportJob) -> Path | None:
+    """Where a done export's file is, or ``None`` when it is not there to download."""
+    if job.status != "done" or not job.file_name:
+        return None
+    path = export_folder() / job.file_name
+    return path if path.is_file() else None
+
+
+def purge_expired(now: datetime) -> int:
+    """Delete the files of the exports whose time is up and mark them ``expired`` (the row
+    stays, with its SHA-256, as the record that the export was made); return how many."""
+    query = select(ExportJob).where(ExportJob.status == "done", ExportJob.expires_at <= now)
+    jobs = list(db.session.scalars(skipping_locked(db.session, query)))
+    folder = export_folder()
+    for job in jobs:
+        if job.file_name:
+            (folder / job.file_name).unlink(missing_ok=True)
+        job.status = "expired"
+    db.session.flush()
+    return len(jobs)
