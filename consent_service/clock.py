@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 
@@ -41,3 +42,11 @@ def get_clock() -> SystemClock | FixedClock:
 def utcnow() -> datetime:
     """Return the application clock's current time."""
     return get_clock().now()
+
+
+def day_bounds(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
+    """Days ``first`` to ``last`` (both included) in ``timezone`` as UTC bounds ``[start, end)``."""
+    zone = ZoneInfo(timezone)
+    start = datetime.combine(first, time(), zone).astimezone(UTC)
+    end = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
+    return start, end

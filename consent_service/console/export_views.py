@@ -26,8 +26,9 @@ _FIELDS = ("kind", "format", "from", "to")
 _PIECE = 256 * 1024
 
 
-def _page(org: Organization, lang: str, status: int = 200, errors: dict | None = None,
-          form: dict | None = None):
+def _page(
+    org: Organization, lang: str, status: int = 200, errors: dict | None = None, form: dict | None = None
+):
     queued = request.args.get("done") == "queued"
     notice = gettext("The export is queued: it is written in the background.") if queued else None
     page = render_template(

@@ -11,15 +11,13 @@ from zoneinfo import ZoneInfo
 from flask import abort, render_template, request
 from flask_babel import gettext
 
-from consent_service.clock import utcnow
+from consent_service.clock import day_bounds, utcnow
 from consent_service.consent.subjects import get_subject
 from consent_service.console import pages
 from consent_service.errors import NotFound
 from consent_service.receipts.service import ReceiptErased, get_receipt
 from consent_service.records import downloads
-from consent_service.records.report import period_bounds
 from consent_service.rights.queries import get_request
-from consent_service.unit_of_work import unit_of_work
 
 bp = pages.blueprint("console_records", __name__)
 
@@ -33,10 +31,9 @@ def subject_record(slug: str, external_id: str):
         subject = get_subject(org, external_id)
     except NotFound:
         abort(404)
-    # A unit of work: the first record of a new service makes its signing key.
-    with unit_of_work():
-        pdf = downloads.subject_pdf(org, subject, utcnow())
-    return downloads.pdf_response(pdf, "consent-record.pdf")
+    return downloads.signed_download(
+        lambda: downloads.subject_pdf(org, subject, utcnow()), "consent-record.pdf"
+    )
 
 
 @bp.get("/<slug>/receipts/<receipt_id>.pdf")
@@ -47,16 +44,9 @@ def receipt_record(slug: str, receipt_id: str):
         receipt = get_receipt(org, receipt_id)
     except (NotFound, ReceiptErased):
         abort(404)
-    with unit_of_work():
-        pdf = downloads.receipt_pdf(org, receipt, utcnow())
-    return downloads.pdf_response(pdf, f"receipt-{receipt.receipt_id}.pdf")
-
-
-def _pdf(build, filename: str):
-    # A unit of work: the first record of a new service makes its signing key.
-    with unit_of_work():
-        pdf = build()
-    return downloads.pdf_response(pdf, filename)
+    return downloads.signed_download(
+        lambda: downloads.receipt_pdf(org, receipt, utcnow()), f"receipt-{receipt.receipt_id}.pdf"
+    )
 
 
 def _period(form, timezone: str) -> tuple[datetime, datetime, dict[str, str]]:
@@ -75,7 +65,7 @@ def _period(form, timezone: str) -> tuple[datetime, datetime, dict[str, str]]:
             days[name] = default
     if not errors and days["from"] > days["to"]:
         errors["to"] = gettext("The last day comes before the first.")
-    start, end = period_bounds(days["from"], days["to"], timezone)
+    start, end = day_bounds(days["from"], days["to"], timezone)
     return start, end, errors
 
 
@@ -99,14 +89,18 @@ def records(slug: str):
 def processing_record(slug: str):
     """The record of processing activities (GB/T 35273 11.3), signed."""
     _lang, org, _member = pages.begin(slug, "records:export")
-    return _pdf(lambda: downloads.processing_pdf(org, utcnow()), "processing-activities.pdf")
+    return downloads.signed_download(
+        lambda: downloads.processing_pdf(org, utcnow()), "processing-activities.pdf"
+    )
 
 
 @bp.get("/<slug>/records/policies.pdf")
 def policy_archive(slug: str):
     """Every published version of the privacy policy (PIPL 17; GB/T 35273 5.5), signed."""
     _lang, org, _member = pages.begin(slug, "records:export")
-    return _pdf(lambda: downloads.archive_pdf(org, utcnow()), "privacy-policy-archive.pdf")
+    return downloads.signed_download(
+        lambda: downloads.archive_pdf(org, utcnow()), "privacy-policy-archive.pdf"
+    )
 
 
 @bp.get("/<slug>/records/report.pdf")
@@ -116,7 +110,9 @@ def compliance_report(slug: str):
     start, end, errors = _period(request.args, org.timezone)
     if errors:
         return _records_page(org, lang, 400, errors, request.args.to_dict())
-    return _pdf(lambda: downloads.report_pdf(org, start, end, utcnow()), "compliance-report.pdf")
+    return downloads.signed_download(
+        lambda: downloads.report_pdf(org, start, end, utcnow()), "compliance-report.pdf"
+    )
 
 
 @bp.get("/<slug>/requests/<public_id>/record.pdf")
@@ -127,4 +123,6 @@ def request_record(slug: str, public_id: str):
         get_request(org, public_id)
     except NotFound:
         abort(404)
-    return _pdf(lambda: downloads.request_pdf(org, public_id, utcnow()), f"request-{public_id}.pdf")
+    return downloads.signed_download(
+        lambda: downloads.request_pdf(org, public_id, utcnow()), f"request-{public_id}.pdf"
+    )

@@ -159,9 +159,7 @@ def receipt(receipt_id: str, kind: str):
         return error_page(404)
     name = f"receipt-{row.receipt_id}.{kind}"
     if kind == "pdf":
-        with unit_of_work():  # the first record of a new service makes its signing key
-            pdf = downloads.receipt_pdf(org, row, now)
-        return downloads.pdf_response(pdf, name)
+        return downloads.signed_download(lambda: downloads.receipt_pdf(org, row, now), name)
     if kind == "jws":
         body, mimetype = row.jws, "application/jose"
     else:
@@ -178,9 +176,7 @@ def consent_record():
     """The person's own consent record: every act of their history, signed (PIPL 14-16, 44)."""
     now = utcnow()
     org, subject = current_person(now)
-    with unit_of_work():
-        pdf = downloads.subject_pdf(org, subject, now)
-    return downloads.pdf_response(pdf, "consent-record.pdf")
+    return downloads.signed_download(lambda: downloads.subject_pdf(org, subject, now), "consent-record.pdf")
 
 
 @bp.get("/policies.pdf")
@@ -189,9 +185,7 @@ def policy_archive():
     its dates and what changed, signed (PIPL 17)."""
     now = utcnow()
     org, _subject = current_person(now)
-    with unit_of_work():
-        pdf = downloads.archive_pdf(org, now)
-    return downloads.pdf_response(pdf, "privacy-policy-archive.pdf")
+    return downloads.signed_download(lambda: downloads.archive_pdf(org, now), "privacy-policy-archive.pdf")
 
 
 @bp.post("/sign-out")

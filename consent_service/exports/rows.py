@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Boolean, DateTime, Select, and_, case, false, or_, select, true, type_coerce
 from sqlalchemy.engine import Connection
 
+from consent_service.clock import day_bounds
 from consent_service.consent.models import ConsentEvent, Subject
 from consent_service.errors import InvalidInput
 from consent_service.policies.models import PolicyVersion, Purpose
@@ -56,9 +56,7 @@ def _day(value: str, errors: dict[str, list[str]], field: str) -> date | None:
 
 def period_bounds(from_day: date, to_day: date, timezone: str) -> Period:
     """The UTC bounds of the days ``from_day`` to ``to_day`` in ``timezone``."""
-    zone = ZoneInfo(timezone)
-    starts_at = datetime.combine(from_day, time(), zone).astimezone(UTC)
-    ends_at = datetime.combine(to_day + timedelta(days=1), time(), zone).astimezone(UTC)
+    starts_at, ends_at = day_bounds(from_day, to_day, timezone)
     return Period(from_day, to_day, starts_at, ends_at)
 
 
@@ -94,11 +92,22 @@ def _consent_events(org_id: int, starts_at: datetime, ends_at: datetime) -> Sele
     )  # fmt: skip
     return (
         select(
-            event.c.uuid, subject.c.external_id, event.c.seq, purpose.c.code, event.c.purpose_version,
-            event.c.action, event.c.consent_type, event.c.method, policy.c.label,
-            _utc(event.c.occurred_at), _utc(event.c.recorded_at), event.c.actor_kind,
+            event.c.uuid,
+            subject.c.external_id,
+            event.c.seq,
+            purpose.c.code,
+            event.c.purpose_version,
+            event.c.action,
+            event.c.consent_type,
+            event.c.method,
+            policy.c.label,
+            _utc(event.c.occurred_at),
+            _utc(event.c.recorded_at),
+            event.c.actor_kind,
             type_coerce(case((guardian, true()), else_=false()), Boolean()),
-            receipt.c.receipt_id, event.c.hash, event.c.prev_hash,
+            receipt.c.receipt_id,
+            event.c.hash,
+            event.c.prev_hash,
         )  # fmt: skip
         .select_from(event)
         .join(subject, subject.c.id == event.c.subject_id)
@@ -120,10 +129,21 @@ def _rights_requests(org_id: int, starts_at: datetime, ends_at: datetime) -> Sel
     )
     return (
         select(
-            req.c.public_id, req.c.type, req.c.regime, req.c.status, req.c.channel, req.c.requester_kind,
-            _utc(req.c.received_at), _utc(req.c.clock_started_at), _utc(req.c.due_at), _utc(req.c.closed_at),
-            req.c.provisional, type_coerce(req.c.extended_at.is_not(None), Boolean()), req.c.paused_days,
-            type_coerce(on_time, Boolean()), req.c.refusal_ground,
+            req.c.public_id,
+            req.c.type,
+            req.c.regime,
+            req.c.status,
+            req.c.channel,
+            req.c.requester_kind,
+            _utc(req.c.received_at),
+            _utc(req.c.clock_started_at),
+            _utc(req.c.due_at),
+            _utc(req.c.closed_at),
+            req.c.provisional,
+            type_coerce(req.c.extended_at.is_not(None), Boolean()),
+            req.c.paused_days,
+            type_coerce(on_time, Boolean()),
+            req.c.refusal_ground,
         )  # fmt: skip
         .where(req.c.org_id == org_id, req.c.received_at >= starts_at, req.c.received_at < ends_at)
         .order_by(req.c.received_at, req.c.id)
@@ -145,9 +165,22 @@ class Kind:
 CONSENT_EVENTS = Kind(
     "consent_events",
     (
-        "event_uuid", "subject_external_id", "seq", "purpose_code", "purpose_version", "action",
-        "consent_type", "method", "policy_version", "occurred_at", "recorded_at", "actor_kind",
-        "is_guardian_act", "receipt_id", "hash", "prev_hash",
+        "event_uuid",
+        "subject_external_id",
+        "seq",
+        "purpose_code",
+        "purpose_version",
+        "action",
+        "consent_type",
+        "method",
+        "policy_version",
+        "occurred_at",
+        "recorded_at",
+        "actor_kind",
+        "is_guardian_act",
+        "receipt_id",
+        "hash",
+        "prev_hash",
     ),  # fmt: skip
     times=(9, 10),
     flags=(12,),
@@ -156,9 +189,21 @@ CONSENT_EVENTS = Kind(
 RIGHTS_REQUESTS = Kind(
     "rights_requests",
     (
-        "request_id", "type", "regime", "status", "channel", "requester_kind", "received_at",
-        "clock_started_at", "due_at", "closed_at", "is_provisional", "is_extended", "paused_days",
-        "is_on_time", "refusal_ground",
+        "request_id",
+        "type",
+        "regime",
+        "status",
+        "channel",
+        "requester_kind",
+        "received_at",
+        "clock_started_at",
+        "due_at",
+        "closed_at",
+        "is_provisional",
+        "is_extended",
+        "paused_days",
+        "is_on_time",
+        "refusal_ground",
     ),  # fmt: skip
     times=(6, 7, 8, 9),
     flags=(10, 11, 13),
@@ -169,7 +214,11 @@ KINDS = {kind.code: kind for kind in (CONSENT_EVENTS, RIGHTS_REQUESTS)}
 
 
 def stream_batches(
-    connection: Connection, kind: Kind, org_id: int, starts_at: datetime, ends_at: datetime,
+    connection: Connection,
+    kind: Kind,
+    org_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
     batch: int = BATCH,
 ) -> Iterator[Sequence[Sequence[Any]]]:
     """The rows of ``kind`` for ``org_id`` and the period, from a server-side cursor on

@@ -10,14 +10,12 @@ from zoneinfo import ZoneInfo
 from marshmallow import Schema, ValidationError, fields, validates_schema
 
 from consent_service.api.registry import operation
-from consent_service.clock import utcnow
+from consent_service.clock import day_bounds, utcnow
 from consent_service.consent.subjects import get_subject
 from consent_service.organizations.models import Organization
 from consent_service.receipts.service import get_receipt
 from consent_service.records import downloads
-from consent_service.records.report import period_bounds
 from consent_service.rights.queries import get_request
-from consent_service.unit_of_work import unit_of_work
 
 PDF = "application/pdf"
 
@@ -35,9 +33,9 @@ def get_subject_record(org: Organization, external_id: str):
     and receipt, as a PDF/A-3b carrying the data (``record.json``, ``events.csv``) and the
     service's signature over it (``record.jws``), verifiable against ``/.well-known/jwks.json``."""
     subject = get_subject(org, external_id)
-    with unit_of_work():  # the first record of a new service makes its signing key
-        pdf = downloads.subject_pdf(org, subject, utcnow())
-    return downloads.pdf_response(pdf, "consent-record.pdf")
+    return downloads.signed_download(
+        lambda: downloads.subject_pdf(org, subject, utcnow()), "consent-record.pdf"
+    )
 
 
 @operation(
@@ -53,9 +51,9 @@ def get_receipt_record(org: Organization, receipt_id: str):
     """The receipt of one consent act (its Kantara content and its JWS) as a signed PDF/A-3b;
     a receipt erased with the person's information (PIPL 47) is 410 ``receipt_erased``."""
     receipt = get_receipt(org, receipt_id)
-    with unit_of_work():
-        pdf = downloads.receipt_pdf(org, receipt, utcnow())
-    return downloads.pdf_response(pdf, f"receipt-{receipt.receipt_id}.pdf")
+    return downloads.signed_download(
+        lambda: downloads.receipt_pdf(org, receipt, utcnow()), f"receipt-{receipt.receipt_id}.pdf"
+    )
 
 
 class PeriodQuery(Schema):
@@ -84,9 +82,9 @@ def get_processing_record(org: Organization):
     in force and withdrawn, recipients, transfers abroad, retention and the data systems that
     hold it; the data systems; the staff by role. Signed, carrying ``record.json`` and
     ``activities.csv``."""
-    with unit_of_work():
-        pdf = downloads.processing_pdf(org, utcnow())
-    return downloads.pdf_response(pdf, "processing-activities.pdf")
+    return downloads.signed_download(
+        lambda: downloads.processing_pdf(org, utcnow()), "processing-activities.pdf"
+    )
 
 
 @operation(
@@ -100,9 +98,9 @@ def get_processing_record(org: Organization):
 def get_policy_archive(org: Organization):
     """Every published version with its dates, whether it was a material change, what changed,
     the purposes it covered and the SHA-256 of its content. Signed."""
-    with unit_of_work():
-        pdf = downloads.archive_pdf(org, utcnow())
-    return downloads.pdf_response(pdf, "privacy-policy-archive.pdf")
+    return downloads.signed_download(
+        lambda: downloads.archive_pdf(org, utcnow()), "privacy-policy-archive.pdf"
+    )
 
 
 @operation(
@@ -120,10 +118,10 @@ def get_compliance_report(org: Organization, query: dict):
     proof, for the days ``from`` to ``to`` in the organization's zone. Signed."""
     today = utcnow().astimezone(ZoneInfo(org.timezone)).date()
     last = query.get("last", today)
-    start, end = period_bounds(query.get("first", last - timedelta(days=29)), last, org.timezone)
-    with unit_of_work():
-        pdf = downloads.report_pdf(org, start, end, utcnow())
-    return downloads.pdf_response(pdf, "compliance-report.pdf")
+    start, end = day_bounds(query.get("first", last - timedelta(days=29)), last, org.timezone)
+    return downloads.signed_download(
+        lambda: downloads.report_pdf(org, start, end, utcnow()), "compliance-report.pdf"
+    )
 
 
 @operation(
@@ -138,6 +136,6 @@ def get_request_record(org: Organization, request_id: str):
     """The request's facts, rule, timeline with its actors, each data system's task and answer,
     whether it was answered on time, and a refusal's ground and complaint channel. Signed."""
     get_request(org, request_id)
-    with unit_of_work():
-        pdf = downloads.request_pdf(org, request_id, utcnow())
-    return downloads.pdf_response(pdf, f"request-{request_id}.pdf")
+    return downloads.signed_download(
+        lambda: downloads.request_pdf(org, request_id, utcnow()), f"request-{request_id}.pdf"
+    )

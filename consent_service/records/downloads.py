@@ -3,6 +3,7 @@ person's record or of a receipt, and the answer that carries it."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from flask import Response
@@ -12,6 +13,7 @@ from consent_service.organizations.models import Organization
 from consent_service.receipts.models import ConsentReceipt
 from consent_service.records import compliance_records, consent_records
 from consent_service.records.document import render_record
+from consent_service.unit_of_work import unit_of_work
 
 RECEIPT_TITLE = "个人信息处理同意收据 Consent receipt"
 SUBJECT_TITLE = "个人同意记录 Consent record of a person"
@@ -55,6 +57,14 @@ def request_pdf(org: Organization, public_id: str, now: datetime) -> bytes:
     """The signed reply and completion record of a rights request (PIPL 44-50)."""
     record = compliance_records.rights_request(org, public_id)
     return render_record(record, now, compliance_records.REQUEST_TITLE, _generated(org, now))
+
+
+def signed_download(build: Callable[[], bytes], filename: str) -> Response:
+    """The answer carrying the PDF ``build`` makes, in a unit of work: the first record of a
+    new service makes its signing key, which must be kept."""
+    with unit_of_work():
+        pdf = build()
+    return pdf_response(pdf, filename)
 
 
 def pdf_response(pdf: bytes, filename: str) -> Response:

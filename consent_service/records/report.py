@@ -8,9 +8,8 @@ audit trail checked entry by entry, both heads).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import case, func, select
 
@@ -27,15 +26,6 @@ from consent_service.rights.workflow import OPEN
 
 #: The clauses this record answers to.
 CLAUSES = "PIPL 54; GB/T 35273 11.7"
-
-
-def period_bounds(first: date, last: date, timezone: str) -> tuple[datetime, datetime]:
-    """Days ``first`` to ``last`` (both included) in the organization's zone, as UTC bounds
-    ``[start, end)``."""
-    zone = ZoneInfo(timezone)
-    start = datetime.combine(first, time(), zone).astimezone(UTC)
-    end = datetime.combine(last + timedelta(days=1), time(), zone).astimezone(UTC)
-    return start, end
 
 
 def _iso(value: datetime | None) -> str | None:
