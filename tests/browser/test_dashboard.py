@@ -90,7 +90,7 @@ def test_the_same_by_keyboard_alone(browser, person):
         _tab_to(page, "我单独同意“face 中文”")
         _enter(page)
         assert person.allowed("face")
-        page.keyboard.press("Tab")
+        _tab_to(page, "撤回同意")  # face's, now given
         outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
         assert outline != "none"  # focus is visible
         _tab_to(page, "English")
