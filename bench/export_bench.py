@@ -3,9 +3,10 @@
 Seeds two organizations with exactly 100,000 and 1,000,000 consent events (plain rows: COPY on
 PostgreSQL, executemany on SQLite, as the ledger writes them; a receipt for one event in four,
 so the export's outer join finds some), then measures, each in a child process of its own so
-that its peak RSS is its own: the floor (the same statement through the same server-side cursor,
-rows counted, nothing formatted) and the export (CSV, encoded, hashed and written to a file, as
-the ``exports`` job does). Prints rows/s and the peak RSS (``ru_maxrss``) of each.
+that its peak RSS is its own: the floor (the export's statement, its rows handed over by the
+database and dropped: through the driver's cursor on SQLite, by ``COPY`` on PostgreSQL) and the
+export (CSV, hashed and written to a file, as the ``exports`` job does). Prints rows/s and the
+peak RSS (``ru_maxrss``) of each.
 
     .venv/bin/python bench/export_bench.py                    # SQLite in a temporary folder
     .venv/bin/python bench/export_bench.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/bench
@@ -125,12 +126,14 @@ def seed(database_url: str) -> dict[str, int]:
 
 
 def measure(database_url: str, org_id: int, mode: str, folder: str) -> dict:
-    """In this (child) process: read the organization's events through the export's cursor,
-    counting them (``floor``) or writing the CSV file (``csv``); rows, seconds, peak RSS."""
+    """In this (child) process: the organization's events read as the export reads them and
+    dropped (``floor``: the driver's cursor on SQLite, the statement's ``COPY`` on PostgreSQL),
+    or written as the CSV file (``csv``: as the ``exports`` job writes it); rows, seconds, peak
+    RSS."""
     from sqlalchemy import event
 
-    from consent_service.exports.rows import CONSENT_EVENTS, stream_batches
-    from consent_service.exports.writers import csv_chunks
+    from consent_service.exports.rows import CONSENT_EVENTS, driver_statement, stream_batches
+    from consent_service.exports.writers import Tally, export_bytes
     from consent_service.extensions import db
 
     app = bench_app(database_url)
@@ -142,26 +145,27 @@ def measure(database_url: str, org_id: int, mode: str, folder: str) -> dict:
         starts_at, ends_at = END - timedelta(days=31), END
         with db.engine.connect() as connection, connection.begin():
             started = time.perf_counter()
-            batches = stream_batches(connection, CONSENT_EVENTS, org_id, starts_at, ends_at)
             rows = size = 0
-            if mode == "floor":
-                for batch in batches:
+            if mode == "floor" and connection.dialect.name == "postgresql":
+                statement = CONSENT_EVENTS.statement(org_id, starts_at, ends_at)
+                sql, params = driver_statement(connection, statement)
+                cursor = connection.connection.driver_connection.cursor()
+                with cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)", params) as copy:
+                    for _data in copy:
+                        rows += 1
+            elif mode == "floor":
+                for batch in stream_batches(connection, CONSENT_EVENTS, org_id, starts_at, ends_at):
                     rows += len(batch)
             else:
-                digest = hashlib.sha256()
-
-                def counted():
-                    nonlocal rows
-                    for batch in batches:
-                        rows += len(batch)
-                        yield batch
-
+                digest, tally = hashlib.sha256(), Tally()
                 with open(Path(folder) / "export.csv", "wb") as out:
-                    for chunk in csv_chunks(CONSENT_EVENTS, counted()):
-                        data = chunk.encode()
+                    for data in export_bytes(
+                        connection, CONSENT_EVENTS, "csv", org_id, starts_at, ends_at, tally
+                    ):
                         digest.update(data)
                         out.write(data)
                         size += len(data)
+                rows = tally.rows
             seconds = time.perf_counter() - started
         db.engine.dispose()
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

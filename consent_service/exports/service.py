@@ -29,8 +29,8 @@ from sqlalchemy.exc import SQLAlchemyError
 from consent_service.database import SQLITE_BEGIN, skipping_locked
 from consent_service.errors import InvalidInput, NotFound
 from consent_service.exports.models import ExportJob
-from consent_service.exports.rows import KINDS, Period, stream_batches
-from consent_service.exports.writers import FORMATS, chunks
+from consent_service.exports.rows import KINDS, Period
+from consent_service.exports.writers import FORMATS, Tally, export_bytes
 from consent_service.extensions import db
 from consent_service.ids import uuid7
 from consent_service.organizations.models import Organization
@@ -134,18 +134,19 @@ def claim_next(now: datetime) -> int | None:
 
 
 @contextmanager
-def _reading_connection() -> Iterator[Connection]:
-    """A connection to read the export through, on one snapshot. Beside the session's own, so
-    that progress committed while reading does not end the read; when the session is itself
-    bound to a connection (one transaction shared, as in tests) that connection is used."""
+def _reading_connection() -> Iterator[tuple[Connection, bool]]:
+    """A connection to read the export through, on one snapshot, and whether it is the
+    session's own. Beside the session's, so that progress committed while reading does not end
+    the read; when the session is itself bound to a connection (one transaction shared, as in
+    tests) that connection is used, and said to be shared."""
     bind = db.session.get_bind()
     if not isinstance(bind, Engine):
-        yield bind
+        yield bind, True
         return
     is_postgres = bind.dialect.name == "postgresql"
     options = {"isolation_level": "REPEATABLE READ"} if is_postgres else {SQLITE_BEGIN: "DEFERRED"}
     with bind.connect().execution_options(**options) as connection, connection.begin():
-        yield connection
+        yield connection, False
 
 
 def write_export(job_id: int, progress: Callable[[int], None], every: int = PROGRESS_EVERY) -> Written:
@@ -163,25 +164,20 @@ def write_export(job_id: int, progress: Callable[[int], None], every: int = PROG
     db.session.flush()
     partial = folder / (name + ".part")
     digest = hashlib.sha256()
-    rows = size = written_chunks = 0
+    tally = Tally()
+    size = chunks_written = 0
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with _reading_connection() as connection, partial.open("wb") as out:
-
-            def counted():
-                nonlocal rows
-                for batch in stream_batches(connection, kind, org_id, starts_at, ends_at):
-                    rows += len(batch)
-                    yield batch
-
-            for chunk in chunks(file_format, kind, counted()):
-                data = chunk.encode()
+        with _reading_connection() as (connection, shared), partial.open("wb") as out:
+            # COPY holds its connection until the last row: not one the progress is written on.
+            period = (org_id, starts_at, ends_at)
+            for data in export_bytes(connection, kind, file_format, *period, tally, may_copy=not shared):
                 digest.update(data)
                 out.write(data)
                 size += len(data)
-                written_chunks += 1
-                if written_chunks % every == 0:
-                    progress(rows)
+                chunks_written += 1
+                if chunks_written % every == 0:
+                    progress(tally.rows)
         partial.replace(folder / name)
     except Exception as exc:  # noqa: BLE001  (any fault is the job's, recorded as a code)
         with contextlib.suppress(OSError):
@@ -189,7 +185,7 @@ def write_export(job_id: int, progress: Callable[[int], None], every: int = PROG
         reason = _reason(exc)
         log.warning("export %s failed: %s (%s)", job_id, reason, type(exc).__name__)
         raise ExportFailed(reason) from None
-    return Written(rows, size, digest.hexdigest())
+    return Written(tally.rows, size, digest.hexdigest())
 
 
 def _reason(exc: Exception) -> str:

@@ -15,13 +15,25 @@ def fill_events(db, org, subject, purpose, count: int, start: datetime, step=tim
     in one statement (the columns an export reads; the chain is not checked here)."""
     rows = [
         {
-            "uuid": uuid7(), "org_id": org.id, "subject_id": subject.id, "seq": 1000 + n,
-            "purpose_id": purpose.id, "purpose_version": 1, "policy_seq": 0, "action": "grant",
-            "consent_type": "explicit", "actor_kind": "subject", "method": "api",
+            "uuid": uuid7(),
+            "org_id": org.id,
+            "subject_id": subject.id,
+            "seq": 1000 + n,
+            "purpose_id": purpose.id,
+            "purpose_version": 1,
+            "policy_seq": 0,
+            "action": "grant",
+            "consent_type": "explicit",
+            "actor_kind": "subject",
+            "method": "api",
             "evidence": {"ip": "203.0.113.9", "user_agent": "Secret-Agent/1.0"},
-            "is_subject_initiated": False, "bundle_id": uuid7(), "bundle_size": 1,
-            "occurred_at": start + step * n, "recorded_at": start + step * n,
-            "prev_hash": "0" * 64, "hash": f"{n:064x}",
+            "is_subject_initiated": False,
+            "bundle_id": uuid7(),
+            "bundle_size": 1,
+            "occurred_at": start + step * n,
+            "recorded_at": start + step * n,
+            "prev_hash": "0" * 64,
+            "hash": f"{n:064x}",
         }  # fmt: skip
         for n in range(count)
     ]

@@ -92,7 +92,7 @@ def test_a_failure_keeps_a_fixed_reason_and_no_file(db, shop, clock, folder, mon
         raise RuntimeError("row u-1 li@example.cn could not be written")
         yield  # a generator, as the real one
 
-    monkeypatch.setattr(service, "stream_batches", broken)
+    monkeypatch.setattr(service, "export_bytes", broken)
     assert jobs.run_exports() == {"done": 0, "failed": 1}
     assert (job.status, job.error, job.file_name) == ("failed", "export_error", None)
     assert job.finished_at == clock.now()

@@ -14,7 +14,7 @@ import pytest
 
 from consent_service.errors import InvalidInput
 from consent_service.exports.rows import CONSENT_EVENTS, KINDS, RIGHTS_REQUESTS, export_period, stream_batches
-from consent_service.exports.writers import chunks, csv_chunks, jsonl_chunks
+from consent_service.exports.writers import Tally, chunks, csv_chunks, export_bytes, jsonl_chunks
 from consent_service.rights import service as rights
 from tests.exports.support import fill_events
 from tests.factories import grant, make_org, make_purpose, make_subject, publish_policy
@@ -26,6 +26,11 @@ def _text(db, kind, org, period_args, file_format="csv") -> str:
     period = export_period(period_args, org.timezone)
     batches = stream_batches(db.session.connection(), kind, org.id, period.starts_at, period.ends_at)
     return "".join(chunks(file_format, kind, batches))
+
+
+def _iso(value: datetime) -> str:
+    """A time as the export writes it: UTC, microseconds always, ``+00:00``."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 @pytest.fixture
@@ -73,8 +78,8 @@ def test_consent_events_as_csv_read_back_as_the_ledger(db, shop):
     assert row == {
         "event_uuid": event.uuid, "subject_external_id": "u-1", "seq": "1", "purpose_code": "marketing",
         "purpose_version": "1", "action": "grant", "consent_type": "explicit", "method": "api",
-        "policy_version": "v1", "occurred_at": event.occurred_at.isoformat(),
-        "recorded_at": event.recorded_at.isoformat(), "actor_kind": "subject", "is_guardian_act": "false",
+        "policy_version": "v1", "occurred_at": _iso(event.occurred_at),
+        "recorded_at": _iso(event.recorded_at), "actor_kind": "subject", "is_guardian_act": "false",
         "receipt_id": receipt.receipt_id, "hash": event.hash, "prev_hash": event.prev_hash or "",
     }  # fmt: skip
     assert datetime.fromisoformat(row["occurred_at"]) == event.occurred_at
@@ -98,8 +103,12 @@ def test_no_personal_data_reaches_the_file(db, shop):
 def test_the_period_bounds_are_kept(db, clock, shop):
     person = make_subject(shop, clock.now(), "u-2")
     # 2026-11-01 in Shanghai runs from 10-31 16:00 to 11-01 16:00 UTC.
-    for at in (datetime(2026, 10, 31, 15, 59, 59, tzinfo=UTC), datetime(2026, 10, 31, 16, 0, tzinfo=UTC),
-               datetime(2026, 11, 1, 15, 59, 59, tzinfo=UTC), datetime(2026, 11, 1, 16, 0, tzinfo=UTC)):
+    for at in (
+        datetime(2026, 10, 31, 15, 59, 59, tzinfo=UTC),
+        datetime(2026, 10, 31, 16, 0, tzinfo=UTC),
+        datetime(2026, 11, 1, 15, 59, 59, tzinfo=UTC),
+        datetime(2026, 11, 1, 16, 0, tzinfo=UTC),
+    ):
         grant(shop, person, clock.now(), "marketing", occurred_at=at)  # fmt: skip
     day = {"from": "2026-11-01", "to": "2026-11-01"}
     rows = list(csv.DictReader(io.StringIO(_text(db, CONSENT_EVENTS, shop, day))))
@@ -122,8 +131,8 @@ def test_rights_requests_as_csv_and_json_lines(db, clock, shop):
     (row,) = rows
     assert list(row) == list(RIGHTS_REQUESTS.columns)
     assert row["request_id"] == made.public_id and row["type"] == "access" and row["regime"] == made.regime
-    assert row["received_at"] == made.received_at.isoformat()
-    assert row["due_at"] == made.due_at.isoformat()
+    assert row["received_at"] == _iso(made.received_at)
+    assert row["due_at"] == _iso(made.due_at)
     assert (row["closed_at"], row["is_on_time"]) == ("", "")
     assert row["is_extended"] == "false" and row["paused_days"] == "0"
     text = _text(db, RIGHTS_REQUESTS, shop, DAY, "jsonl")
@@ -148,7 +157,7 @@ def test_a_closed_request_says_whether_it_was_on_time(db, clock, shop):
 
 def test_an_empty_period_is_a_header_alone():
     kind = KINDS["consent_events"]
-    assert "".join(csv_chunks(kind, [])) == ",".join(kind.columns) + "\r\n"
+    assert "".join(csv_chunks(kind, [])) == ",".join(kind.columns) + "\n"
     assert "".join(jsonl_chunks(kind, [])) == ""
 
 
@@ -181,3 +190,26 @@ def test_an_export_is_written_in_constant_memory(db, clock):
 
 def test_days_are_plain_dates():
     assert export_period({"from": "2026-11-02", "to": "2026-11-02"}, "UTC").from_day == date(2026, 11, 2)
+
+
+def test_the_file_is_the_same_whoever_writes_it(db, clock, shop):
+    """On PostgreSQL the database writes the CSV (``COPY``); its bytes are the writer's, quotes,
+    commas and line breaks in a value included, and the rows are counted."""
+    named = 'u-2, "the second"\nline'
+    grant(shop, make_subject(shop, clock.now(), named), clock.now(), "marketing")
+    rights.create_request(
+        shop, "u-1", "access", clock.now(), identity_verified_by="company", client_id="cs_x"
+    )
+    period = export_period(DAY, shop.timezone)
+    written = {}
+    for kind in (CONSENT_EVENTS, RIGHTS_REQUESTS):
+        tally = Tally()
+        connection = db.session.connection()
+        chunks_written = export_bytes(
+            connection, kind, "csv", shop.id, period.starts_at, period.ends_at, tally
+        )
+        written[kind.code] = b"".join(chunks_written)
+        assert written[kind.code] == _text(db, kind, shop, DAY).encode()
+        assert tally.rows == len(list(csv.DictReader(io.StringIO(written[kind.code].decode()))))
+    assert b'"u-2, ""the second""\nline"' in written["consent_events"]
+    assert written["consent_events"].count(b"\n") == 4  # the header, two rows, the line break quoted
