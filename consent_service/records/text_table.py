@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Collection, Sequence
+from functools import lru_cache
 
 #: The spaces between two columns.
 GAP = 2
@@ -29,8 +30,13 @@ def is_wide(char: str) -> bool:
 def cells(text: str) -> int:
     """The width of ``text`` in cells: two for a wide character, none for a combining mark, one
     for any other."""
-    if text.isascii():
-        return len(text)
+    return len(text) if text.isascii() else _cells(text)
+
+
+@lru_cache(maxsize=4096)
+def _cells(text: str) -> int:
+    """:func:`cells` of a text with other than ASCII: a table's purposes and acts come again and
+    again."""
     return sum(0 if unicodedata.combining(char) else 2 if is_wide(char) else 1 for char in text)
 
 
@@ -86,12 +92,13 @@ def text_table(
         room = " " * (widths[i] - cells(text))
         return room + text if i in right else text + room
 
+    start = sum(widths[:-1]) + GAP * (count - 1)  # where the last column starts
+
     def lines(row: Sequence[str]) -> list[str]:
         if len(row) < count or count == 0:
             return [(" " * GAP).join(padded(i, text) for i, text in enumerate(row)).rstrip()]
         prefix = "".join(padded(i, text) + " " * GAP for i, text in enumerate(row[:-1]))
         last = padded(count - 1, row[-1]) if count - 1 in right else row[-1]
-        start = cells(prefix)
         if width is None or start + cells(last) <= width:
             return [(prefix + last).rstrip()]
         first, *more = wrap(last, max(width - start, MIN_ROOM))
