@@ -6,6 +6,7 @@ the same run (the font, the stylesheet and the signature, without rows).
 
 from __future__ import annotations
 
+import io
 import sys
 import tempfile
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import pypdf  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from consent_service import create_app  # noqa: E402
@@ -65,9 +67,10 @@ def main() -> None:
         downloads.subject_pdf(org, empty, now)  # warm: fonts, templates, the key
         floor = min(timed(lambda: downloads.subject_pdf(org, empty, now)) for _ in range(3))
         full = min(timed(lambda: downloads.subject_pdf(org, person, now)) for _ in range(3))
-        size = len(downloads.subject_pdf(org, person, now))
+        pdf = downloads.subject_pdf(org, person, now)
+    pages = len(pypdf.PdfReader(io.BytesIO(pdf)).pages)
     print(f"empty consent record (floor): {floor:.2f} s")
-    print(f"{EVENTS:,}-event consent record: {full:.2f} s, {size / 1024:,.0f} KiB")
+    print(f"{EVENTS:,}-event consent record: {full:.2f} s, {len(pdf) / 1024:,.0f} KiB, {pages} pages")
 
 
 if __name__ == "__main__":

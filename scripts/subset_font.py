@@ -3,8 +3,9 @@
 Takes the Simplified Chinese face of the system's Noto Sans CJK collection (Debian's
 fonts-noto-cjk, SIL OFL 1.1), keeps the characters of GB 2312 (every valid two-byte code: the
 6,763 hanzi and the symbols) with ASCII, Latin-1, general punctuation and the CJK punctuation
-and full-width forms, and renames the family "Record Sans SC" (the OFL's Reserved Font Name
-rule, and so that a test can tell the shipped font from the system's in a PDF).
+and full-width forms, and the half-width forms of ASCII (feature ``hwid``); and renames the
+family "Record Sans SC" (the OFL's Reserved Font Name rule, and so that a test can tell the
+shipped font from the system's in a PDF).
 
     .venv/bin/python scripts/subset_font.py [--source-dir /usr/share/fonts/opentype/noto]
 """
@@ -81,7 +82,9 @@ def subset_face(source: Path, style: str, chars: set[int]) -> Path:
     """Subset the SC face of ``source`` to ``chars`` and write ``RecordSansSC-<style>.otf``."""
     font = sc_face(TTCollection(str(source)))
     options = subset.Options()
-    options.layout_features = ["locl", "kern", "palt", "vert", "liga", "ccmp"]
+    # hwid: the half-width forms of ASCII, which the text tables of the records use to set every
+    # Latin character in one cell and every hanzi in two (consent_service/records/text_table.py).
+    options.layout_features = ["locl", "kern", "palt", "vert", "liga", "ccmp", "hwid"]
     options.name_IDs = ["*"]
     options.name_languages = ["*"]
     options.notdef_outline = True

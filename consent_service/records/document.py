@@ -37,7 +37,9 @@ class Record:
 
     ``data`` is what ``record.json`` holds and the template receives (with ``organization``,
     ``title`` and ``generated_at`` beside it); ``tables`` maps a table's name to its rows, the
-    first row its header, each written as ``<name>.csv``.
+    first row its header, each written as ``<name>.csv``; ``printed`` is what the template
+    receives besides, laid out from ``data`` for the page (a history as lines of text), and is
+    not attached: the data says it already.
     """
 
     kind: str
@@ -45,6 +47,7 @@ class Record:
     organization: Mapping[str, Any]
     data: Mapping[str, Any]
     tables: Mapping[str, Sequence[Sequence[Any]]] = field(default_factory=dict)
+    printed: Mapping[str, Any] = field(default_factory=dict)
 
 
 def sha256_hex(content: bytes) -> str:
@@ -86,6 +89,7 @@ def render_record(record: Record, now: datetime, title: str, generated_at: str) 
     files, digest = attachments_of(record, now)
     context = {
         **record.data,
+        **record.printed,
         "title": title,
         "organization": dict(record.organization),
         "generated_at": generated_at,
