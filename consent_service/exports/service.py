@@ -157,7 +157,7 @@ def write_export(job_id: int, progress: Callable[[int], None], every: int = PROG
     if job is None or job.status != "running":
         raise ExportFailed("not_claimed")
     kind, file_format = KINDS[job.kind], job.format
-    org_id, starts_at, ends_at = job.org_id, job.starts_at, job.ends_at
+    period = (job.org_id, job.starts_at, job.ends_at)
     folder = export_folder()
     name = f"{job.kind}-{job.from_day.isoformat()}-{job.to_day.isoformat()}-{job.public_id}.{file_format}"
     job.file_name = name
@@ -170,7 +170,6 @@ def write_export(job_id: int, progress: Callable[[int], None], every: int = PROG
         folder.mkdir(parents=True, exist_ok=True)
         with _reading_connection() as (connection, shared), partial.open("wb") as out:
             # COPY holds its connection until the last row: not one the progress is written on.
-            period = (org_id, starts_at, ends_at)
             for data in export_bytes(connection, kind, file_format, *period, tally, may_copy=not shared):
                 digest.update(data)
                 out.write(data)

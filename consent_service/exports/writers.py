@@ -104,16 +104,17 @@ def copied_csv(
     driver = connection.connection.driver_connection
     buffer = bytearray()
     messages = 0
-    with driver.cursor() as cursor:
-        with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
-            for data in copy:
-                buffer += data
-                messages += 1
-                if len(buffer) >= CHUNK_CHARS:
-                    tally.rows = messages - 1
-                    yield bytes(buffer)
-                    buffer.clear()
-        tally.rows = cursor.rowcount if cursor.rowcount >= 0 else max(messages - 1, 0)
+    cursor = driver.cursor()
+    with cursor, cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv, HEADER)", params) as copy:
+        for data in copy:  # the header, then a row per message
+            buffer += data
+            messages += 1
+            if len(buffer) >= CHUNK_CHARS:
+                tally.rows = messages - 1
+                yield bytes(buffer)
+                buffer.clear()
+    # The server's own count once it is done (the messages, less the header, while it runs).
+    tally.rows = cursor.rowcount if cursor.rowcount >= 0 else max(messages - 1, 0)
     if buffer:
         yield bytes(buffer)
 

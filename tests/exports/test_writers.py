@@ -12,6 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from consent_service.consent.hashing import iso_utc
 from consent_service.errors import InvalidInput
 from consent_service.exports.rows import CONSENT_EVENTS, KINDS, RIGHTS_REQUESTS, export_period, stream_batches
 from consent_service.exports.writers import Tally, chunks, csv_chunks, export_bytes, jsonl_chunks
@@ -26,11 +27,6 @@ def _text(db, kind, org, period_args, file_format="csv") -> str:
     period = export_period(period_args, org.timezone)
     batches = stream_batches(db.session.connection(), kind, org.id, period.starts_at, period.ends_at)
     return "".join(chunks(file_format, kind, batches))
-
-
-def _iso(value: datetime) -> str:
-    """A time as the export writes it: UTC, microseconds always, ``+00:00``."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
 @pytest.fixture
@@ -78,8 +74,8 @@ def test_consent_events_as_csv_read_back_as_the_ledger(db, shop):
     assert row == {
         "event_uuid": event.uuid, "subject_external_id": "u-1", "seq": "1", "purpose_code": "marketing",
         "purpose_version": "1", "action": "grant", "consent_type": "explicit", "method": "api",
-        "policy_version": "v1", "occurred_at": _iso(event.occurred_at),
-        "recorded_at": _iso(event.recorded_at), "actor_kind": "subject", "is_guardian_act": "false",
+        "policy_version": "v1", "occurred_at": iso_utc(event.occurred_at),
+        "recorded_at": iso_utc(event.recorded_at), "actor_kind": "subject", "is_guardian_act": "false",
         "receipt_id": receipt.receipt_id, "hash": event.hash, "prev_hash": event.prev_hash or "",
     }  # fmt: skip
     assert datetime.fromisoformat(row["occurred_at"]) == event.occurred_at
@@ -131,8 +127,8 @@ def test_rights_requests_as_csv_and_json_lines(db, clock, shop):
     (row,) = rows
     assert list(row) == list(RIGHTS_REQUESTS.columns)
     assert row["request_id"] == made.public_id and row["type"] == "access" and row["regime"] == made.regime
-    assert row["received_at"] == _iso(made.received_at)
-    assert row["due_at"] == _iso(made.due_at)
+    assert row["received_at"] == iso_utc(made.received_at)
+    assert row["due_at"] == iso_utc(made.due_at)
     assert (row["closed_at"], row["is_on_time"]) == ("", "")
     assert row["is_extended"] == "false" and row["paused_days"] == "0"
     text = _text(db, RIGHTS_REQUESTS, shop, DAY, "jsonl")

@@ -44,20 +44,6 @@ def lines_of(words: list[tuple[float, float, float, str]]) -> list[list[tuple[fl
 
 
 @pytest.fixture
-def history(db, clock):
-    """A person of "shop" with a grant, a withdrawal and a grant again."""
-    org = make_org(clock.now(), "shop")
-    make_purpose(org, clock.now(), "marketing")
-    publish_policy(org, clock.now(), "v1")
-    subject = make_subject(org, clock.now(), "u-1")
-    grant(org, subject, clock.now(), "marketing")
-    clock.advance(seconds=60)
-    act(org, subject, clock.now(), "withdraw", "marketing")
-    grant(org, subject, clock.now(), "marketing")
-    return org, subject
-
-
-@pytest.fixture
 def long_history(db, clock):
     """A person of "shop" with 40 events of a purpose whose name is longer than a line."""
     org = make_org(clock.now(), "shop")
@@ -79,7 +65,8 @@ def record_of(app, org, subject, clock) -> tuple[bytes, list[dict]]:
 
 
 def test_each_event_is_a_line_with_its_receipt(app, history, clock, tmp_path):
-    pdf, events = record_of(app, *history, clock)
+    org, subject, _receipts = history
+    pdf, events = record_of(app, org, subject, clock)
     text = pdftotext(pdf, tmp_path, "-layout")
     assert f"JWS SHA-256 前 {PRINTED_SHA256} 位" in text and f"JWS SHA-256, first {PRINTED_SHA256}" in text
     lines = [" ".join(line.split()) for line in text.splitlines()]

@@ -14,11 +14,9 @@ import pytest
 from pypdf.generic import NameObject
 
 from consent_service.receipts import keys
-from consent_service.receipts.models import ConsentReceipt
 from consent_service.records import consent_records, downloads
 from consent_service.records.document import sha256_hex
 from consent_service.records.verify import attachments, verify_record
-from tests.factories import act, grant, make_org, make_purpose, make_subject, publish_policy
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,21 +31,6 @@ def run(tool: str, pdf: bytes, tmp_path: Path, *args: str) -> str:
     path.write_bytes(pdf)
     return subprocess.run([tool, *args, str(path), "-"] if tool == "pdftotext" else [tool, str(path)],
                           check=True, capture_output=True, text=True).stdout  # fmt: skip
-
-
-@pytest.fixture
-def history(db, clock):
-    """A person of "shop" with a grant, a withdrawal and a grant again."""
-    org = make_org(clock.now(), "shop")
-    make_purpose(org, clock.now(), "marketing")
-    publish_policy(org, clock.now(), "v1")
-    subject = make_subject(org, clock.now(), "u-1")
-    grant(org, subject, clock.now(), "marketing")
-    clock.advance(seconds=60)
-    act(org, subject, clock.now(), "withdraw", "marketing")
-    grant(org, subject, clock.now(), "marketing")
-    receipts = db.session.query(ConsentReceipt).order_by(ConsentReceipt.id).all()
-    return org, subject, receipts
 
 
 @pytest.fixture
