@@ -45,6 +45,7 @@ from consent_service.dashboard import signin_views as dashboard_signin_views
 from consent_service.dashboard import views as dashboard_views
 from consent_service.database import configure_engine
 from consent_service.exports import jobs as exports_jobs
+from consent_service.exports.service import ReportWriter
 from consent_service.extensions import babel, csrf, db, limiter, migrate, scheduler
 from consent_service.holidays import HolidayCalendar
 from consent_service.mail import jobs as mail_jobs
@@ -64,6 +65,7 @@ from consent_service.receipts import cli as receipts_cli
 from consent_service.receipts import views as receipts_views
 from consent_service.records import api as records_api
 from consent_service.records import cli as records_cli
+from consent_service.records.report_file import write_report
 from consent_service.rights import api as rights_api
 from consent_service.rights import cli as rights_cli
 from consent_service.rights import jobs as rights_jobs
@@ -114,6 +116,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     provide(app, PdfRenderer, pdf.from_config(app))
     provide(app, MailTransport, mail_transport(app))
     provide(app, AuditRecorder, audit_trail.record_now)
+    provide(app, ReportWriter, write_report)
 
     api = api_registry.blueprint(
         consent_api,

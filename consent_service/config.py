@@ -84,11 +84,13 @@ class Defaults:
     RIGHTS_PACKAGE_DAYS = 14
     #: Exports written in the background: where their files go (unset: the instance folder's
     #: exports/), hours a file is kept before it is deleted, seconds between runs of the job
-    #: that writes queued exports, minutes between runs of the one that deletes expired files.
+    #: that writes queued exports, minutes between runs of the one that deletes expired files,
+    #: and minutes after which an export still running is taken for abandoned by its worker.
     EXPORT_FOLDER = None
     EXPORT_KEEP_HOURS = 72
     EXPORT_POLL_SECONDS = 30
     EXPORT_PURGE_INTERVAL_MINUTES = 60
+    EXPORT_ABANDONED_MINUTES = 120
     #: Largest batch of consent acts or decisions in one call.
     API_BATCH_LIMIT = 1000
     #: Largest request body, in bytes: a larger one is answered 413 before it is read.

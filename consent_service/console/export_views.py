@@ -86,7 +86,7 @@ def download(slug: str, export_id: str):
     name, file_format = job.file_name, job.format
     with staff_action(org, member, "export.download", f"export_job:{job.public_id}") as change:
         change.extra = {"kind": job.kind, "format": file_format, "sha256": job.sha256}
-    response = Response(_file_chunks(path), mimetype=FORMATS[file_format])
+    response = Response(_file_chunks(path), mimetype=service.MEDIA_TYPES[file_format])
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     response.headers["Content-Length"] = str(path.stat().st_size)
     return response

@@ -8,6 +8,7 @@ from typing import Any
 from flask_babel import gettext
 
 from consent_service.exports import service
+from consent_service.exports.service import REPORT
 from consent_service.i18n import local_datetime
 from consent_service.organizations.models import Organization
 
@@ -18,6 +19,16 @@ def kinds() -> list[dict[str, str]]:
         {"code": "consent_events", "name": gettext("Consent events")},
         {"code": "rights_requests", "name": gettext("Rights requests")},
     ]
+
+
+def kind_names() -> dict[str, str]:
+    """Every kind of export the list may show, by code: the form's, and the compliance report
+    (asked for on the records page)."""
+    return {**{kind["code"]: kind["name"] for kind in kinds()}, REPORT: gettext("Compliance report")}
+
+
+#: How the list names each format.
+FORMAT_NAMES = {"csv": "CSV", "jsonl": "JSON Lines", "pdf": "PDF"}
 
 
 def formats() -> list[dict[str, str]]:
@@ -33,6 +44,17 @@ def statuses() -> dict[str, str]:
         "done": gettext("Ready"),
         "failed": gettext("Failed"),
         "expired": gettext("Deleted (expired)"),
+    }
+
+
+def error_names() -> dict[str, str]:
+    """Why an export failed, by its reason code, in the page's language."""
+    return {
+        "storage_error": gettext("The file could not be written to storage."),
+        "database_error": gettext("The database could not be read."),
+        "export_error": gettext("The file could not be written."),
+        "abandoned": gettext("Stopped before it was done (the worker was restarted); ask for it again."),
+        "not_claimed": gettext("The export was not taken by a worker."),
     }
 
 
@@ -67,7 +89,7 @@ def _size(size: int | None) -> str:
 def exports(org: Organization, lang: str) -> dict[str, Any]:
     """The organization's newest exports (``exports``), and whether any is still to finish
     (``pending``: the page offers to look again)."""
-    names = {kind["code"]: kind["name"] for kind in kinds()}
+    names = kind_names()
     shown = statuses()
     rows = []
     for job in service.list_exports(org):
@@ -75,14 +97,14 @@ def exports(org: Organization, lang: str) -> dict[str, Any]:
             {
                 "id": job.public_id,
                 "kind": names.get(job.kind, job.kind),
-                "format": "CSV" if job.format == "csv" else "JSON Lines",
+                "format": FORMAT_NAMES.get(job.format, job.format),
                 "period": f"{job.from_day.isoformat()} – {job.to_day.isoformat()}",
                 "status": job.status,
                 "status_name": shown.get(job.status, job.status),
                 "rows": job.rows_written,
                 "size": _size(job.size_bytes),
                 "sha256": job.sha256,
-                "error": job.error,
+                "error": error_names().get(job.error, job.error) if job.error else None,
                 "requested": local_datetime(job.created_at, org.timezone, lang),
                 "expires": local_datetime(job.expires_at, org.timezone, lang) if job.expires_at else None,
                 "downloadable": job.status == "done",

@@ -5,16 +5,19 @@ and the compliance report of a period."""
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import abort, render_template, request
 from flask_babel import gettext
 
-from consent_service.clock import day_bounds, utcnow
+from consent_service.clock import utcnow
 from consent_service.consent.subjects import get_subject
 from consent_service.console import pages
+from consent_service.console.acting import staff_action
 from consent_service.errors import NotFound
+from consent_service.exports import service as exports
+from consent_service.exports.rows import Period, period_bounds
 from consent_service.receipts.service import ReceiptErased, get_receipt
 from consent_service.records import downloads
 from consent_service.rights.queries import get_request
@@ -49,9 +52,9 @@ def receipt_record(slug: str, receipt_id: str):
     )
 
 
-def _period(form, timezone: str) -> tuple[datetime, datetime, dict[str, str]]:
+def _period(form, timezone: str) -> tuple[Period, dict[str, str]]:
     """The report's period: days ``from`` and ``to`` (both included) in the organization's
-    zone, as UTC bounds; the last 30 days by default."""
+    zone, and their UTC bounds; the last 30 days by default."""
     errors: dict[str, str] = {}
     zone = ZoneInfo(timezone)
     today = utcnow().astimezone(zone).date()
@@ -65,8 +68,7 @@ def _period(form, timezone: str) -> tuple[datetime, datetime, dict[str, str]]:
             days[name] = default
     if not errors and days["from"] > days["to"]:
         errors["to"] = gettext("The last day comes before the first.")
-    start, end = day_bounds(days["from"], days["to"], timezone)
-    return start, end, errors
+    return period_bounds(days["from"], days["to"], timezone), errors
 
 
 def _records_page(org, lang: str, status: int = 200, errors=None, values=None):
@@ -105,14 +107,34 @@ def policy_archive(slug: str):
 
 @bp.get("/<slug>/records/report.pdf")
 def compliance_report(slug: str):
-    """The compliance report of a period (PIPL 54), signed; a wrong date is said beside its field."""
+    """The compliance report of a period (PIPL 54), signed, with the period's consent events
+    and rights requests attached, written now; a wrong date is said beside its field."""
     lang, org, _member = pages.begin(slug, "records:export")
-    start, end, errors = _period(request.args, org.timezone)
+    period, errors = _period(request.args, org.timezone)
     if errors:
         return _records_page(org, lang, 400, errors, request.args.to_dict())
-    return downloads.signed_download(
-        lambda: downloads.report_pdf(org, start, end, utcnow()), "compliance-report.pdf"
-    )
+    return downloads.report_download(org, period.starts_at, period.ends_at, "compliance-report.pdf")
+
+
+@bp.post("/<slug>/records/report")
+def report_form(slug: str):
+    """The records page's report form: ``how=now`` answers with the report written now;
+    otherwise it is queued to be written in the background (a period of millions of events
+    takes a while) and shown on the exports page, downloaded from there once ready, the
+    request recorded in the trail."""
+    lang, org, member = pages.begin(slug, "records:export")
+    period, errors = _period(request.form, org.timezone)
+    if errors:
+        values = {name: request.form.get(name, "") for name in ("from", "to")}
+        return _records_page(org, lang, 400, errors, values)
+    if request.form.get("how") == "now":
+        return downloads.report_download(org, period.starts_at, period.ends_at, "compliance-report.pdf")
+    with staff_action(org, member, "export.request", None) as change:
+        job = exports.request_export(org, exports.REPORT, "pdf", period, member.id, utcnow())
+        change.target = f"export_job:{job.public_id}"
+        change.extra = {"kind": job.kind, "format": job.format, "period": period.described()}
+        change.after = {"id": job.public_id, "status": job.status}
+    return pages.done("console_exports.exports", org, lang, "queued")
 
 
 @bp.get("/<slug>/requests/<public_id>/record.pdf")

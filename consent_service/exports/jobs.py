@@ -1,4 +1,5 @@
-"""The scheduler's export jobs (house style 8): write what is queued, delete what expired.
+"""The scheduler's export jobs (house style 8): write what is queued, delete what expired,
+end what a stopped worker left running.
 Each step is a unit of work of its own, so the console sees a running export's progress."""
 
 from __future__ import annotations
@@ -43,12 +44,14 @@ def run_exports() -> dict[str, int]:
 
 
 def purge_exports() -> dict[str, int]:
-    """Delete the export files kept past ``EXPORT_KEEP_HOURS``."""
+    """Delete the export files kept past ``EXPORT_KEEP_HOURS``, and end the exports whose
+    worker stopped while writing them."""
     with unit_of_work():
         purged = service.purge_expired(utcnow())
-    if purged:
-        log.info("exports purged: %s", purged)
-    return {"purged": purged}
+        abandoned = service.fail_abandoned(utcnow())
+    if purged or abandoned:
+        log.info("exports purged: %s, abandoned: %s", purged, abandoned)
+    return {"purged": purged, "abandoned": abandoned}
 
 
 JOBS = [

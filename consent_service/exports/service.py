@@ -7,7 +7,10 @@ LOCKED`` on PostgreSQL, SQLite's write lock elsewhere), so two schedulers never 
 :func:`write_export` writes the file from a server-side cursor on a connection of its own, so
 the progress it reports (:func:`record_progress`) can be committed while it reads;
 :func:`finish` and :func:`fail` end the job. :func:`purge_expired` deletes the files whose time
-is up. Nothing here commits: the jobs (``exports.jobs``) and the console do.
+is up, and :func:`fail_abandoned` ends the jobs left ``running`` by a worker that stopped.
+Besides the rows of one kind, a job may be the compliance report of a period (:data:`REPORT`),
+a PDF the :class:`ReportWriter` writes, which the records package provides. Nothing here
+commits: the jobs (``exports.jobs``) and the console do.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from flask import current_app
 from sqlalchemy import select
@@ -34,6 +38,7 @@ from consent_service.exports.writers import FORMATS, Tally, export_bytes
 from consent_service.extensions import db
 from consent_service.ids import uuid7
 from consent_service.organizations.models import Organization
+from consent_service.services import lookup
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +46,32 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY = 8
 #: How many of an organization's exports the console lists.
 LISTED = 50
+
+
+#: The kind of export that is the compliance report (a PDF with the period's data attached),
+#: written by the :class:`ReportWriter` the application provides.
+REPORT = "compliance_report"
+#: Each format's media type.
+MEDIA_TYPES = {**FORMATS, "pdf": "application/pdf"}
+
+
+class ReportWriter(Protocol):
+    """Writes the signed compliance report of an organization for a period (the records
+    package provides it: it stands above this one)."""
+
+    def __call__(
+        self,
+        org: Organization,
+        start: datetime,
+        end: datetime,
+        now: datetime,
+        out: BinaryIO,
+        progress: Callable[[int], None] | None = None,
+        work_folder: Path | None = None,
+    ) -> int:
+        """Write the report of ``[start, end)`` as of ``now`` to ``out``, calling
+        ``progress(rows)`` as its data is read, temporary files in ``work_folder``; the rows."""
+        ...
 
 
 class ExportFailed(Exception):
@@ -73,10 +104,11 @@ def request_export(
     """Queue an export of ``org``'s records of ``kind`` in ``file_format`` for ``period``.
     :class:`InvalidInput` names an unknown kind or format."""
     errors: dict[str, list[str]] = {}
-    if kind not in KINDS:
-        errors["kind"] = [f"is not one of {', '.join(KINDS)}"]
-    if file_format not in FORMATS:
-        errors["format"] = [f"is not one of {', '.join(FORMATS)}"]
+    if kind not in (*KINDS, REPORT):
+        errors["kind"] = [f"is not one of {', '.join([*KINDS, REPORT])}"]
+    formats = ("pdf",) if kind == REPORT else tuple(FORMATS)
+    if file_format not in formats:
+        errors["format"] = [f"is not one of {', '.join(formats)}"]
     if errors:
         raise InvalidInput("invalid export", errors)
     job = ExportJob(
@@ -134,7 +166,7 @@ def claim_next(now: datetime) -> int | None:
 
 
 @contextmanager
-def _reading_connection() -> Iterator[tuple[Connection, bool]]:
+def reading_connection() -> Iterator[tuple[Connection, bool]]:
     """A connection to read the export through, on one snapshot, and whether it is the
     session's own. Beside the session's, so that progress committed while reading does not end
     the read; when the session is itself bound to a connection (one transaction shared, as in
@@ -152,31 +184,26 @@ def _reading_connection() -> Iterator[tuple[Connection, bool]]:
 def write_export(job_id: int, progress: Callable[[int], None], every: int = PROGRESS_EVERY) -> Written:
     """Write the file of the claimed export ``job_id`` under :func:`export_folder`, calling
     ``progress(rows)`` every ``every`` chunks. The file appears under its name only once whole;
-    :class:`ExportFailed` (the partial file deleted) if it cannot be written."""
+    :class:`ExportFailed` (the partial file deleted) if it cannot be written. A compliance
+    report is written as of the time the job was claimed."""
     job = db.session.get(ExportJob, job_id)
     if job is None or job.status != "running":
         raise ExportFailed("not_claimed")
-    kind, file_format = KINDS[job.kind], job.format
-    period = (job.org_id, job.starts_at, job.ends_at)
     folder = export_folder()
-    name = f"{job.kind}-{job.from_day.isoformat()}-{job.to_day.isoformat()}-{job.public_id}.{file_format}"
+    name = f"{job.kind}-{job.from_day.isoformat()}-{job.to_day.isoformat()}-{job.public_id}.{job.format}"
     job.file_name = name
     db.session.flush()
     partial = folder / (name + ".part")
-    digest = hashlib.sha256()
-    tally = Tally()
-    size = chunks_written = 0
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        with _reading_connection() as (connection, shared), partial.open("wb") as out:
-            # COPY holds its connection until the last row: not one the progress is written on.
-            for data in export_bytes(connection, kind, file_format, *period, tally, may_copy=not shared):
-                digest.update(data)
-                out.write(data)
-                size += len(data)
-                chunks_written += 1
-                if chunks_written % every == 0:
-                    progress(tally.rows)
+        with partial.open("wb") as file:
+            out = _Counted(file)
+            if job.kind == REPORT:
+                org = db.session.get(Organization, job.org_id)
+                write = lookup(ReportWriter)
+                rows = write(org, job.starts_at, job.ends_at, job.started_at, out, progress, folder)
+            else:
+                rows = _write_rows(job, out, progress, every)
         partial.replace(folder / name)
     except Exception as exc:  # noqa: BLE001  (any fault is the job's, recorded as a code)
         with contextlib.suppress(OSError):
@@ -184,7 +211,33 @@ def write_export(job_id: int, progress: Callable[[int], None], every: int = PROG
         reason = _reason(exc)
         log.warning("export %s failed: %s (%s)", job_id, reason, type(exc).__name__)
         raise ExportFailed(reason) from None
-    return Written(tally.rows, size, digest.hexdigest())
+    return Written(rows, out.size, out.digest.hexdigest())
+
+
+class _Counted:
+    """A file being written, its bytes counted and hashed as they pass."""
+
+    def __init__(self, file: BinaryIO) -> None:
+        self.file, self.size, self.digest = file, 0, hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.digest.update(data)
+        self.size += len(data)
+        return self.file.write(data)
+
+
+def _write_rows(job: ExportJob, out: _Counted, progress: Callable[[int], None], every: int) -> int:
+    """The rows of a consent events or rights requests export, in its format; how many."""
+    tally = Tally()
+    with reading_connection() as (connection, shared):
+        # COPY holds its connection until the last row: not one the progress is written on.
+        chunks = export_bytes(connection, KINDS[job.kind], job.format, job.org_id, job.starts_at,
+                              job.ends_at, tally, may_copy=not shared)  # fmt: skip
+        for count, data in enumerate(chunks, 1):
+            out.write(data)
+            if count % every == 0:
+                progress(tally.rows)
+    return tally.rows
 
 
 def _reason(exc: Exception) -> str:
@@ -233,6 +286,21 @@ def file_path(job: ExportJob) -> Path | None:
         return None
     path = export_folder() / job.file_name
     return path if path.is_file() else None
+
+
+def fail_abandoned(now: datetime) -> int:
+    """Fail the exports ``running`` for longer than ``EXPORT_ABANDONED_MINUTES`` (their worker
+    stopped: a restart, a crash) with reason ``abandoned``, deleting what they had written, so
+    that the console stops showing them as under way and they can be asked for again; how many."""
+    limit = now - timedelta(minutes=current_app.config["EXPORT_ABANDONED_MINUTES"])
+    query = select(ExportJob).where(ExportJob.status == "running", ExportJob.started_at < limit)
+    jobs = list(db.session.scalars(skipping_locked(db.session, query)))
+    folder = export_folder()
+    for job in jobs:
+        if job.file_name:
+            (folder / (job.file_name + ".part")).unlink(missing_ok=True)
+        fail(job.id, "abandoned", now)
+    return len(jobs)
 
 
 def purge_expired(now: datetime) -> int:

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, BinaryIO, Protocol
 from uuid import UUID
 
 from flask import Flask, render_template
 
 from consent_service.config import ConfigurationError
+from consent_service.pdf.appended import Packed, append_files
 
 #: The ``PDF_RENDERER`` settings :func:`from_config` knows.
 RENDERERS = ("weasyprint", "fake")
@@ -40,6 +41,12 @@ class PdfRenderer(Protocol):
     ) -> bytes:
         """The PDF of ``template`` (e.g. ``"pdf/base.html"``) filled with ``data``, with
         ``attachments`` (file name -> text) embedded as files of the document."""
+        ...
+
+    def append(self, pdf: bytes, files: Sequence[Packed], out: BinaryIO, now: datetime) -> int:
+        """Write ``pdf`` (one :meth:`render` made) to ``out`` with ``files`` embedded besides,
+        copied from disk as they are written (:mod:`~consent_service.pdf.appended`); the bytes
+        written."""
         ...
 
 
@@ -80,6 +87,10 @@ class WeasyPrintRenderer:
         ]
         return document.write_pdf(attachments=files, pdf_variant=ATTACHING_VARIANT)
 
+    def append(self, pdf: bytes, files: Sequence[Packed], out: BinaryIO, now: datetime) -> int:
+        """``pdf``, then an incremental update embedding ``files`` (:func:`append_files`)."""
+        return append_files(pdf, files, out, now)
+
 
 class FakeRenderer:
     """A small deterministic stand-in: the same template and data give the same bytes.
@@ -106,6 +117,12 @@ class FakeRenderer:
             json.dumps(content, sort_keys=True, default=str, ensure_ascii=False).encode()
         ).hexdigest()
         return f"%PDF-1.7\n% fake rendering of {template} {digest}\n%%EOF\n".encode()
+
+    def append(self, pdf: bytes, files: Sequence[Packed], out: BinaryIO, now: datetime) -> int:
+        """``pdf``, then a line naming each file and its SHA-256."""
+        listed = "".join(f"% file {packed.name} {packed.sha256}\n" for packed in files).encode()
+        out.write(pdf + listed)
+        return len(pdf) + len(listed)
 
 
 def from_config(app: Flask) -> PdfRenderer:

@@ -119,9 +119,7 @@ def get_compliance_report(org: Organization, query: dict):
     today = utcnow().astimezone(ZoneInfo(org.timezone)).date()
     last = query.get("last", today)
     start, end = day_bounds(query.get("first", last - timedelta(days=29)), last, org.timezone)
-    return downloads.signed_download(
-        lambda: downloads.report_pdf(org, start, end, utcnow()), "compliance-report.pdf"
-    )
+    return downloads.report_download(org, start, end, "compliance-report.pdf")
 
 
 @operation(

@@ -38,7 +38,7 @@ def _key_set(source: str | None) -> dict:
 @click.option("--jwks", "jwks", help="A JWK Set: its URL or a saved file; by default this service's keys.")
 def verify(file: str, jwks: str | None) -> None:
     """Verify the record in FILE (a PDF): its attachments and the signature over them."""
-    result = verify_record(Path(file).read_bytes(), _key_set(jwks))
+    result = verify_record(Path(file), _key_set(jwks))
     if not result.ok:
         raise click.ClickException(result.summary())
     click.echo(result.summary())

@@ -5,13 +5,13 @@ period and a rights request's reply and completion record, each with its tables 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from consent_service.organizations.models import Organization
 from consent_service.records.consent_records import organization_of
 from consent_service.records.document import Record
 from consent_service.records.policy_archive import policy_archive
 from consent_service.records.processing import processing_record
-from consent_service.records.report import compliance_report
 from consent_service.records.request_record import request_record
 
 PROCESSING_TITLE = "个人信息处理活动记录 Record of processing activities"
@@ -48,9 +48,10 @@ def archive(org: Organization) -> Record:
     return Record("policy_archive", "pdf/policy_archive.html", organization_of(org), data, {"versions": rows})
 
 
-def report(org: Organization, start: datetime, end: datetime, now: datetime) -> Record:
-    """The compliance report of ``[start, end)`` (PIPL 54)."""
-    data = compliance_report(org, start, end, now)
+def report(org: Organization, data: dict[str, Any]) -> Record:
+    """The compliance report of a period (PIPL 54) from its figures
+    (:func:`~consent_service.records.report.compliance_report`) and the files of full data
+    attached to it (``attached``: file, rows, bytes, SHA-256)."""
     consents = [["purpose", "act", "count"]] + [
         [row["purpose"], act, count] for row in data["consents"] for act, count in row["acts"].items()
     ]
@@ -60,7 +61,10 @@ def report(org: Organization, start: datetime, end: datetime, now: datetime) -> 
     overdue = [["id", "type", "status", "due_at"]] + [
         [r["id"], r["type"], r["status"], r["due_at"]] for r in data["overdue"]
     ]
-    tables = {"consents": consents, "requests": requests, "overdue": overdue}
+    attached = [["file", "rows", "bytes", "sha256"]] + [
+        [f["file"], f["rows"], f["bytes"], f["sha256"]] for f in data["attached"]
+    ]
+    tables = {"consents": consents, "requests": requests, "overdue": overdue, "attached": attached}
     return Record("compliance_report", "pdf/compliance_report.html", organization_of(org), data, tables)
 
 

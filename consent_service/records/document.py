@@ -1,7 +1,8 @@
 """A record to a signed PDF: what is drawn, and the same data machine-readable inside it.
 
 The PDF (PDF/A-3b) carries as attachments ``record.json``, the record's kind, organization and
-data as canonical JSON; one ``<table>.csv`` per table; and ``record.jws``, a compact JWS
+data as canonical JSON; one ``<table>.csv`` per table; files too large to hold, written to disk
+as they were read (the compliance report's full data, :func:`write_record`); and ``record.jws``, a compact JWS
 (ES256, the service's keys, ``typ`` :data:`RECORD_TYPE`) whose payload names the record's
 kind, the organization, the time and the SHA-256 of every other attachment. The printed page
 states the SHA-256 of ``record.json``, so that paper and file can be matched. Nothing here
@@ -16,11 +17,12 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, BinaryIO
 
 from consent_service.canonical import canonical_json
 from consent_service.consent.hashing import iso_utc
 from consent_service.pdf import PdfRenderer
+from consent_service.pdf.appended import Packed
 from consent_service.receipts import keys
 from consent_service.services import lookup
 
@@ -63,13 +65,17 @@ def csv_text(rows: Sequence[Sequence[Any]]) -> str:
     return out.getvalue()
 
 
-def attachments_of(record: Record, now: datetime) -> tuple[dict[str, str], str]:
-    """The record's attachments (name -> text), signed; and the SHA-256 of ``record.json``."""
+def attachments_of(
+    record: Record, now: datetime, streamed: Sequence[Packed] = ()
+) -> tuple[dict[str, str], str]:
+    """The record's attachments (name -> text), signed; and the SHA-256 of ``record.json``.
+    The signature covers the ``streamed`` files too, by the digests they were written with."""
     source = {"kind": record.kind, "organization": dict(record.organization), "data": dict(record.data)}
     files = {DATA_NAME: canonical_json(source).decode()}
     for name, rows in record.tables.items():
         files[f"{name}.csv"] = csv_text(rows)
     digests = {name: sha256_hex(text.encode()) for name, text in files.items()}
+    digests.update({packed.name: packed.sha256 for packed in streamed})
     payload = {
         "kind": record.kind,
         "org": record.organization["slug"],
@@ -86,7 +92,23 @@ def render_record(record: Record, now: datetime, title: str, generated_at: str) 
     """The signed PDF of ``record``: drawn by the :class:`PdfRenderer` from its template, with
     the data, its tables and the signature attached. ``generated_at`` is ``now`` as the
     organization's readers write it (it is printed; the signature holds ``now`` in UTC)."""
-    files, digest = attachments_of(record, now)
+    return _rendered(record, now, title, generated_at, ())
+
+
+def write_record(
+    record: Record, now: datetime, title: str, generated_at: str, streamed: Sequence[Packed], out: BinaryIO
+) -> int:
+    """:func:`render_record` written to ``out``, with the ``streamed`` files (written to disk
+    beforehand, too large to hold) embedded besides and covered by the signature; the bytes
+    written."""
+    renderer = lookup(PdfRenderer)
+    return renderer.append(_rendered(record, now, title, generated_at, streamed), streamed, out, now)
+
+
+def _rendered(
+    record: Record, now: datetime, title: str, generated_at: str, streamed: Sequence[Packed]
+) -> bytes:
+    files, digest = attachments_of(record, now, streamed)
     context = {
         **record.data,
         **record.printed,

@@ -3,18 +3,25 @@ person's record or of a receipt, and the answer that carries it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import io
+import tempfile
+from collections.abc import Callable, Iterator
 from datetime import datetime
+from typing import BinaryIO
 
 from flask import Response
 
+from consent_service.clock import utcnow
 from consent_service.consent.models import Subject
 from consent_service.organizations.models import Organization
 from consent_service.receipts.models import ConsentReceipt
 from consent_service.records import compliance_records, consent_records
 from consent_service.records.document import render_record
+from consent_service.records.report_file import write_report
 from consent_service.unit_of_work import unit_of_work
 
+#: Bytes of a spooled record sent at a time.
+PIECE = 256 * 1024
 RECEIPT_TITLE = "个人信息处理同意收据 Consent receipt"
 SUBJECT_TITLE = "个人同意记录 Consent record of a person"
 
@@ -48,9 +55,36 @@ def archive_pdf(org: Organization, now: datetime) -> bytes:
 
 
 def report_pdf(org: Organization, start: datetime, end: datetime, now: datetime) -> bytes:
-    """The signed compliance report of ``[start, end)`` (PIPL 54)."""
-    record = compliance_records.report(org, start, end, now)
-    return render_record(record, now, compliance_records.REPORT_TITLE, _generated(org, now))
+    """The signed compliance report of ``[start, end)`` (PIPL 54), its full data attached."""
+    out = io.BytesIO()
+    write_report(org, start, end, now, out)
+    return out.getvalue()
+
+
+def report_download(org: Organization, start: datetime, end: datetime, filename: str) -> Response:
+    """The answer carrying the compliance report, written to a temporary file (in a unit of
+    work, as :func:`signed_download`) and sent from it a piece at a time."""
+    spooled = tempfile.TemporaryFile()  # noqa: SIM115  (closed by the answer, once sent)
+    try:
+        with unit_of_work():
+            write_report(org, start, end, utcnow(), spooled)
+        size = spooled.tell()
+        spooled.seek(0)
+    except BaseException:
+        spooled.close()
+        raise
+    response = Response(_pieces(spooled), mimetype="application/pdf")
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response.headers["Content-Length"] = str(size)
+    return response
+
+
+def _pieces(file: BinaryIO) -> Iterator[bytes]:
+    """The file a piece at a time, closed (and so deleted) at its end or when the answer is
+    dropped."""
+    with file:
+        while piece := file.read(PIECE):
+            yield piece
 
 
 def request_pdf(org: Organization, public_id: str, now: datetime) -> bytes:

@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import case, func, select
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from consent_service.audit.checkpoints import newest_checkpoint
 from consent_service.audit.report import VerifyReport
@@ -24,6 +26,9 @@ from consent_service.policies.models import PolicyVersion, Purpose
 from consent_service.rights.models import RightsRequest
 from consent_service.rights.workflow import OPEN
 
+#: What the figures are read through: a connection, or the session.
+Reader = Connection | Session
+
 #: The clauses this record answers to.
 CLAUSES = "PIPL 54; GB/T 35273 11.7"
 
@@ -32,8 +37,8 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _acts(org: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    rows = db.session.execute(
+def _acts(reader: Reader, org: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    rows = reader.execute(
         select(Purpose.code, ConsentEvent.action, func.count())
         .join(Purpose, Purpose.id == ConsentEvent.purpose_id)
         .where(
@@ -47,8 +52,8 @@ def _acts(org: Organization, start: datetime, end: datetime) -> list[dict[str, A
     return [{"purpose": code, "acts": dict(sorted(acts.items()))} for code, acts in sorted(per.items())]
 
 
-def _requests(org: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    rows = db.session.execute(
+def _requests(reader: Reader, org: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    rows = reader.execute(
         select(RightsRequest.type, RightsRequest.status, func.count())
         .where(
             RightsRequest.org_id == org.id,
@@ -61,14 +66,14 @@ def _requests(org: Organization, start: datetime, end: datetime) -> list[dict[st
     return [{"type": kind, "status": status, "count": count} for kind, status, count in rows]
 
 
-def _on_time(org: Organization, start: datetime, end: datetime) -> dict[str, Any]:
+def _on_time(reader: Reader, org: Organization, start: datetime, end: datetime) -> dict[str, Any]:
     closed = (
         RightsRequest.org_id == org.id,
         RightsRequest.closed_at >= start,
         RightsRequest.closed_at < end,
         RightsRequest.status.in_(("completed", "refused")),
     )
-    answered, on_time = db.session.execute(
+    answered, on_time = reader.execute(
         select(
             func.count(),
             func.sum(case((RightsRequest.closed_at <= RightsRequest.due_at, 1), else_=0)),
@@ -81,8 +86,8 @@ def _on_time(org: Organization, start: datetime, end: datetime) -> dict[str, Any
     }
 
 
-def _overdue(org: Organization, now: datetime) -> list[dict[str, Any]]:
-    rows = db.session.execute(
+def _overdue(reader: Reader, org: Organization, now: datetime) -> list[dict[str, Any]]:
+    rows = reader.execute(
         select(RightsRequest.public_id, RightsRequest.type, RightsRequest.status, RightsRequest.due_at)
         .where(
             RightsRequest.org_id == org.id,
@@ -98,8 +103,8 @@ def _overdue(org: Organization, now: datetime) -> list[dict[str, Any]]:
     ]
 
 
-def _policies(org: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
-    rows = db.session.execute(
+def _policies(reader: Reader, org: Organization, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    rows = reader.execute(
         select(PolicyVersion.label, PolicyVersion.published_at, PolicyVersion.is_material_change)
         .where(
             PolicyVersion.org_id == org.id,
@@ -135,15 +140,20 @@ def _proof(org: Organization) -> dict[str, Any]:
     }
 
 
-def compliance_report(org: Organization, start: datetime, end: datetime, now: datetime) -> dict[str, Any]:
-    """The report of ``[start, end)`` (UTC), the overdue list and the proof as of ``now``."""
+def compliance_report(
+    org: Organization, start: datetime, end: datetime, now: datetime, reader: Reader | None = None
+) -> dict[str, Any]:
+    """The report of ``[start, end)`` (UTC), the overdue list and the proof as of ``now``; the
+    figures read through ``reader`` (a connection on the snapshot the full data is read from,
+    so that the two agree; by default the session)."""
+    reader = reader if reader is not None else db.session
     return {
         "clauses": CLAUSES,
         "period": {"from": _iso(start), "to": _iso(end)},
-        "consents": _acts(org, start, end),
-        "requests": _requests(org, start, end),
-        "on_time": _on_time(org, start, end),
-        "overdue": _overdue(org, now),
-        "policies": _policies(org, start, end),
+        "consents": _acts(reader, org, start, end),
+        "requests": _requests(reader, org, start, end),
+        "on_time": _on_time(reader, org, start, end),
+        "overdue": _overdue(reader, org, now),
+        "policies": _policies(reader, org, start, end),
         "proof": _proof(org),
     }

@@ -6,14 +6,19 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 from datetime import timedelta
 
 import pytest
 
+from consent_service.consent.hashing import iso_utc
 from consent_service.errors import InvalidInput
 from consent_service.exports import jobs, service
 from consent_service.exports.models import ExportJob
 from consent_service.exports.rows import export_period
+from consent_service.receipts import keys
+from consent_service.records.document import RECORD_TYPE
+from consent_service.records.verify import verify_record
 from tests.exports.support import fill_events
 from tests.factories import make_org, make_purpose, make_subject
 
@@ -117,9 +122,50 @@ def test_an_expired_file_is_deleted(db, shop, clock, folder):
     path = folder / job.file_name
     assert path.is_file()
     clock.at = clock.now() + timedelta(hours=71)
-    assert jobs.purge_exports() == {"purged": 0}
+    assert jobs.purge_exports() == {"purged": 0, "abandoned": 0}
     assert path.is_file()
     clock.at = clock.now() + timedelta(hours=1)
-    assert jobs.purge_exports() == {"purged": 1}
+    assert jobs.purge_exports() == {"purged": 1, "abandoned": 0}
     assert not path.exists() and job.status == "expired" and job.sha256
     assert service.file_path(job) is None
+
+
+def test_a_compliance_report_is_written_in_the_background(db, shop, clock, folder):
+    with pytest.raises(InvalidInput) as refused:
+        _queue(shop, clock, service.REPORT, "csv")
+    assert refused.value.details == {"format": ["is not one of pdf"]}
+    job = _queue(shop, clock, service.REPORT, "pdf")
+    claimed_at = clock.now()
+    job_id = service.claim_next(claimed_at)
+    clock.advance(minutes=5)
+    seen: list[int] = []
+    service.finish(job_id, service.write_export(job_id, seen.append), clock.now())
+    assert seen[-1] == 3_000
+    path = folder / job.file_name
+    assert job.file_name.startswith("compliance_report-2026-11-01-2026-11-02-") and path.suffix == ".pdf"
+    data = path.read_bytes()
+    assert (job.status, job.rows_written, job.size_bytes) == ("done", 3_000, len(data))
+    assert job.sha256 == hashlib.sha256(data).hexdigest()
+    check = verify_record(path)
+    assert check.ok and check.kind == "compliance_report", check.messages
+    source = json.loads(check.attachments["record.json"])
+    assert source["data"]["attached"][0]["rows"] == 3_000
+    token = check.attachments["record.jws"].decode()
+    signed = json.loads(keys.KeyRing(keys.jwks()).verify(token, RECORD_TYPE)[1])
+    assert signed["generated_at"] == iso_utc(claimed_at)  # written as of its claim
+    assert not [p for p in folder.iterdir() if p != path]  # its working files are gone
+
+
+def test_an_export_its_worker_left_running_is_failed(db, shop, clock, folder):
+    job = _queue(shop, clock)
+    service.claim_next(clock.now())
+    folder.mkdir(parents=True, exist_ok=True)
+    job.file_name = "consent_events-x.csv"
+    (folder / "consent_events-x.csv.part").write_bytes(b"half")
+    clock.advance(minutes=119)
+    assert jobs.purge_exports() == {"purged": 0, "abandoned": 0}
+    assert job.status == "running"
+    clock.advance(minutes=2)
+    assert jobs.purge_exports() == {"purged": 0, "abandoned": 1}
+    assert (job.status, job.error, job.file_name) == ("failed", "abandoned", None)
+    assert not list(folder.iterdir())

@@ -111,6 +111,7 @@ CASES = {
     "console_records.processing_record": ("GET", "/console/shop/records/processing.pdf", "records:export"),
     "console_records.policy_archive": ("GET", "/console/shop/records/policies.pdf", "records:export"),
     "console_records.compliance_report": ("GET", "/console/shop/records/report.pdf", "records:export"),
+    "console_records.report_form": ("POST", "/console/shop/records/report", "records:export"),
     "console_records.request_record": (
         "GET",
         "/console/shop/requests/{request}/record.pdf",

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from consent_service.audit.models import AuditEntry
 from consent_service.exports import jobs
 from consent_service.exports.models import ExportJob
+from consent_service.records.verify import verify_record
 from tests.exports.support import fill_events
 from tests.factories import make_org, make_purpose, make_subject
 from tests.staff.console_support import console_post, sign_in_as
@@ -132,3 +133,63 @@ def test_an_export_not_ready_or_expired_is_not_found(client, db, shop, clock, of
 def test_the_navigation_names_the_exports(client, shop, officer):
     page = client.get("/console/shop/?lang=en").get_data(as_text=True)
     assert 'href="/console/shop/exports?lang=en"' in page
+
+
+def test_a_compliance_report_is_prepared_in_the_background_and_downloaded(client, db, shop, officer):
+    fields = {"from": "2026-11-01", "to": "2026-11-02", "how": "background"}
+    answer = console_post(client, "/console/shop/records/report?lang=en", **fields)
+    assert answer.status_code == 303 and "/console/shop/exports" in answer.location
+    job = db.session.scalars(select(ExportJob)).one()
+    assert (job.kind, job.format, job.status, job.requested_by) == (
+        "compliance_report",
+        "pdf",
+        "queued",
+        officer.id,
+    )
+    (entry,) = _entries(db, shop, "console:export.request")
+    assert (entry.details["kind"], entry.details["format"]) == ("compliance_report", "pdf")
+    assert entry.details["period"] == {"from": "2026-11-01", "to": "2026-11-02"}
+    assert jobs.run_exports() == {"done": 1, "failed": 0}
+    db.session.commit()
+    page = client.get("/console/shop/exports?lang=en").get_data(as_text=True)
+    assert "Compliance report" in page and "PDF" in page and "Ready" in page
+    download = client.get(f"/console/shop/exports/{job.public_id}/download")
+    assert download.status_code == 200 and download.mimetype == "application/pdf"
+    check = verify_record(download.get_data())
+    assert check.ok and check.kind == "compliance_report", check.messages
+    assert b"event_uuid" in check.attachments["consent_events.csv"]
+
+
+def test_the_report_form_downloads_now_or_says_what_is_wrong(client, db, shop, officer):
+    fields = {"from": "2026-11-01", "to": "2026-11-02", "how": "now"}
+    now = console_post(client, "/console/shop/records/report?lang=en", **fields)
+    assert now.status_code == 200 and now.mimetype == "application/pdf"
+    assert verify_record(now.get_data()).ok
+    wrong = console_post(
+        client, "/console/shop/records/report?lang=en", **{"from": "2026-11-03", "to": "2026-11-02"}
+    )
+    assert wrong.status_code == 400
+    assert 'id="report-to-error">The last day comes before the first.' in wrong.get_data(as_text=True)
+    assert not db.session.scalars(select(ExportJob)).all()
+
+
+def test_the_report_form_needs_its_token(client, db, shop, officer):
+    answer = client.post(
+        "/console/shop/records/report?lang=en", data={"from": "2026-11-01", "to": "2026-11-02"}
+    )
+    assert answer.status_code == 400
+    assert not db.session.scalars(select(ExportJob)).all()
+
+
+def test_an_abandoned_export_says_why(client, db, shop, clock, officer):
+    answer = _ask(client)
+    assert answer.status_code == 303
+    job = db.session.scalars(select(ExportJob)).one()
+    job.status, job.started_at = "running", clock.now() - timedelta(hours=3)
+    assert jobs.purge_exports()["abandoned"] == 1
+    db.session.commit()
+    page = client.get("/console/shop/exports?lang=en").get_data(as_text=True)
+    assert (
+        "Failed" in page
+        and "Stopped before it was done (the worker was restarted); ask for it again." in page
+    )
