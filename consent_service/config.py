@@ -51,6 +51,9 @@ class Defaults:
     #: How late a checkpoint may be beyond its interval before ``flask audit verify`` takes the
     #: events it lacks for a sign of deleted checkpoints (or of a checkpoint job not running).
     CHECKPOINT_GRACE_MINUTES = 60
+    #: Minutes between full verifications of each organization's ledger (the compliance report
+    #: states the newest).
+    LEDGER_VERIFY_INTERVAL_MINUTES = 1440
     EXPIRY_SWEEP_INTERVAL_MINUTES = 5
     #: GB/T 35273 Annex C.4 b): no re-prompt within this many hours of a refusal.
     REPROMPT_AFTER_REFUSAL_HOURS = 48

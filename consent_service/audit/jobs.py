@@ -1,15 +1,24 @@
-"""Scheduled checkpoints (house style 8): thin, stateless, idempotent.
+"""Scheduled checkpoints and verifications (house style 8): thin, stateless, idempotent.
 
 Safe twice and in two processes at once: a checkpoint locks its organization's row and is
-skipped when no chain changed since the last one.
+skipped when no chain changed since the last one; a verification only reads (on one
+snapshot, in a transaction of its own, so that writers go on) and then keeps its result.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from datetime import timedelta
 
-from consent_service.audit.checkpoints import create_checkpoint
+from flask import current_app
+
+from consent_service.audit.checkpoints import create_checkpoint, newest_checkpoint
+from consent_service.audit.verifications import newest_verification, record_verification
+from consent_service.audit.verify import verify_organization
 from consent_service.clock import utcnow
+from consent_service.database import snapshot_transaction
+from consent_service.extensions import db
 from consent_service.organizations.service import list_organizations
 from consent_service.scheduling import Job
 from consent_service.unit_of_work import unit_of_work
@@ -30,4 +39,35 @@ def checkpoint_all(slug: str | None = None) -> dict[str, int | None]:
     return done
 
 
-JOBS = [Job("checkpoints", checkpoint_all, "CHECKPOINT_INTERVAL_MINUTES")]
+def verify_all(slug: str | None = None) -> dict[str, bool | None]:
+    """Verify each organization's whole ledger and keep the result
+    (:mod:`~consent_service.audit.verifications`); whether each was intact, or ``None`` for
+    one verified less than ``LEDGER_VERIFY_INTERVAL_MINUTES`` ago (a second scheduler, or a
+    run by hand, does not walk it again)."""
+    interval = timedelta(minutes=current_app.config["LEDGER_VERIFY_INTERVAL_MINUTES"])
+    done: dict[str, bool | None] = {}
+    for org in list_organizations(slug):
+        org_id, name = org.id, org.slug
+        previous = newest_verification(org_id)
+        if previous is not None and utcnow() - previous.verified_at < interval:
+            done[name] = None
+            continue
+        with unit_of_work():  # reads only: one snapshot, no write lock held while it walks
+            snapshot_transaction(db.session)
+            verified_at, started = utcnow(), time.perf_counter()
+            checkpoint = newest_checkpoint(org)
+            report = verify_organization(org, now=verified_at)
+            seconds = time.perf_counter() - started
+        with unit_of_work():
+            record_verification(org_id, report, verified_at, seconds, checkpoint)
+        done[name] = report.ok
+        level = logging.INFO if report.ok else logging.WARNING
+        log.log(level, "ledger of %s verified: %s, %s events, %s problems", name,
+                "intact" if report.ok else "BROKEN", report.events, len(report.problems))  # fmt: skip
+    return done
+
+
+JOBS = [
+    Job("checkpoints", checkpoint_all, "CHECKPOINT_INTERVAL_MINUTES"),
+    Job("ledger_verification", verify_all, "LEDGER_VERIFY_INTERVAL_MINUTES"),
+]

@@ -100,7 +100,7 @@ def verify(slug: str):
     lang = page_language()
     org = pages.org_or_404(slug)
     console_session.current_staff(org, "audit:read")
-    result = audit_work.verification(org)
+    result = audit_work.verification(org, lang)
     page = render_template(
         "console/audit/verify.html", lang=lang, org=pages.org_view(org, lang), active="audit", result=result
     )

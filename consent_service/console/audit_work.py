@@ -13,6 +13,7 @@ from consent_service.audit.report import VerifyReport
 from consent_service.audit.trail import trail_head
 from consent_service.audit.trail_checks import verify_trail
 from consent_service.audit.trail_export import TrailFilter, trail_page
+from consent_service.audit.verifications import newest_verification
 from consent_service.extensions import db
 from consent_service.i18n import local_datetime
 from consent_service.organizations.models import Organization
@@ -100,10 +101,11 @@ def trail(org: Organization, chosen: TrailFilter, lang: str) -> dict[str, Any]:
     return {"entries": rows, "older": older, "head": head(org)}
 
 
-def verification(org: Organization) -> dict[str, Any]:
+def verification(org: Organization, lang: str) -> dict[str, Any]:
     """The check of the organization's whole trail: each entry's hash, each link, no gap, the
     head at the newest entry. ``intact``, the number of ``entries`` walked, the ``problems``
-    in the order met (the first broken entry first)."""
+    in the order met (the first broken entry first); and ``ledger``, the newest full
+    verification of the ledger by the scheduled job (``None`` before the first)."""
     report = VerifyReport(org=org.slug)
     verify_trail(org.id, report)
     return {
@@ -111,4 +113,21 @@ def verification(org: Organization) -> dict[str, Any]:
         "entries": report.trail_entries,
         "problems": list(report.problems),
         "head": head(org),
+        "ledger": _ledger(org, lang),
+    }
+
+
+def _ledger(org: Organization, lang: str) -> dict[str, Any] | None:
+    row = newest_verification(org.id)
+    if row is None:
+        return None
+    return {
+        "at": local_datetime(row.verified_at, org.timezone, lang),
+        "ok": row.ok,
+        "events": row.events,
+        "receipts": row.receipts,
+        "checkpoints": row.checkpoints,
+        "checkpoint_seq": row.checkpoint_seq,
+        "problem_count": row.problem_count,
+        "problems": list(row.problems),
     }

@@ -190,7 +190,7 @@ def write_export(job_id: int, progress: Callable[[int], None], every: int = PROG
     if job is None or job.status != "running":
         raise ExportFailed("not_claimed")
     folder = export_folder()
-    name = f"{job.kind}-{job.from_day.isoformat()}-{job.to_day.isoformat()}-{job.public_id}.{job.format}"
+    name = _file_name(job)
     job.file_name = name
     db.session.flush()
     partial = folder / (name + ".part")
@@ -212,6 +212,11 @@ def write_export(job_id: int, progress: Callable[[int], None], every: int = PROG
         log.warning("export %s failed: %s (%s)", job_id, reason, type(exc).__name__)
         raise ExportFailed(reason) from None
     return Written(rows, out.size, out.digest.hexdigest())
+
+
+def _file_name(job: ExportJob) -> str:
+    """The name of the job's file: its kind, its days and its id."""
+    return f"{job.kind}-{job.from_day.isoformat()}-{job.to_day.isoformat()}-{job.public_id}.{job.format}"
 
 
 class _Counted:
@@ -259,8 +264,12 @@ def record_progress(job_id: int, rows: int) -> None:
 
 def finish(job_id: int, written: Written, now: datetime) -> None:
     """The export is done: its rows, size and SHA-256, and when its file is deleted
-    (``EXPORT_KEEP_HOURS`` from now)."""
+    (``EXPORT_KEEP_HOURS`` from now). A job no longer running (taken for abandoned meanwhile)
+    stays as it is, and the file is deleted."""
     job = db.session.get(ExportJob, job_id)
+    if job.status != "running":
+        (export_folder() / _file_name(job)).unlink(missing_ok=True)
+        return
     job.status = "done"
     job.rows_written = written.rows
     job.size_bytes = written.size_bytes
@@ -271,8 +280,11 @@ def finish(job_id: int, written: Written, now: datetime) -> None:
 
 
 def fail(job_id: int, reason: str, now: datetime) -> None:
-    """The export failed for ``reason`` (a fixed code); it keeps no file."""
+    """The export failed for ``reason`` (a fixed code); it keeps no file. One that has failed
+    already keeps its first reason."""
     job = db.session.get(ExportJob, job_id)
+    if job.status == "failed":
+        return
     job.status = "failed"
     job.error = reason
     job.file_name = None

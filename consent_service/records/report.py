@@ -2,8 +2,9 @@
 GB/T 35273 11.7), as plain data, every figure counted in SQL so that a ledger of millions of
 events is summarized in a few grouped statements: consents given and withdrawn per purpose,
 rights requests by type and outcome, the share answered on time, the requests overdue now,
-the policy versions published, and the state of the proof (the newest signed checkpoint, the
-audit trail checked entry by entry, both heads).
+the policy versions published, and the state of the proof (the newest full verification of the
+ledger, which the ``ledger_verification`` job runs on a schedule, the newest signed checkpoint,
+the audit trail checked entry by entry, both heads).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from consent_service.audit.checkpoints import newest_checkpoint
 from consent_service.audit.report import VerifyReport
 from consent_service.audit.trail import trail_head
 from consent_service.audit.trail_checks import verify_trail
+from consent_service.audit.verifications import newest_verification
 from consent_service.consent.models import ConsentEvent
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
@@ -116,12 +118,35 @@ def _policies(reader: Reader, org: Organization, start: datetime, end: datetime)
     return [{"label": label, "published_at": _iso(at), "material": bool(m)} for label, at, m in rows]
 
 
+def _verification(org: Organization, checkpoint_seq: int | None) -> dict[str, Any] | None:
+    """The newest full verification of the ledger, and how many checkpoints were signed since."""
+    row = newest_verification(org.id)
+    if row is None:
+        return None
+    since = (checkpoint_seq or 0) - (row.checkpoint_seq or 0)
+    return {
+        "verified_at": _iso(row.verified_at),
+        "ok": row.ok,
+        "events": row.events,
+        "receipts": row.receipts,
+        "subjects": row.subjects,
+        "checkpoints": row.checkpoints,
+        "trail_entries": row.trail_entries,
+        "checkpoint_seq": row.checkpoint_seq,
+        "checkpoint_hash": row.checkpoint_hash,
+        "checkpoints_since": max(since, 0),
+        "problem_count": row.problem_count,
+        "problems": list(row.problems[:5]),
+    }
+
+
 def _proof(org: Organization) -> dict[str, Any]:
     checkpoint = newest_checkpoint(org)
     report = VerifyReport(org=org.slug)
     verify_trail(org.id, report)
     head = trail_head(org.id)
     return {
+        "verification": _verification(org, checkpoint.seq if checkpoint is not None else None),
         "checkpoint": None
         if checkpoint is None
         else {

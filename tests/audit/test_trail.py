@@ -93,12 +93,13 @@ def test_a_job_run_records_its_counts_and_a_quiet_run_nothing(cli, db, clock):
     assert_ok(run(cli, "scheduler", "run", "--once"))
     db.session.expire_all()
     jobs = [e for e in entries(db, None) if e.actor_kind == "job"]
-    assert [e.action for e in jobs] == ["job:checkpoints"]
+    assert [e.action for e in jobs] == ["job:checkpoints", "job:ledger_verification"]
     assert jobs[0].details == {"result": {"trail-jobs": 1}}
+    assert jobs[1].details == {"result": {"trail-jobs": True}}  # verified, intact
 
     assert_ok(run(cli, "scheduler", "run", "--once"))  # nothing to do: nothing recorded
     db.session.expire_all()
-    assert len([e for e in entries(db, None) if e.actor_kind == "job"]) == 1
+    assert len([e for e in entries(db, None) if e.actor_kind == "job"]) == 2
     assert problems(None) == []
 
 

@@ -169,3 +169,16 @@ def test_an_export_its_worker_left_running_is_failed(db, shop, clock, folder):
     assert jobs.purge_exports() == {"purged": 0, "abandoned": 1}
     assert (job.status, job.error, job.file_name) == ("failed", "abandoned", None)
     assert not list(folder.iterdir())
+
+
+def test_a_job_given_up_stays_given_up_when_its_worker_comes_back(db, shop, clock, folder):
+    job = _queue(shop, clock)
+    job_id = service.claim_next(clock.now())
+    written = service.write_export(job_id, lambda rows: None)  # the worker, slow
+    clock.advance(hours=3)
+    assert service.fail_abandoned(clock.now()) == 1
+    service.finish(job_id, written, clock.now())  # it comes back
+    assert (job.status, job.error, job.file_name) == ("failed", "abandoned", None)
+    assert not list(folder.iterdir())  # what it wrote is deleted
+    service.fail(job_id, "storage_error", clock.now())
+    assert job.error == "abandoned"

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select, text
 
 from consent_service.audit import trail
+from consent_service.audit.jobs import verify_all
 from consent_service.audit.models import AuditEntry
 from consent_service.audit.trail_export import entry_from_csv
 from tests.factories import make_org
@@ -339,3 +340,15 @@ def test_second_factor_failures_recovery_codes_and_resets_are_recorded(client, d
     post_form(client, reset_path + "?lang=en", reset_path + "?lang=en", password="a brand new password")
     assert [e.actor for e in entries_of(db, org, "console:password_reset_request")] == [f"staff:{member.id}"]
     assert [e.actor for e in entries_of(db, org, "console:password_reset")] == [f"staff:{member.id}"]
+
+
+def test_the_check_page_states_the_ledgers_last_full_verification(client, db, org, clock, auditor):
+    html = client.get("/console/shop/audit/verify?lang=en").get_data(as_text=True)
+    assert "The ledger has not been verified in full yet" in html
+    verify_all(org.slug)
+    db.session.commit()
+    html = client.get("/console/shop/audit/verify?lang=en").get_data(as_text=True)
+    assert "last full verification</h2>" in html
+    assert "0 events, 0 receipts and 0 checkpoints checked." in html and "broken" not in html
+    zh = client.get("/console/shop/audit/verify?lang=zh").get_data(as_text=True)
+    assert "账本最近一次完整核验" in zh and "已核验 0 个事件" in zh
