@@ -27,6 +27,20 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
+#: A request's status in Chinese, as the record prints it beside the code.
+STATUS_ZH = {
+    "received": "已收到",
+    "verifying_identity": "核实身份中",
+    "in_progress": "处理中",
+    "awaiting_requester": "等待请求人答复",
+    "awaiting_systems": "等待业务系统",
+    "completed": "已完成",
+    "refused": "已拒绝",
+    "withdrawn_by_requester": "请求人已撤回",
+    "expired_unverified": "身份未核实，已结束",
+}
+
+
 def request_record(org: Organization, public_id: str) -> dict[str, Any]:
     """The record of request ``public_id`` of ``org`` as plain data (times in UTC, and as the
     organization's readers write them in ``local``)."""
@@ -38,6 +52,7 @@ def request_record(org: Organization, public_id: str) -> dict[str, Any]:
     if request.closed_at is not None and request.due_at is not None:
         on_time = request.closed_at <= request.due_at
     ground = REFUSAL_GROUNDS.get(request.refusal_ground or "")
+    rule = rule_for(request.regime, request.type)
     return {
         "clauses": ", ".join(kind.clauses) + "; GB/T 35273 8.7",
         "rights_request": {
@@ -50,7 +65,9 @@ def request_record(org: Organization, public_id: str) -> dict[str, Any]:
             "channel": request.channel,
             "requester_kind": request.requester_kind,
             "status": request.status,
-            "rule": rule_for(request.regime, request.type).describe(),
+            "rule": rule.describe(),
+            "rule_zh": rule.describe_zh(),
+            "status_zh": STATUS_ZH.get(request.status, request.status),
             "received_at": _iso(request.received_at),
             "identity_verified_by": request.identity_verified_by,
             "clock_started_at": _iso(request.clock_started_at),

@@ -20,6 +20,7 @@ from consent_service.rights.periods import (
     WORKING_DAYS,
     Period,
     describe,
+    describe_zh,
     never_longer,
 )
 from consent_service.rights.types import REQUEST_TYPES
@@ -102,6 +103,17 @@ class Rule:
                 + (" with the reason" if self.extension_needs_reason else "")
             )
         return f"{text} ({self.clause})" if self.clause else text
+
+    def describe_zh(self) -> str:
+        """The rule in Chinese: ``自身份核实起 15 个工作日（App认定方法 §6）``."""
+        start = "自身份核实起" if self.starts_at == IDENTITY_VERIFIED else "自收到请求起"
+        text = f"{start} {describe_zh(self.amount, self.unit)}"
+        if self.extension_amount:
+            notice = describe_zh(self.extension_notice_within, self.unit)
+            extension = describe_zh(self.extension_amount, self.extension_unit or self.unit)
+            reason = "并说明理由" if self.extension_needs_reason else ""
+            text += f"，如在 {notice}内告知{reason}，可延长 {extension}"
+        return f"{text}（{self.clause}）" if self.clause else text
 
     def to_dict(self) -> dict[str, object]:
         """The rule as plain data (for an API answer, a record or an error's details)."""

@@ -49,6 +49,12 @@ def describe(amount: int, unit: str) -> str:
     return f"{amount} {words}{'' if amount == 1 else 's'}"
 
 
+def describe_zh(amount: int, unit: str) -> str:
+    """A period in Chinese: ``15 个工作日``, ``1 个月``, ``30 日``."""
+    words = {CALENDAR_DAYS: "日", WORKING_DAYS: "个工作日", MONTHS: "个月"}[unit]
+    return f"{amount} {words}"
+
+
 def never_longer(proposed: Sequence[Period], limit: Sequence[Period]) -> bool:
     """Whether periods ``proposed``, one after the other, end no later than ``limit``'s, whatever
     day they start on and whatever the holiday calendar says.

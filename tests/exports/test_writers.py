@@ -209,3 +209,29 @@ def test_the_file_is_the_same_whoever_writes_it(db, clock, shop):
         assert tally.rows == len(list(csv.DictReader(io.StringIO(written[kind.code].decode()))))
     assert b'"u-2, ""the second""\nline"' in written["consent_events"]
     assert written["consent_events"].count(b"\n") == 4  # the header, two rows, the line break quoted
+
+
+AWKWARD = ['a,b', 'say "hi"', "two\nlines", "carriage\rreturn", "crlf\r\nend", '"', ",", " lead", "tail ",
+           "中文，逗号,半角", "tab\there", "'single'", "x" * 190]  # fmt: skip
+
+
+def test_the_databases_lines_read_back_as_the_values(db, clock, shop):
+    """The database makes each line (SQLite: in the statement; PostgreSQL: ``COPY``): every
+    awkward value reads back whole, and the bytes are the writer's wherever the writer quotes
+    alike (it leaves a bare carriage return unquoted; the database quotes it)."""
+    for n, value in enumerate(AWKWARD):
+        grant(shop, make_subject(shop, clock.now(), f"{n}|{value}"), clock.now(), "marketing")
+    period = export_period(DAY, shop.timezone)
+    tally = Tally()
+    connection = db.session.connection()
+    bounds = (shop.id, period.starts_at, period.ends_at)
+    written = b"".join(export_bytes(connection, CONSENT_EVENTS, "csv", *bounds, tally))
+    rows = list(csv.DictReader(io.StringIO(written.decode(), newline="")))
+    assert tally.rows == len(rows) == len(AWKWARD) + 1
+    assert [r["subject_external_id"] for r in rows[1:]] == [f"{n}|{v}" for n, v in enumerate(AWKWARD)]
+    assert rows[1]["occurred_at"] == iso_utc(clock.now()) and rows[1]["is_guardian_act"] == "false"
+    expected = _text(db, CONSENT_EVENTS, shop, DAY)
+    for value in ("carriage\rreturn", "crlf\r\nend"):  # the writer's one difference
+        index = AWKWARD.index(value)
+        expected = expected.replace(f"{index}|{value},", f'"{index}|{value}",')
+    assert written.decode() == expected

@@ -44,6 +44,8 @@ def test_a_completed_deletion_with_its_task_and_timeline(app, db, clock):
         "PIPL 47",
         "Paper archive",
         "是 / yes",
+        "自身份核实起 15 个工作日",
+        "已完成 / completed",
     ):
         assert expected in text, expected
 

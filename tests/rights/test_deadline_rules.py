@@ -78,6 +78,14 @@ def test_a_rule_in_words():
     )
 
 
+def test_a_rule_in_chinese():
+    assert DEFAULT_RULES[("PIPL", "deletion")].describe_zh() == "自身份核实起 15 个工作日（App认定方法 §6）"
+    assert DEFAULT_RULES[("PIPL", "access")].describe_zh() == "自身份核实起 30 日（GB/T 35273 8.7 c)）"
+    assert DEFAULT_RULES[("GDPR", "access")].describe_zh() == (
+        "自收到请求起 1 个月，如在 1 个月内告知并说明理由，可延长 2 个月（GDPR Art. 12(3); Art. 15）"
+    )
+
+
 def test_a_rule_as_plain_data():
     assert DEFAULT_RULES[("PIPL", "access")].to_dict() == {
         "amount": 30,
