@@ -2,7 +2,8 @@
 person's dashboard signed in as one of its people, each page in Chinese and English at 390 px
 (a phone) and 1280 px wide; the officer's console signed in as the demo officer, in both
 languages at 1280 px; and the first page of sample signed records (a person's consent record,
-a request's record, the record of processing activities) drawn with pdftoppm; written to
+a request's record, the record of processing activities, the compliance report) drawn with
+pdftoppm; written to
 ``docs/screenshots/``.
 
     .venv/bin/python scripts/screenshots.py
@@ -17,7 +18,7 @@ import subprocess
 import sys
 import tempfile
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from consent_service import create_app  # noqa: E402
+from consent_service.audit.jobs import verify_all  # noqa: E402
 from consent_service.clock import FixedClock  # noqa: E402
 from consent_service.consent import subjects  # noqa: E402
 from consent_service.dashboard.service import create_link  # noqa: E402
@@ -146,6 +148,8 @@ def _records(app, now, folder: Path) -> None:
             "record-request": downloads.request_pdf(org, first.public_id, now),
             "record-processing": downloads.processing_pdf(org, now),
         }
+        verify_all(org.slug)  # as the scheduled verification would have, for the report's proof
+        samples["record-report"] = downloads.report_pdf(org, now - timedelta(days=30), now, now)
         db.session.commit()  # the signing key made for the first record
     for name, pdf in samples.items():
         source = folder / f"{name}.pdf"
