@@ -19,6 +19,7 @@ from consent_service.audit.verify import verify_organization
 from consent_service.clock import utcnow
 from consent_service.database import snapshot_transaction
 from consent_service.extensions import db
+from consent_service.organizations.models import Organization
 from consent_service.organizations.service import list_organizations
 from consent_service.scheduling import Job
 from consent_service.unit_of_work import unit_of_work
@@ -45,16 +46,21 @@ def verify_all(slug: str | None = None) -> dict[str, bool | None]:
     one verified less than ``LEDGER_VERIFY_INTERVAL_MINUTES`` ago (a second scheduler, or a
     run by hand, does not walk it again)."""
     interval = timedelta(minutes=current_app.config["LEDGER_VERIFY_INTERVAL_MINUTES"])
+    with unit_of_work():
+        organizations = [(org.id, org.slug) for org in list_organizations(slug)]
     done: dict[str, bool | None] = {}
-    for org in list_organizations(slug):
-        org_id, name = org.id, org.slug
-        previous = newest_verification(org_id)
-        if previous is not None and utcnow() - previous.verified_at < interval:
-            done[name] = None
-            continue
-        with unit_of_work():  # reads only: one snapshot, no write lock held while it walks
+    for org_id, name in organizations:
+        # Reads only, in a transaction of its own begun on one snapshot: no write lock is
+        # held while it walks (SQLite's included), and writers go on.
+        with unit_of_work():
             snapshot_transaction(db.session)
-            verified_at, started = utcnow(), time.perf_counter()
+            previous = newest_verification(org_id)
+            verified_at = utcnow()
+            if previous is not None and verified_at - previous.verified_at < interval:
+                done[name] = None
+                continue
+            started = time.perf_counter()
+            org = db.session.get(Organization, org_id)
             checkpoint = newest_checkpoint(org)
             report = verify_organization(org, now=verified_at)
             seconds = time.perf_counter() - started
