@@ -10,6 +10,7 @@ what the compliance report states (GB/T 35273 11.7), beside the newest signed ch
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import select
 
@@ -48,6 +49,23 @@ def record_verification(
     db.session.add(row)
     db.session.flush()
     return row
+
+
+def described(row: LedgerVerification) -> dict[str, Any]:
+    """What a verification found, as plain values (``verified_at`` a UTC ``datetime``)."""
+    return {
+        "verified_at": row.verified_at,
+        "ok": row.ok,
+        "events": row.events,
+        "receipts": row.receipts,
+        "subjects": row.subjects,
+        "checkpoints": row.checkpoints,
+        "trail_entries": row.trail_entries,
+        "checkpoint_seq": row.checkpoint_seq,
+        "checkpoint_hash": row.checkpoint_hash,
+        "problem_count": row.problem_count,
+        "problems": list(row.problems),
+    }
 
 
 def newest_verification(org_id: int) -> LedgerVerification | None:

@@ -13,7 +13,7 @@ from consent_service.audit.report import VerifyReport
 from consent_service.audit.trail import trail_head
 from consent_service.audit.trail_checks import verify_trail
 from consent_service.audit.trail_export import TrailFilter, trail_page
-from consent_service.audit.verifications import newest_verification
+from consent_service.audit.verifications import described, newest_verification
 from consent_service.extensions import db
 from consent_service.i18n import local_datetime
 from consent_service.organizations.models import Organization
@@ -121,13 +121,4 @@ def _ledger(org: Organization, lang: str) -> dict[str, Any] | None:
     row = newest_verification(org.id)
     if row is None:
         return None
-    return {
-        "at": local_datetime(row.verified_at, org.timezone, lang),
-        "ok": row.ok,
-        "events": row.events,
-        "receipts": row.receipts,
-        "checkpoints": row.checkpoints,
-        "checkpoint_seq": row.checkpoint_seq,
-        "problem_count": row.problem_count,
-        "problems": list(row.problems),
-    }
+    return {**described(row), "at": local_datetime(row.verified_at, org.timezone, lang)}

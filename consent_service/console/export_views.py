@@ -10,7 +10,6 @@ from pathlib import Path
 from flask import Response, abort, render_template, request
 from flask_babel import gettext
 
-from consent_service.clock import utcnow
 from consent_service.console import export_work, pages
 from consent_service.console.acting import staff_action
 from consent_service.errors import InvalidInput, NotFound
@@ -63,11 +62,7 @@ def request_export(slug: str):
         problems.update(exc.details or {})
     if problems:
         return _page(org, lang, 400, export_work.form_errors(problems), form)
-    with staff_action(org, member, "export.request", None) as change:
-        job = service.request_export(org, form["kind"], form["format"], period, member.id, utcnow())
-        change.target = f"export_job:{job.public_id}"
-        change.extra = {"kind": job.kind, "format": job.format, "period": period.described()}
-        change.after = {"id": job.public_id, "status": job.status}
+    export_work.queue(org, member, form["kind"], form["format"], period)
     return pages.done(".exports", org, lang, "queued")
 
 

@@ -1,5 +1,6 @@
 """What the console's exports page shows, as plain data: the kinds and formats offered, and
-the organization's exports with their status, progress, size, SHA-256 and expiry. Reads only."""
+the organization's exports with their status, progress, size, SHA-256 and expiry; and
+:func:`queue`, the one way a console form asks for an export, recorded in the trail."""
 
 from __future__ import annotations
 
@@ -7,10 +8,26 @@ from typing import Any
 
 from flask_babel import gettext
 
+from consent_service.clock import utcnow
+from consent_service.console.acting import staff_action
 from consent_service.exports import service
+from consent_service.exports.models import ExportJob
+from consent_service.exports.rows import Period
 from consent_service.exports.service import REPORT
 from consent_service.i18n import local_datetime
 from consent_service.organizations.models import Organization
+from consent_service.staff.models import StaffMember
+
+
+def queue(org: Organization, member: StaffMember, kind: str, file_format: str, period: Period) -> ExportJob:
+    """Queue an export (or the compliance report) asked for by ``member``, as the trail's
+    ``console:export.request`` entry with its kind, format and period."""
+    with staff_action(org, member, "export.request", None) as change:
+        job = service.request_export(org, kind, file_format, period, member.id, utcnow())
+        change.target = f"export_job:{job.public_id}"
+        change.extra = {"kind": job.kind, "format": job.format, "period": period.described()}
+        change.after = {"id": job.public_id, "status": job.status}
+    return job
 
 
 def kinds() -> list[dict[str, str]]:

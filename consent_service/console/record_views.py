@@ -13,11 +13,10 @@ from flask_babel import gettext
 
 from consent_service.clock import utcnow
 from consent_service.consent.subjects import get_subject
-from consent_service.console import pages
-from consent_service.console.acting import staff_action
+from consent_service.console import export_work, pages
 from consent_service.errors import NotFound
-from consent_service.exports import service as exports
 from consent_service.exports.rows import Period, period_bounds
+from consent_service.exports.service import REPORT
 from consent_service.receipts.service import ReceiptErased, get_receipt
 from consent_service.records import downloads
 from consent_service.rights.queries import get_request
@@ -129,11 +128,7 @@ def report_form(slug: str):
         return _records_page(org, lang, 400, errors, values)
     if request.form.get("how") == "now":
         return downloads.report_download(org, period.starts_at, period.ends_at, "compliance-report.pdf")
-    with staff_action(org, member, "export.request", None) as change:
-        job = exports.request_export(org, exports.REPORT, "pdf", period, member.id, utcnow())
-        change.target = f"export_job:{job.public_id}"
-        change.extra = {"kind": job.kind, "format": job.format, "period": period.described()}
-        change.after = {"id": job.public_id, "status": job.status}
+    export_work.queue(org, member, REPORT, "pdf", period)
     return pages.done("console_exports.exports", org, lang, "queued")
 
 

@@ -317,10 +317,19 @@ def stream_batches(
     The rows come from the driver's cursor (a server-side one on PostgreSQL), as the database
     wrote them: the statement already made every value text or a number, so no result
     processing is wanted, and none is paid for (about half the time of a row)."""
-    sql, params = driver_statement(connection, kind.statement(org_id, starts_at, ends_at))
+    statement = kind.statement(org_id, starts_at, ends_at)
+    return driver_batches(connection, statement, f"export_{kind.code}", batch)
+
+
+def driver_batches(
+    connection: Connection, statement: Select, name: str, batch: int = BATCH
+) -> Iterator[Sequence[Sequence[Any]]]:
+    """The rows of ``statement`` from the driver's own cursor (on PostgreSQL a server-side one
+    called ``name``), in the transaction of ``connection``, as batches of at most ``batch``."""
+    sql, params = driver_statement(connection, statement)
     driver = connection.connection.driver_connection
     is_postgres = connection.dialect.name == "postgresql"
-    cursor = driver.cursor(name=f"export_{kind.code}") if is_postgres else driver.cursor()
+    cursor = driver.cursor(name=name) if is_postgres else driver.cursor()
     try:
         if is_postgres:
             cursor.itersize = batch

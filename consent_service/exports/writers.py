@@ -27,7 +27,13 @@ from typing import Any
 
 from sqlalchemy.engine import Connection
 
-from consent_service.exports.rows import BATCH, Kind, csv_line_statement, driver_statement, stream_batches
+from consent_service.exports.rows import (
+    Kind,
+    csv_line_statement,
+    driver_batches,
+    driver_statement,
+    stream_batches,
+)
 
 #: About how much text (or how many bytes) is gathered before it is handed on.
 CHUNK_CHARS = 256 * 1024
@@ -127,21 +133,16 @@ def sql_csv(
 ) -> Iterator[bytes]:
     """The CSV of :func:`csv_chunks`, its lines made by SQLite (:func:`csv_line_statement`)
     and read through the driver's cursor a batch at a time, joined here with their line ends."""
-    sql, params = driver_statement(connection, csv_line_statement(kind, org_id, starts_at, ends_at))
-    cursor = connection.connection.driver_connection.cursor()
+    statement = csv_line_statement(kind, org_id, starts_at, ends_at)
     parts, size = [",".join(kind.columns) + "\n"], 0
-    try:
-        cursor.execute(sql, params)
-        while rows := cursor.fetchmany(BATCH):
-            text = "\n".join([row[0] for row in rows]) + "\n"
-            tally.rows += len(rows)
-            parts.append(text)
-            size += len(text)
-            if size >= CHUNK_CHARS:
-                yield "".join(parts).encode()
-                parts, size = [], 0
-    finally:
-        cursor.close()
+    for rows in driver_batches(connection, statement, f"lines_{kind.code}"):
+        text = "\n".join([row[0] for row in rows]) + "\n"
+        tally.rows += len(rows)
+        parts.append(text)
+        size += len(text)
+        if size >= CHUNK_CHARS:
+            yield "".join(parts).encode()
+            parts, size = [], 0
     if parts:
         yield "".join(parts).encode()
 

@@ -78,6 +78,11 @@ def local_time(value: datetime | None, timezone: str) -> str | None:
     return value.astimezone(ZoneInfo(timezone)).strftime("%Y-%m-%d %H:%M:%S %z")
 
 
+def generated_text(org: Organization, now: datetime) -> str:
+    """When a record was made, as the organization's readers write it, with the zone named."""
+    return f"{local_time(now, org.timezone)} ({org.timezone})"
+
+
 def _claims(token: str) -> dict[str, Any]:
     """The payload of a compact JWS the service itself signed and stored (not verified here:
     the record's own signature covers it, and its verification checks the receipt's)."""

@@ -26,32 +26,32 @@ RECEIPT_TITLE = "个人信息处理同意收据 Consent receipt"
 SUBJECT_TITLE = "个人同意记录 Consent record of a person"
 
 
-def _generated(org: Organization, now: datetime) -> str:
-    return f"{consent_records.local_time(now, org.timezone)} ({org.timezone})"
-
-
 def subject_pdf(org: Organization, subject: Subject, now: datetime) -> bytes:
     """The signed consent record of ``subject`` (PIPL 14-16, 44; GB/T 35273 11.7)."""
     record = consent_records.subject_record_of(org, subject, now)
-    return render_record(record, now, SUBJECT_TITLE, _generated(org, now))
+    return render_record(record, now, SUBJECT_TITLE, consent_records.generated_text(org, now))
 
 
 def receipt_pdf(org: Organization, receipt: ConsentReceipt, now: datetime) -> bytes:
     """The signed record of one consent receipt (PIPL 14, GB/T 35273 5.4)."""
     record = consent_records.receipt_record_of(org, receipt)
-    return render_record(record, now, RECEIPT_TITLE, _generated(org, now))
+    return render_record(record, now, RECEIPT_TITLE, consent_records.generated_text(org, now))
 
 
 def processing_pdf(org: Organization, now: datetime) -> bytes:
     """The signed record of processing activities (GB/T 35273 11.3)."""
     record = compliance_records.processing(org, now)
-    return render_record(record, now, compliance_records.PROCESSING_TITLE, _generated(org, now))
+    return render_record(
+        record, now, compliance_records.PROCESSING_TITLE, consent_records.generated_text(org, now)
+    )
 
 
 def archive_pdf(org: Organization, now: datetime) -> bytes:
     """The signed archive of the published privacy policy versions (PIPL 17)."""
     record = compliance_records.archive(org)
-    return render_record(record, now, compliance_records.ARCHIVE_TITLE, _generated(org, now))
+    return render_record(
+        record, now, compliance_records.ARCHIVE_TITLE, consent_records.generated_text(org, now)
+    )
 
 
 def report_pdf(org: Organization, start: datetime, end: datetime, now: datetime) -> bytes:
@@ -90,7 +90,9 @@ def _pieces(file: BinaryIO) -> Iterator[bytes]:
 def request_pdf(org: Organization, public_id: str, now: datetime) -> bytes:
     """The signed reply and completion record of a rights request (PIPL 44-50)."""
     record = compliance_records.rights_request(org, public_id)
-    return render_record(record, now, compliance_records.REQUEST_TITLE, _generated(org, now))
+    return render_record(
+        record, now, compliance_records.REQUEST_TITLE, consent_records.generated_text(org, now)
+    )
 
 
 def signed_download(build: Callable[[], bytes], filename: str) -> Response:

@@ -20,7 +20,7 @@ from consent_service.audit.checkpoints import newest_checkpoint
 from consent_service.audit.report import VerifyReport
 from consent_service.audit.trail import trail_head
 from consent_service.audit.trail_checks import verify_trail
-from consent_service.audit.verifications import newest_verification
+from consent_service.audit.verifications import described, newest_verification
 from consent_service.consent.models import ConsentEvent
 from consent_service.extensions import db
 from consent_service.organizations.models import Organization
@@ -124,20 +124,9 @@ def _verification(org: Organization, checkpoint_seq: int | None) -> dict[str, An
     if row is None:
         return None
     since = (checkpoint_seq or 0) - (row.checkpoint_seq or 0)
-    return {
-        "verified_at": _iso(row.verified_at),
-        "ok": row.ok,
-        "events": row.events,
-        "receipts": row.receipts,
-        "subjects": row.subjects,
-        "checkpoints": row.checkpoints,
-        "trail_entries": row.trail_entries,
-        "checkpoint_seq": row.checkpoint_seq,
-        "checkpoint_hash": row.checkpoint_hash,
-        "checkpoints_since": max(since, 0),
-        "problem_count": row.problem_count,
-        "problems": list(row.problems[:5]),
-    }
+    found = described(row)
+    return {**found, "verified_at": _iso(row.verified_at), "checkpoints_since": max(since, 0),
+            "problems": found["problems"][:5]}  # fmt: skip
 
 
 def _proof(org: Organization) -> dict[str, Any]:

@@ -17,7 +17,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from sqlalchemy.engine import Connection
 
@@ -27,7 +27,7 @@ from consent_service.exports.writers import Tally, export_bytes
 from consent_service.organizations.models import Organization
 from consent_service.pdf.appended import DeflatedFile, Packed
 from consent_service.records import compliance_records
-from consent_service.records.consent_records import local_time
+from consent_service.records.consent_records import generated_text
 from consent_service.records.document import write_record
 from consent_service.records.report import compliance_report
 
@@ -50,29 +50,22 @@ def write_report(
     the period's consent events and rights requests attached; ``progress(rows)`` is called as
     the files fill. The compressed files wait in ``work_folder`` (default: the system's
     temporary folder) and are deleted once appended. Returns the rows attached."""
+    report = progress or (lambda _rows: None)
+    packed: list[Packed] = []
+    attached: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="report-", dir=work_folder) as folder:
         with reading_connection() as (connection, shared):
             data = compliance_report(org, start, end, now, connection)
-            files: list[tuple[Packed, int]] = []
             for code in ATTACHED:
-                before = sum(n for _packed, n in files)
-
-                def report(n: int, before: int = before) -> None:
-                    if progress is not None:
-                        progress(before + n)
-
-                files.append(
-                    _attach(connection, code, org.id, (start, end), Path(folder), not shared, report)
-                )
-        attached = [
-            {"file": packed.name, "rows": n, "bytes": packed.size, "sha256": packed.sha256}
-            for packed, n in files
-        ]
-        packed_files = [packed for packed, _n in files]
+                before = sum(f["rows"] for f in attached)
+                file, rows = _attach(connection, code, org.id, (start, end), Path(folder), not shared,
+                                     lambda n, before=before: report(before + n))  # fmt: skip
+                packed.append(file)
+                attached.append({"file": file.name, "rows": rows, "bytes": file.size, "sha256": file.sha256})
         record = compliance_records.report(org, {**data, "attached": attached})
-        generated = f"{local_time(now, org.timezone)} ({org.timezone})"
-        write_record(record, now, compliance_records.REPORT_TITLE, generated, packed_files, out)
-    return sum(n for _packed, n in files)
+        generated = generated_text(org, now)
+        write_record(record, now, compliance_records.REPORT_TITLE, generated, packed, out)
+    return sum(f["rows"] for f in attached)
 
 
 def _attach(

@@ -127,7 +127,11 @@ def _embedded(name: str, spec: DictionaryObject) -> Embedded:
 def attachments(pdf: Source) -> dict[str, bytes]:
     """The files embedded in ``pdf`` by name, those small enough to keep
     (:data:`KEPT_BYTES`). Raises ``ValueError`` for what is not a readable PDF."""
-    return {name: file.content for name, file in embedded_files(pdf).items() if file.content is not None}
+    return _kept(embedded_files(pdf))
+
+
+def _kept(embedded: dict[str, Embedded]) -> dict[str, bytes]:
+    return {name: file.content for name, file in embedded.items() if file.content is not None}
 
 
 def verify_record(pdf: Source, jwks: dict[str, Any] | None = None) -> Verification:
@@ -139,7 +143,7 @@ def verify_record(pdf: Source, jwks: dict[str, Any] | None = None) -> Verificati
         embedded = embedded_files(pdf)
     except ValueError as exc:
         return Verification(False, [str(exc)])
-    files = {name: file.content for name, file in embedded.items() if file.content is not None}
+    files = _kept(embedded)
     result = Verification(False, attachments=files)
     if DATA_NAME not in embedded:
         result.messages.append(f"the PDF has no {DATA_NAME} attachment: it is not a signed record")
